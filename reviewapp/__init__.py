@@ -1,0 +1,1 @@
+"""reviewapp: 智能工厂评审协作平台, the expert-review platform for the smart-factory tier programme."""

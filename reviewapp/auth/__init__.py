@@ -1,0 +1,1 @@
+"""Accounts, password hashing, database-backed sessions, login throttling and route guards."""

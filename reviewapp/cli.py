@@ -1,0 +1,240 @@
+"""The `reviewapp` command: serve, db, user, demo, audit (and, as capabilities land, import/export/round)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reviewapp.settings import SettingsError, load_settings
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from reviewapp.db import create_db_engine, import_all_models
+
+    import_all_models()
+    return create_db_engine(_settings())
+
+
+def _read_password(prompt: str) -> str:
+    """From standard input when it is not a terminal, else a hidden prompt asked twice. Never from argv."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise click.ClickException("未从标准输入读到密码。")
+        return line
+    return click.prompt(prompt, hide_input=True, confirmation_prompt="再次输入以确认")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """智能工厂评审协作平台 (reviewapp) command line.
+
+    Configuration comes from REVIEWAPP_* environment variables (see README).
+    """
+
+
+# --- serve ----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Number of app processes.")
+@click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations before starting.")
+def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+    """Apply pending migrations once, then start the web server with N workers."""
+    import uvicorn
+
+    from reviewapp.db import upgrade
+
+    settings = _settings()
+    if not no_migrate:
+        upgrade(settings)
+    click.echo(f"智能工厂评审协作平台已启动：http://{host}:{port}/  （{workers} 个进程，按 Ctrl+C 停止）")
+    uvicorn.run(
+        "reviewapp.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=settings.trust_proxy_headers,
+    )
+
+
+# --- db -------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply pending migrations and load the reference catalogues."""
+    from reviewapp.db import upgrade
+
+    settings = _settings()
+    upgrade(settings, revision)
+    click.echo(f"数据库已升级到最新版本（{settings.database_url.split('@')[-1]}）。")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+@click.option("--rev-id", default=None, help="Revision id (default: next number).")
+def db_revision(message: str, rev_id: str | None) -> None:
+    """Autogenerate a migration from the models (against an up-to-date database)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from reviewapp.db import alembic_config, import_all_models
+
+    import_all_models()
+    cfg = alembic_config(_settings())
+    if rev_id is None:
+        heads = ScriptDirectory.from_config(cfg).get_heads()
+        rev_id = f"{max((int(h) for h in heads if h.isdigit()), default=0) + 1:04d}"
+    command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts (passwords are read from standard input or a prompt)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "staff", "expert"]), required=True, help="Account role.")
+@click.option("--name", "display_name", required=True, help="Display name (姓名).")
+@click.option("--temporary/--permanent", default=False, help="Require a password change at first login.")
+def user_add(username: str, role: str, display_name: str, temporary: bool) -> None:
+    """Create an account."""
+    from reviewapp.audit import Actor
+    from reviewapp.auth import service
+    from reviewapp.db import session_scope
+    from reviewapp.errors import ServiceError
+
+    password = _read_password("密码")
+    with session_scope(_engine(), write=True) as session:
+        try:
+            service.create_user(
+                session,
+                actor=Actor.system("命令行"),
+                username=username,
+                display_name=display_name,
+                role=role,
+                password=password,
+                must_change_password=temporary,
+                settings=_settings(),
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"已创建用户 {username}。")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--temporary/--permanent", default=True, help="Require a change at next login (default).")
+def user_passwd(username: str, temporary: bool) -> None:
+    """Set a user's password; ends the user's sessions."""
+    from reviewapp.audit import Actor
+    from reviewapp.auth import service
+    from reviewapp.db import session_scope
+    from reviewapp.errors import ServiceError
+
+    password = _read_password("新密码")
+    with session_scope(_engine(), write=True) as session:
+        found = service.find_user(session, username)
+        if found is None:
+            raise click.ClickException(f"用户 {username} 不存在。")
+        try:
+            changed = service.set_one_time_password(
+                session, actor=Actor.system("命令行"), user_id=found.id, password=password, settings=_settings()
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from exc
+        changed.must_change_password = temporary
+        session.add(changed)
+        session.commit()
+    click.echo(f"已为 {username} 设置新密码，其登录会话已结束。")
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable an account and end its sessions."""
+    from reviewapp.audit import Actor
+    from reviewapp.auth import service
+    from reviewapp.db import session_scope
+
+    with session_scope(_engine(), write=True) as session:
+        found = service.find_user(session, username)
+        if found is None:
+            raise click.ClickException(f"用户 {username} 不存在。")
+        service.set_active(session, actor=Actor.system("命令行"), user_id=found.id, active=False)
+        session.commit()
+    click.echo(f"已停用用户 {username}。")
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Do nothing (but print the demo logins) when the database has users.")
+def demo(if_empty: bool) -> None:
+    """Load the demo dataset into an empty database and print the demo logins."""
+    from reviewapp.db import session_scope
+    from reviewapp.demo import DEMO_USERS, DemoError, load_demo
+
+    with session_scope(_engine(), write=True) as session:
+        try:
+            logins = load_demo(session, settings=_settings())
+            session.commit()
+            click.echo("演示数据已载入。演示账号（用户名 / 密码）：")
+        except DemoError as exc:
+            if not if_empty:
+                raise click.ClickException(str(exc)) from exc
+            logins = [(u, p, r.label) for u, _n, r, p in DEMO_USERS]
+            click.echo("数据库中已有数据，未重复载入演示数据。演示账号（若未修改）：")
+    for username, password, label in logins:
+        click.echo(f"  {label:<8} {username:<12} {password}")
+
+
+# --- audit ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Audit-log commands."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first broken entry."""
+    from reviewapp.audit.service import verify_chain
+    from reviewapp.db import session_scope
+
+    with session_scope(_engine()) as session:
+        count, problem = verify_chain(session)
+    if problem is not None:
+        click.echo(f"审计日志校验失败：{problem.reason}（已核对 {count} 条）", err=True)
+        sys.exit(1)
+    click.echo(f"审计日志完整：共 {count} 条记录，哈希链校验通过。")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,123 @@
+"""Small declarative form validation with Chinese messages; invalid forms are re-rendered, never a 500."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+_DATE_RE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "str"  # str | text | int | decimal | date | choice | bool | multi
+    required: bool = True
+    max_length: int = 200
+    min_length: int = 0
+    choices: tuple[str, ...] | None = None
+    min_value: Decimal | int | None = None
+    max_value: Decimal | int | None = None
+    strip: bool = True
+
+
+@dataclass
+class FormResult:
+    values: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add_error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+
+def parse_date(text: str) -> date | None:
+    m = _DATE_RE.match(text or "")
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _first(value: Any) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
+    data = data or {}
+    result = FormResult()
+    for f in fields:
+        raw_value = data.get(f.name)
+        if f.kind == "multi":
+            items = raw_value if isinstance(raw_value, list) else ([raw_value] if raw_value not in (None, "") else [])
+            items = [_first(i).strip() for i in items if _first(i).strip()]
+            result.raw[f.name] = items
+            if f.required and not items:
+                result.add_error(f.name, f"请至少选择一项「{f.label}」。")
+            elif f.choices is not None and any(i not in f.choices for i in items):
+                result.add_error(f.name, f"「{f.label}」中有无效的选项。")
+            result.values[f.name] = items
+            continue
+        text = _first(raw_value)
+        if f.strip:
+            text = text.strip()
+        result.raw[f.name] = text
+        if f.kind == "bool":
+            result.values[f.name] = text.lower() in {"1", "true", "on", "yes", "是"}
+            continue
+        if not text:
+            if f.required:
+                result.add_error(f.name, f"「{f.label}」为必填项。")
+            result.values[f.name] = None if f.kind not in {"str", "text"} else ""
+            continue
+        limit = f.max_length if f.kind != "text" else max(f.max_length, 5000)
+        if len(text) > limit:
+            result.add_error(f.name, f"「{f.label}」不能超过 {limit} 个字符（现有 {len(text)} 个）。")
+            continue
+        if len(text) < f.min_length:
+            result.add_error(f.name, f"「{f.label}」至少需要 {f.min_length} 个字符（现有 {len(text)} 个）。")
+            continue
+        if f.kind in {"str", "text"}:
+            result.values[f.name] = text
+        elif f.kind == "choice":
+            if f.choices is not None and text not in f.choices:
+                result.add_error(f.name, f"「{f.label}」的取值无效。")
+            else:
+                result.values[f.name] = text
+        elif f.kind == "date":
+            parsed = parse_date(text)
+            if parsed is None:
+                result.add_error(f.name, f"「{f.label}」应为日期，例如 2026-05-09。")
+            else:
+                result.values[f.name] = parsed
+        elif f.kind in {"int", "decimal"}:
+            try:
+                number: Decimal | int = int(text) if f.kind == "int" else Decimal(text)
+                if isinstance(number, Decimal) and not number.is_finite():
+                    raise InvalidOperation
+            except (ValueError, InvalidOperation):
+                result.add_error(f.name, f"「{f.label}」应为{'整数' if f.kind == 'int' else '数字'}。")
+                continue
+            if f.min_value is not None and number < f.min_value:
+                result.add_error(f.name, f"「{f.label}」不能小于 {f.min_value}。")
+            elif f.max_value is not None and number > f.max_value:
+                result.add_error(f.name, f"「{f.label}」不能大于 {f.max_value}。")
+            else:
+                result.values[f.name] = number
+        else:  # pragma: no cover - a programming error, not user input
+            raise ValueError(f"unknown field kind {f.kind}")
+    return result

@@ -1,0 +1,5 @@
+"""Imports every table module so that SQLModel.metadata (and Alembic) see all tables."""
+
+from reviewapp.audit import models as audit_models  # noqa: F401
+from reviewapp.auth import models as auth_models  # noqa: F401
+from reviewapp.rounds import models as rounds_models  # noqa: F401

@@ -1,0 +1,27 @@
+"""The navigation bar: each entry names the roles that see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reviewapp.auth.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    roles: frozenset[str]
+
+
+NAV: list[NavItem] = [
+    NavItem("首页", "/", frozenset({Role.admin, Role.staff, Role.expert})),
+    NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
+    NavItem("操作日志", "/audit", frozenset({Role.admin, Role.staff})),
+]
+
+
+def nav_for(user) -> list[NavItem]:  # type: ignore[no-untyped-def]
+    if user is None:
+        return []
+    return [item for item in NAV if user.role in item.roles]

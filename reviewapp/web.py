@@ -1,0 +1,242 @@
+"""Shared web plumbing: the session middleware, guards, flash messages, pagination and template helpers."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote, unquote, urlencode
+
+import anyio
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.params import Body
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from reviewapp.audit import Actor
+from reviewapp.auth.models import Role, User
+from reviewapp.clock import as_utc
+from reviewapp.db import session_scope, writer_engine
+from reviewapp.settings import Settings
+
+SESSION_COOKIE = "reviewapp_session"
+FLASH_COOKIE = "reviewapp_flash"
+
+FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+# --- settings and database per request ------------------------------------------------------------
+
+
+def settings_of(connection: ASGIConnection) -> Settings:
+    return connection.app.state.settings  # type: ignore[no-any-return]
+
+
+def provide_db(request: Request) -> Iterator[Session]:
+    """One session per request. Writers (non-GET) start with the SQLite write lock held."""
+    engine = request.app.state.engine
+    if request.method not in {"GET", "HEAD"}:
+        engine = writer_engine(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def client_addr(connection: ASGIConnection) -> str:
+    if settings_of(connection).trust_proxy_headers:
+        forwarded = connection.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return (connection.client.host if connection.client else "")[:64]
+
+
+def actor_of(request: Request) -> Actor:
+    user: User | None = request.user
+    if user is None:
+        return Actor(None, "访客", client_addr(request))
+    return Actor(user.id, user.username, client_addr(request))
+
+
+# --- authentication middleware --------------------------------------------------------------------
+
+
+class SessionAuthMiddleware(ASGIMiddleware):
+    """Puts the signed-in User (or None) into scope["user"], reading the database off the event loop."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        scope["user"] = None
+        token = _cookie(scope, SESSION_COOKIE)
+        if token:
+            app = scope["litestar_app"]
+            settings: Settings = app.state.settings
+
+            def _load() -> Any:
+                from reviewapp.auth.service import load_session
+
+                with session_scope(app.state.engine) as session:
+                    return load_session(session, token=token, idle_minutes=settings.session_idle_minutes)
+
+            lookup = await anyio.to_thread.run_sync(_load)
+            scope["user"] = lookup.user
+            if lookup.expired:
+                scope.setdefault("state", {})["session_expired"] = True
+        await next_app(scope, receive, send)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == name:
+                    return v
+    return None
+
+
+# --- guards ---------------------------------------------------------------------------------------
+
+PUBLIC = {"public": True}
+
+
+def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    """Guard: signed in, password not pending change, and one of `roles` (none given = any role)."""
+
+    allowed = {r.value for r in roles}
+
+    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+        user: User | None = connection.user
+        if user is None:
+            raise NotAuthorizedException("请先登录。")
+        if user.must_change_password and connection.url.path not in {"/account/password", "/logout"}:
+            raise PasswordChangeRequired()
+        if allowed and user.role not in allowed:
+            raise PermissionDeniedException("您没有权限访问此页面。")
+
+    guard.roles = tuple(sorted(allowed))  # type: ignore[attr-defined]
+    return guard
+
+
+signed_in = require()
+staff_only = require(Role.staff, Role.admin)
+admin_only = require(Role.admin)
+
+
+class PasswordChangeRequired(NotAuthorizedException):
+    """A one-time password is in use: everything but changing it is refused."""
+
+
+# --- flash messages -------------------------------------------------------------------------------
+
+
+def flash(request: Request, message: str, level: str = "success") -> None:
+    """Queue a message for the next page this browser shows (kept in a short-lived cookie)."""
+    pending = request.state.get("flash_out", [])
+    pending.append([level, message])
+    request.state.flash_out = pending
+
+
+def take_flashes(request: Request) -> list[tuple[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    request.state.flash_taken = True
+    if not raw:
+        return []
+    try:
+        items = json.loads(unquote(raw))
+        return [(str(level), str(msg)) for level, msg in items][:10]
+    except (ValueError, TypeError):
+        return []
+
+
+async def flash_before_send(message: Message, scope: Scope) -> None:
+    """Write queued flashes into the cookie, and clear the cookie once a page has shown them."""
+    if message["type"] != "http.response.start":
+        return
+    state = scope.get("state", {})
+    out = state.get("flash_out")
+    headers = message.setdefault("headers", [])
+    if out:
+        value = quote(json.dumps(out, ensure_ascii=False))
+        cookie = Cookie(key=FLASH_COOKIE, value=value, path="/", httponly=True, samesite="lax", max_age=120)
+        headers.append(cookie.to_encoded_header())
+    elif state.get("flash_taken") and _cookie(scope, FLASH_COOKIE):
+        cookie = Cookie(key=FLASH_COOKIE, value="", path="/", httponly=True, samesite="lax", max_age=0)
+        headers.append(cookie.to_encoded_header())
+
+
+# --- pagination -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def parse_page(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 100000))
+    except ValueError:
+        return 1
+
+
+def paginate(session: Session, stmt: Any, *, page: int, per_page: int = 50) -> Page:
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(page, pages)
+    items = list(session.exec(stmt.offset((page - 1) * per_page).limit(per_page)).all())
+    return Page(items=items, total=int(total), page=page, per_page=per_page)
+
+
+def url_with(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters changed (None removes one)."""
+    params = {k: v for k, v in request.query_params.items()}
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+# --- formatting for templates ---------------------------------------------------------------------
+
+
+def make_formatters(settings: Settings) -> dict[str, Callable[..., str]]:
+    tz = settings.tz
+
+    def bjtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return ""
+        return as_utc(value).astimezone(tz).strftime(fmt)
+
+    def cndate(value: date | datetime | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = as_utc(value).astimezone(tz).date()
+        return f"{value.year}年{value.month}月{value.day}日"
+
+    return {"bjtime": bjtime, "cndate": cndate}
