@@ -1,0 +1,114 @@
+"""Direct row builders for tests that need upstream data (a round, applications, experts, panels).
+
+They insert rows as the import/assignment services would leave them, so a test of one capability does not
+depend on driving another through its pages. Capabilities' own tests go through HTTP.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise
+from reviewapp.panels.models import Expert, Panel, PanelMember
+from reviewapp.rounds.models import Round, Tier
+
+_counter = itertools.count(1)
+
+# Valid 统一社会信用代码 (GB 32100-2015 check characters), for enterprises that need real-looking codes.
+VALID_CREDIT_CODES = [
+    "91370000163044841F",
+    "91110000100010433L",
+    "91310000132204065H",
+    "91440300192317458F",
+    "913300001429113677",
+    "913200001347912155",
+    "91420000177570439L",
+    "915100002019054472",
+]
+
+
+def make_round(db: Session, **overrides) -> Round:  # type: ignore[no-untyped-def]
+    values = {"name": "2026年度先进级智能工厂遴选", "year": 2026, "tier": Tier.advanced.value}
+    values.update(overrides)
+    rnd = Round(**values)
+    db.add(rnd)
+    db.commit()
+    return rnd
+
+
+def make_enterprise(db: Session, *, credit_code: str | None = None, **overrides) -> Enterprise:  # type: ignore[no-untyped-def]
+    n = next(_counter)
+    values = {
+        "credit_code": credit_code or f"TEST{n:014d}",
+        "name": f"测试企业{n}有限公司",
+        "city": "济南市",
+        "nature": "民营企业",
+        "size_type": "中型企业",
+        "industry_group": "装备制造",
+        "industry_mid": "341",
+        "industry_small": "3411",
+    }
+    values.update(overrides)
+    enterprise = Enterprise(**values)
+    db.add(enterprise)
+    db.commit()
+    return enterprise
+
+
+def make_application(  # type: ignore[no-untyped-def]
+    db: Session,
+    rnd: Round,
+    enterprise: Enterprise | None = None,
+    *,
+    scenarios: list[tuple[str, str]] | None = None,
+    providers: list[tuple[str, str]] | None = None,
+    **overrides,
+) -> Application:
+    enterprise = enterprise or make_enterprise(db)
+    n = next(_counter)
+    values = {
+        "round_id": rnd.id,
+        "enterprise_id": enterprise.id,
+        "serial": n,
+        "factory_name": f"{enterprise.name}智能工厂{n}",
+        "project_name": f"智能工厂建设项目{n}",
+        "tier": rnd.tier,
+        "maturity_score": Decimal("2.5"),
+        "maturity_level": 2,
+    }
+    values.update(overrides)
+    application = Application(**values)
+    db.add(application)
+    db.flush()
+    for order, (stage, name) in enumerate(scenarios or [], start=1):
+        db.add(ApplicationScenario(application_id=application.id, name=name, stage=stage, sort_order=order))
+    for name, code in providers or []:
+        db.add(ApplicationParty(application_id=application.id, role="provider", name=name, credit_code=code))
+    db.commit()
+    return application
+
+
+def make_expert(db: Session, *, user_id: int | None = None, **overrides) -> Expert:  # type: ignore[no-untyped-def]
+    n = next(_counter)
+    values = {"name": f"专家{n}", "employer": f"某研究院{n}", "city": "青岛市", "specialties_json": '["装备制造"]'}
+    values.update(overrides)
+    expert = Expert(user_id=user_id, **values)
+    db.add(expert)
+    db.commit()
+    return expert
+
+
+def make_panel(db: Session, rnd: Round, experts: list[Expert], *, chair: Expert | None = None, **overrides) -> Panel:  # type: ignore[no-untyped-def]
+    values = {"round_id": rnd.id, "name": f"装备制造组{next(_counter)}", "industry_group": "装备制造"}
+    values.update(overrides)
+    panel = Panel(**values)
+    db.add(panel)
+    db.flush()
+    chair = chair or (experts[0] if experts else None)
+    for expert in experts:
+        db.add(PanelMember(panel_id=panel.id, expert_id=expert.id, is_chair=expert is chair))
+    db.commit()
+    return panel
