@@ -12,7 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -26,6 +26,7 @@ from reviewapp.web import (
     flash_before_send,
     make_formatters,
     provide_db,
+    render,
     take_flashes,
     url_with,
 )
@@ -50,11 +51,7 @@ CSRF_TEXT = "页面已过期或请求来源无法验证（安全校验失败）�
 
 def _error_page(request: Request, status: int, detail: str | None = None) -> Response[Any]:
     title, text = ERROR_TEXT.get(status, ERROR_TEXT[500] if status >= 500 else ERROR_TEXT[400])
-    return Template(
-        template_name="errors/error.html",
-        context={"status": status, "title": title, "text": detail or text},
-        status_code=status,
-    )
+    return render("errors/error.html", status_code=status, status=status, title=title, text=detail or text)
 
 
 def _is_htmx(request: Request) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get
 from litestar.response import Template
 
-from reviewapp.web import signed_in
+from reviewapp.web import render, signed_in
 
 
 class HomeController(Controller):
@@ -13,4 +13,4 @@ class HomeController(Controller):
 
     @get("/", sync_to_thread=False)
     def home(self, request: Request) -> Template:
-        return Template(template_name="home/index.html", context={})
+        return render("home/index.html")

@@ -14,11 +14,12 @@ import anyio
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.params import Body
+from litestar.response import Template
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -240,3 +241,20 @@ def make_formatters(settings: Settings) -> dict[str, Callable[..., str]]:
         return f"{value.year}年{value.month}月{value.day}日"
 
     return {"bjtime": bjtime, "cndate": cndate}
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def render(template_name: str, /, *, status_code: int = 200, **context: Any) -> Template:
+    """A full page. The media type is explicit: handlers that may also redirect are annotated loosely."""
+    return Template(template_name=template_name, context=context, status_code=status_code, media_type=MediaType.HTML)
+
+
+def render_block(template_name: str, block_name: str, /, **context: Any) -> Template:
+    """One named block of a page, for an htmx swap (validation errors come back with 200)."""
+    from jinja2_fragments.litestar import HTMXBlockTemplate
+
+    return HTMXBlockTemplate(
+        template_name=template_name, block_name=block_name, context=context, media_type=MediaType.HTML
+    )

@@ -16,7 +16,7 @@ from reviewapp.audit.service import ACTION_LABELS, ENTITY_LABELS
 from reviewapp.clock import as_utc
 from reviewapp.excel import XLSX_MEDIA_TYPE, Column, content_disposition, workbook_bytes
 from reviewapp.forms import parse_date
-from reviewapp.web import paginate, parse_page, settings_of, staff_only
+from reviewapp.web import paginate, parse_page, render, settings_of, staff_only
 
 EXPORT_LIMIT = 100_000
 
@@ -63,15 +63,13 @@ class AuditController(Controller):
         tz = settings_of(request).tz
         stmt = _filtered(q=q, action=action, entity_type=entity_type, date_from=date_from, date_to=date_to, tz=tz)
         result = paginate(db, stmt, page=parse_page(page), per_page=50)
-        return Template(
-            template_name="audit/list.html",
-            context={
-                "page": result,
-                "filters": {"q": q, "action": action, "entity_type": entity_type, "date_from": date_from, "date_to": date_to},
-                "actions": ACTION_LABELS,
-                "entities": ENTITY_LABELS,
-                "bad_date": bool((date_from and not parse_date(date_from)) or (date_to and not parse_date(date_to))),
-            },
+        return render(
+            "audit/list.html",
+            page=result,
+            filters={"q": q, "action": action, "entity_type": entity_type, "date_from": date_from, "date_to": date_to},
+            actions=ACTION_LABELS,
+            entities=ENTITY_LABELS,
+            bad_date=bool((date_from and not parse_date(date_from)) or (date_to and not parse_date(date_to))),
         )
 
     @get("/export.xlsx", sync_to_thread=True)

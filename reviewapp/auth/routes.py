@@ -27,6 +27,8 @@ from reviewapp.web import (
     flash,
     paginate,
     parse_page,
+    render,
+    render_block,
     settings_of,
     signed_in,
 )
@@ -43,15 +45,7 @@ class AuthController(Controller):
 
     @get("/login", sync_to_thread=False)
     def login_page(self, request: Request, next: FromQuery[str] = "", expired: FromQuery[str] = "") -> Template:  # noqa: A002
-        return Template(
-            template_name="auth/login.html",
-            context={
-                "next": safe_next(next, ""),
-                "expired": bool(expired),
-                "form": {},
-                "error": None,
-            },
-        )
+        return render("auth/login.html", next=safe_next(next, ""), expired=bool(expired), form={}, error=None)
 
     @post("/login", sync_to_thread=True)
     def login(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
@@ -59,21 +53,14 @@ class AuthController(Controller):
         form = validate(data, LOGIN_FIELDS)
         nxt = safe_next(form.raw.get("next"), "")
         if not form.ok:
-            return Template(
-                template_name="auth/login.html",
-                context={"next": nxt, "form": form.raw, "error": next(iter(form.errors.values()))},
-                status_code=200,
-            )
+            return render("auth/login.html", next=nxt, form=form.raw, error=next(iter(form.errors.values())))
         addr = client_addr(request)
         result = service.authenticate(
             db, username=form.values["username"], password=form.values["password"], client_addr=addr, settings=settings
         )
         if result.user is None:
             db.commit()  # keep the failed attempt for the throttle
-            return Template(
-                template_name="auth/login.html",
-                context={"next": nxt, "form": {"username": form.raw["username"]}, "error": result.error},
-            )
+            return render("auth/login.html", next=nxt, form={"username": form.raw["username"]}, error=result.error)
         token = service.start_session(
             db, user=result.user, client_addr=addr, user_agent=request.headers.get("user-agent", "")
         )
@@ -118,10 +105,7 @@ class AccountController(Controller):
 
     @get("/password", sync_to_thread=False)
     def password_page(self, request: Request) -> Template:
-        return Template(
-            template_name="auth/password.html",
-            context={"errors": {}, "min_length": settings_of(request).password_min_length},
-        )
+        return render("auth/password.html", errors={}, min_length=settings_of(request).password_min_length)
 
     @post("/password", sync_to_thread=True)
     def change_password(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
@@ -144,9 +128,8 @@ class AccountController(Controller):
                 db.rollback()
                 form.add_error(exc.field or "new_password", exc.message)
         if not form.ok:
-            return Template(
-                template_name="auth/password.html",
-                context={"errors": form.errors, "min_length": settings_of(request).password_min_length},
+            return render(
+                "auth/password.html", errors=form.errors, min_length=settings_of(request).password_min_length
             )
         flash(request, "密码已修改。您在其他设备上的登录已结束。")
         return Redirect(path="/", status_code=303)
@@ -172,16 +155,12 @@ class UserAdminController(Controller):
         )
         context = {"page": result, "q": q, "role": role, "status": status, "roles": ROLE_LABELS}
         if request.htmx and request.htmx.target == "user-table":  # type: ignore[attr-defined]
-            from jinja2_fragments.litestar import HTMXBlockTemplate
-
-            return HTMXBlockTemplate(template_name="admin/users.html", block_name="table", context=context)
-        return Template(template_name="admin/users.html", context=context)
+            return render_block("admin/users.html", "table", **context)
+        return render("admin/users.html", **context)
 
     @get("/new", sync_to_thread=False)
     def new_user(self) -> Template:
-        return Template(
-            template_name="admin/user_new.html", context={"form": {}, "errors": {}, "roles": ROLE_LABELS}
-        )
+        return render("admin/user_new.html", form={}, errors={}, roles=ROLE_LABELS)
 
     @post("/", sync_to_thread=True)
     def create_user(self, request: Request, db: NamedDependency[Session], data: FormData) -> Template:
@@ -200,17 +179,11 @@ class UserAdminController(Controller):
                     settings=settings_of(request),
                 )
                 db.commit()
-                return Template(
-                    template_name="admin/credential.html",
-                    context={"user": user, "password": password, "created": True},
-                )
+                return render("admin/credential.html", user=user, password=password, created=True)
             except ServiceError as exc:
                 db.rollback()
                 form.add_error(exc.field or "username", exc.message)
-        return Template(
-            template_name="admin/user_new.html",
-            context={"form": form.raw, "errors": form.errors, "roles": ROLE_LABELS},
-        )
+        return render("admin/user_new.html", form=form.raw, errors=form.errors, roles=ROLE_LABELS)
 
     @post("/{user_id:int}/disable", sync_to_thread=True)
     def disable(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int]) -> Redirect:
@@ -237,6 +210,4 @@ class UserAdminController(Controller):
             db, actor=actor_of(request), user_id=user_id, password=password, settings=settings_of(request)
         )
         db.commit()
-        return Template(
-            template_name="admin/credential.html", context={"user": user, "password": password, "created": False}
-        )
+        return render("admin/credential.html", user=user, password=password, created=False)
