@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -234,6 +235,31 @@ def audit_verify() -> None:
         click.echo(f"审计日志校验失败：{problem.reason}（已核对 {count} 条）", err=True)
         sys.exit(1)
     click.echo(f"审计日志完整：共 {count} 条记录，哈希链校验通过。")
+
+
+# --- groups that domain packages fill -------------------------------------------------------------
+
+
+@main.group(name="round")
+def round_group() -> None:
+    """Review rounds (批次)."""
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Import Excel files (all-or-nothing; --dry-run reports every bad row)."""
+
+
+@main.group(name="export")
+def export_group() -> None:
+    """Export the official Excel lists."""
+
+
+# Each domain defines its commands in its own cli module, on the groups above.
+DOMAIN_CLI_MODULES: list[str] = []
+
+for _module in DOMAIN_CLI_MODULES:
+    importlib.import_module(_module)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,10 @@
-"""The demo dataset: loaded into an empty database by `reviewapp demo`; later capabilities extend it."""
+"""The demo dataset: loaded into an empty database by `reviewapp demo`; each capability adds a step."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import Session, func, select
 
@@ -25,22 +29,41 @@ DEMO_USERS = [
 ]
 
 
-def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, str]]:
-    """Create the demo accounts (and, as capabilities land, a demo round). Refuses a non-empty database."""
-    if session.exec(select(func.count()).select_from(User)).one():
-        raise DemoError("数据库中已有用户，演示数据只能载入空数据库。")
-    actor = Actor.system("演示数据")
-    logins: list[tuple[str, str, str]] = []
+@dataclass
+class DemoContext:
+    """What the demo steps share: each step reads what earlier ones made and adds its own."""
+
+    session: Session
+    settings: Settings
+    actor: Actor
+    users: dict[str, User] = field(default_factory=dict)
+    objects: dict[str, Any] = field(default_factory=dict)  # e.g. "round", "applications", "panels"
+
+
+def _accounts(ctx: DemoContext) -> None:
     for username, name, role, password in DEMO_USERS:
-        accounts.create_user(
-            session,
-            actor=actor,
+        ctx.users[username] = accounts.create_user(
+            ctx.session,
+            actor=ctx.actor,
             username=username,
             display_name=name,
             role=role,
             password=password,
             must_change_password=False,
-            settings=settings,
+            settings=ctx.settings,
         )
-        logins.append((username, password, role.label))
-    return logins
+
+
+# Steps run in order; a capability appends its step (a function of DemoContext) here.
+DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts]
+
+
+def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, str]]:
+    """Run every demo step on an empty database; return the demo logins (username, password, role label)."""
+    if session.exec(select(func.count()).select_from(User)).one():
+        raise DemoError("数据库中已有用户，演示数据只能载入空数据库。")
+    ctx = DemoContext(session=session, settings=settings, actor=Actor.system("演示数据"))
+    for step in DEMO_STEPS:
+        step(ctx)
+        session.flush()
+    return [(username, password, role.label) for username, _name, role, password in DEMO_USERS]
