@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[flash_before_send],
         on_shutdown=[lambda: engine.dispose()],
         request_max_body_size=(settings.upload_max_mb + 5) * 1024 * 1024,
+        openapi_config=None,  # no public API description of an internal tool
         debug=False,
     )
     app.state.settings = settings

@@ -1,0 +1,22 @@
+"""Every route declares who may use it: a guard, or the explicit public marker."""
+
+from litestar.handlers import HTTPRouteHandler
+
+
+def test_every_route_has_a_guard_or_is_public(app):
+    unguarded = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler):
+                continue
+            guards = handler.resolve_guards()
+            public = bool((handler.opt or {}).get("public"))
+            if not guards and not public:
+                unguarded.append(f"{sorted(handler.http_methods)} {route.path}")
+    assert unguarded == [], f"routes without a guard or public marker: {unguarded}"
+
+
+def test_anonymous_visitor_is_sent_to_login_with_next(client):
+    response = client.get("/audit?q=x", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/audit%3Fq%3Dx"
