@@ -7,6 +7,7 @@ PostgreSQL pass (`pytest -m db`) runs exactly them.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from reviewapp.settings import Settings
 DB_FIXTURES = {"engine", "settings", "db", "app", "client", "make_user", "login", "staff_client", "admin_client"}
 
 PASSWORD = "correct-horse-42"
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -162,13 +165,19 @@ def client(app) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def login(app):  # type: ignore[no-untyped-def]
-    """login(user_or_username, password) -> a signed-in Browser of its own."""
+def login(settings):  # type: ignore[no-untyped-def]
+    """login(user_or_username, password) -> a signed-in Browser with an app instance of its own.
+
+    Each browser gets its own app (like separate server processes on one database): one Litestar
+    instance must not be driven from two TestClient event loops at once.
+    """
+    from reviewapp.app import create_app
+
     opened: list[Browser] = []
 
     def _login(username: str | User, password: str = PASSWORD) -> Browser:
         name = username.username if isinstance(username, User) else username
-        browser = Browser(app=app, base_url="http://testserver.local")
+        browser = Browser(app=create_app(settings), base_url="http://testserver.local")
         browser.__enter__()
         opened.append(browser)
         page = browser.get("/login")
