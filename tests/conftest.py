@@ -102,6 +102,13 @@ def db(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def reread(session: Session) -> None:
+    """Forget what this test session has read: end its read snapshot (SQLite WAL) and expire cached rows,
+    so the next query sees what the app committed meanwhile."""
+    session.rollback()
+    session.expire_all()
+
+
 @pytest.fixture
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     from reviewapp.app import create_app

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role, User, UserSession
-from tests.conftest import PASSWORD, Browser, csrf_from
+from tests.conftest import PASSWORD, Browser, csrf_from, reread
 
 
 def _one_time_password(html: str) -> str:
@@ -65,7 +65,7 @@ def test_admin_cannot_disable_themself(admin_client, db):
     me = db.exec(select(User).where(User.username == "admin1")).one()
     page = admin_client.submit(f"/admin/users/{me.id}/disable")
     assert "不能停用自己的账号" in page.text
-    db.expire_all()
+    reread(db)
     assert db.get(User, me.id).is_active
 
 

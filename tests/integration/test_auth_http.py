@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from reviewapp.auth.models import LoginAttempt, Role, UserSession
 from reviewapp.clock import utcnow
-from tests.conftest import PASSWORD, Browser, csrf_from
+from tests.conftest import PASSWORD, Browser, csrf_from, reread
 
 
 def _attempt(client: Browser, username: str, password: str, next_url: str = ""):
@@ -232,6 +232,6 @@ def test_password_is_rehashed_when_parameters_change(make_user, login, db):
     db.add(row)
     db.commit()
     login(user)
-    db.expire_all()
+    reread(db)
     assert db.get(User, user.id).password_hash != weak
     assert "m=65536" in db.get(User, user.id).password_hash
