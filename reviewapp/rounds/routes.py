@@ -753,7 +753,9 @@ class CriteriaController(Controller):
         table = None
         if "file" not in errors:
             try:
-                table = read_table(content, columns=rules.IMPORT_COLUMNS, required=rules.IMPORT_REQUIRED)
+                table = read_table(
+                    content, columns=rules.IMPORT_COLUMNS, required=rules.IMPORT_REQUIRED, keep_text=rules.IMPORT_PROSE
+                )
             except ExcelReadError as exc:
                 errors["file"] = exc.message
         if errors or table is None:

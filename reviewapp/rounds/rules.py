@@ -399,6 +399,7 @@ IMPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "维度说明": ("维度指引",),
 }
 IMPORT_REQUIRED = ("维度编码", "维度名称", "条目编码", "条目名称", "类型", "满分")
+IMPORT_PROSE = ("维度名称", "条目名称", "评分指引", "维度说明")  # read as typed: full-width punctuation is kept
 EXPORT_HEADERS = (
     "维度编码",
     "维度名称",
@@ -463,6 +464,15 @@ _FIELD_COLUMN = {"code": "条目编码", "title": "条目名称", "kind": "类�
 _DIM_FIELD_COLUMN = {"code": "维度编码", "title": "维度名称", "guidance": "维度说明"}
 
 
+_NOTE_RE = re.compile(r"^(注|备注|说明|填表说明)\s*\d*\s*[:：.、]")
+
+
+def _is_note_row(values: dict[str, str]) -> bool:
+    """A note under the table ("注：……"): text in one cell only, starting like a note."""
+    filled = [v for v in values.values() if (v or "").strip()]
+    return len(filled) == 1 and bool(_NOTE_RE.match(filled[0].strip()))
+
+
 def parse_criteria_rows(rows: Sequence[tuple[int, dict[str, str]]]) -> ParsedCriteria:
     """Excel rows (row number, column → text) into a tree; every bad row and field is reported, nothing skipped."""
     problems: list[RowProblem] = []
@@ -483,6 +493,8 @@ def parse_criteria_rows(rows: Sequence[tuple[int, dict[str, str]]]) -> ParsedCri
         return ParsedCriteria([], [RowProblem(0, "", f"行数过多（{len(rows)} 行），一个版本最多 {IMPORT_MAX_ROWS} 行。")])
 
     for number, values in rows:
+        if _is_note_row(values):
+            continue
 
         def get(name: str, values: dict[str, str] = values) -> str:
             return (values.get(name) or "").strip()

@@ -616,6 +616,7 @@ def update_node(
     elif draft.kind not in (NodeKind.points.value, NodeKind.gate.value):
         raise ServiceError("「类型」应为「分值」或「否决项」。", field="kind")
     clean = _check_draft(draft)
+    old_parent_code = None if is_dimension else _parent_code(session, version_id, original.parent_id)
     new_parent_code = None if is_dimension else _parent_code(session, version_id, parent_id or original.parent_id)
     version, forked = _begin_edit(session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin)
     node = _find_node(session, version, node_id, source_id=version_id)
@@ -630,9 +631,8 @@ def update_node(
     session.add(node)
     session.flush()
     after = _node_dict(node)
-    if new_parent_code is not None and new_parent_code != _parent_code(session, version_id, original.parent_id):
-        before["dimension"] = _parent_code(session, version_id, original.parent_id)
-        after["dimension"] = new_parent_code
+    if new_parent_code != old_parent_code:
+        before["dimension"], after["dimension"] = old_parent_code, new_parent_code
     old, new = _diff(before, after)
     audit.record(
         session,
