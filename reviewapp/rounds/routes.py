@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import func
@@ -298,7 +299,7 @@ class RoundController(Controller):
         rnd = _get_round(db, round_id)
         tz = settings_of(request).tz
         form, values = _check_round_form(db, data, round_id=rnd.id, tz=tz)
-        row_version = _int_or_none(form.raw.get("row_version") or (data or {}).get("row_version"))
+        row_version = _int_or_none((data or {}).get("row_version"))
         stale = False
         if form.ok:
             try:
@@ -328,11 +329,14 @@ class RoundController(Controller):
 
 
 def _get_round(db: Session, round_id: int) -> Round:
-    try:
-        return service.get_round(db, round_id)
-    except NotFound as exc:
-        from litestar.exceptions import NotFoundException
+    return _or_404(service.get_round, db, round_id)
 
+
+def _or_404(getter, db: Session, row_id: int):  # type: ignore[no-untyped-def]
+    """A missing row is the Chinese 404 page, not a 500."""
+    try:
+        return getter(db, row_id)
+    except NotFound as exc:
         raise NotFoundException(exc.message) from exc
 
 
@@ -359,12 +363,7 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
 def _get_version(db: Session, version_id: int) -> CriteriaVersion:
-    try:
-        return service.get_version(db, version_id)
-    except NotFound as exc:
-        from litestar.exceptions import NotFoundException
-
-        raise NotFoundException(exc.message) from exc
+    return _or_404(service.get_version, db, version_id)  # type: ignore[no-any-return]
 
 
 def _editor_context(
@@ -383,6 +382,8 @@ def _editor_context(
     decision = rules.edit_decision(
         is_template=version.is_template, frozen=version.frozen_at is not None, is_admin=_is_admin(request)
     )
+    if decision.mode == rules.EditMode.refused:
+        editing = ""
     return {
         "version": version,
         "tree": tree,
@@ -554,9 +555,8 @@ class CriteriaController(Controller):
         form = validate(data, NODE_FIELDS)
         errors = dict(form.errors)
         draft = _draft(form, errors=errors)
-        is_dimension = editing == "dim-new" or (
-            node_id is not None and (n := db.get(CriteriaNode, node_id)) is not None and n.parent_id is None
-        )
+        existing = db.get(CriteriaNode, node_id) if node_id is not None else None
+        is_dimension = editing == "dim-new" or (existing is not None and existing.parent_id is None)
         if is_dimension:
             draft.kind = NodeKind.dimension.value
             errors.pop("kind", None)
@@ -779,11 +779,13 @@ class CriteriaController(Controller):
     def import_commit(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
         form = validate(data, [*VERSION_FIELDS, Field("filename", "文件名", required=False, max_length=255),
                                Field("payload", "表格内容", kind="text", max_length=2_000_000)])
-        try:
-            raw_rows = json.loads(form.values.get("payload") or "[]") if form.ok else []
-            rows = [(int(n), {str(k): str(v) for k, v in values.items()}) for n, values in raw_rows]
-        except (ValueError, TypeError, AttributeError):
-            rows, form.errors["payload"] = [], "导入内容无效，请重新上传文件。"
+        rows: list[tuple[int, dict[str, str]]] = []
+        if form.ok:
+            try:
+                raw_rows = json.loads(form.values["payload"])
+                rows = [(int(n), {str(k): str(v) for k, v in values.items()}) for n, values in raw_rows]
+            except (ValueError, TypeError, AttributeError):
+                form.add_error("payload", "导入内容无效，请重新上传文件。")
         if form.ok:
             parsed = rules.parse_criteria_rows(rows)
             try:
