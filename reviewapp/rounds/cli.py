@@ -11,8 +11,9 @@ from reviewapp.cli import _engine, _settings, round_group
 @click.option("--name", required=True, help="Round name, e.g. 2026年度先进级智能工厂遴选.")
 @click.option("--tier", required=True, help="基础级/先进级/卓越级/领航级 or basic/advanced/excellent/leading.")
 @click.option("--year", type=int, default=None, help="Year of the round (default: this year, Beijing time).")
-@click.option("--criteria", "criteria_id", type=int, default=None,
-              help="Criteria version id; a template is copied for the round.")
+@click.option(
+    "--criteria", "criteria_id", type=int, default=None, help="Criteria version id; a template is copied for the round."
+)
 def round_create(name: str, tier: str, year: int | None, criteria_id: int | None) -> None:
     """Create a round with the tier's default rules; prints the new round's id only."""
     from reviewapp.audit import Actor
@@ -23,7 +24,9 @@ def round_create(name: str, tier: str, year: int | None, criteria_id: int | None
 
     parsed = rules.parse_tier(tier)
     if parsed is None:
-        raise click.ClickException(f"级别「{tier}」无效：应为 基础级、先进级、卓越级、领航级（或 basic、advanced、excellent、leading）。")
+        raise click.ClickException(
+            f"级别「{tier}」无效：应为 基础级、先进级、卓越级、领航级（或 basic、advanced、excellent、leading）。"
+        )
     if year is not None and not 2000 <= year <= 2100:
         raise click.ClickException("年度应在 2000 到 2100 之间。")
     settings = _settings()

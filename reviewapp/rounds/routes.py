@@ -71,7 +71,10 @@ def _round_fields(catalogues: list[str]) -> list[Field]:
         Field("min_scorers", "每份申报最少评分专家数", kind="int", min_value=1, max_value=30),
         Field("opinion_min_length", "评审意见最少字数", kind="int", min_value=0, max_value=2000),
         Field("outlier_threshold", "离群分差阈值", kind="decimal", min_value=Decimal("0.5"), max_value=Decimal("100")),
-        *[Field(f"tie_break_{i}", f"第 {i} 决胜依据", required=False, max_length=80) for i in range(1, rules.TIE_BREAK_SLOTS + 1)],
+        *[
+            Field(f"tie_break_{i}", f"第 {i} 决胜依据", required=False, max_length=80)
+            for i in range(1, rules.TIE_BREAK_SLOTS + 1)
+        ],
         Field("min_maturity_level", "最低成熟度等级", kind="int", required=False, min_value=1, max_value=5),
         Field("min_scenarios", "最少场景数", kind="int", min_value=0, max_value=40),
         Field("required_stages", "须覆盖的环节", kind="multi", required=False),
@@ -115,9 +118,22 @@ def _values_from_form(form: FormResult, tz: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         k: v.get(k)
         for k in (
-            "name", "year", "tier", "criteria_version_id", "scenario_catalogue_version", "application_close",
-            "publicity_working_days", "aggregation", "min_scorers", "opinion_min_length", "outlier_threshold",
-            "min_scenarios", "required_stages", "coi_employment_years", "pledge_text", "validity_years",
+            "name",
+            "year",
+            "tier",
+            "criteria_version_id",
+            "scenario_catalogue_version",
+            "application_close",
+            "publicity_working_days",
+            "aggregation",
+            "min_scorers",
+            "opinion_min_length",
+            "outlier_threshold",
+            "min_scenarios",
+            "required_stages",
+            "coi_employment_years",
+            "pledge_text",
+            "validity_years",
         )
     }
     values.update({k: bool(v.get(k)) for k in BOOL_SETTINGS})
@@ -167,7 +183,6 @@ def _round_form_context(
         "versions": choices,
         "tie_options": rules.tie_break_options(titles, [k for k in current_keys if k]),
         "tie_slots": range(1, rules.TIE_BREAK_SLOTS + 1),
-        "tier_defaults": {t: rules.tier_defaults(t) for t in TIER_CHOICES},
     }
 
 
@@ -206,7 +221,8 @@ class RoundController(Controller):
         result = paginate(db, stmt, page=parse_page(page), per_page=20)
         version_ids = [r.criteria_version_id for r in result.items if r.criteria_version_id]
         versions = {
-            v.id: v for v in db.exec(select(CriteriaVersion).where(CriteriaVersion.id.in_(version_ids or [-1])))  # type: ignore[union-attr]
+            v.id: v
+            for v in db.exec(select(CriteriaVersion).where(CriteriaVersion.id.in_(version_ids or [-1])))  # type: ignore[union-attr]
         }
         years = sorted(set(db.exec(select(Round.year))), reverse=True)
         context = {
@@ -243,8 +259,13 @@ class RoundController(Controller):
         if form.ok:
             try:
                 rnd = service.create_round(
-                    db, actor=actor_of(request), name=values["name"], tier=values["tier"], year=values["year"],
-                    tz=tz, settings=values,
+                    db,
+                    actor=actor_of(request),
+                    name=values["name"],
+                    tier=values["tier"],
+                    year=values["year"],
+                    tz=tz,
+                    settings=values,
                 )
                 db.commit()
                 flash(request, f"已创建评审批次「{rnd.name}」。")
@@ -266,10 +287,12 @@ class RoundController(Controller):
             warnings += rules.tree_warnings(tree)
             titles = {d.title for d in tree.dimensions}
             for key in rnd.tie_break:
-                if key.startswith(rules.DIMENSION_PREFIX) and key[len(rules.DIMENSION_PREFIX):] not in titles:
-                    warnings.append(f"决胜规则中的维度「{key[len(rules.DIMENSION_PREFIX):]}」不在本批次的要素条件中。")
+                if key.startswith(rules.DIMENSION_PREFIX) and key[len(rules.DIMENSION_PREFIX) :] not in titles:
+                    warnings.append(f"决胜规则中的维度「{key[len(rules.DIMENSION_PREFIX) :]}」不在本批次的要素条件中。")
         counts = {
-            "applications": db.exec(select(func.count()).select_from(Application).where(Application.round_id == rnd.id)).one(),
+            "applications": db.exec(
+                select(func.count()).select_from(Application).where(Application.round_id == rnd.id)
+            ).one(),
             "panels": db.exec(select(func.count()).select_from(Panel).where(Panel.round_id == rnd.id)).one(),
         }
         return render(
@@ -304,8 +327,12 @@ class RoundController(Controller):
         if form.ok:
             try:
                 service.update_round(
-                    db, actor=actor_of(request), round_id=rnd.id, row_version=row_version or 0,  # type: ignore[arg-type]
-                    values=values, tz=tz,
+                    db,
+                    actor=actor_of(request),
+                    round_id=rnd.id,
+                    row_version=row_version or 0,  # type: ignore[arg-type]
+                    values=values,
+                    tz=tz,
                 )
                 db.commit()
                 flash(request, "已保存批次设置。")
@@ -438,7 +465,11 @@ class CriteriaController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_versions(
-        self, request: Request, db: NamedDependency[Session], q: FromQuery[str] = "", kind: FromQuery[str] = "",
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        q: FromQuery[str] = "",
+        kind: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
         stmt = service.list_versions_query(q=q[:64], kind=kind if kind in VERSION_FILTERS else "")
@@ -487,7 +518,10 @@ class CriteriaController(Controller):
         if form.ok:
             try:
                 version = service.create_version(
-                    db, actor=actor_of(request), name=form.values["name"], tier=form.values["tier"],
+                    db,
+                    actor=actor_of(request),
+                    name=form.values["name"],
+                    tier=form.values["tier"],
                     note=form.values["note"] or "",
                 )
                 db.commit()
@@ -549,8 +583,17 @@ class CriteriaController(Controller):
             return render_block("criteria/editor.html", "tree", **context)
         return render("criteria/editor.html", **context)
 
-    def _edit(self, request: Request, db: Session, version_id: int, data: dict[str, Any], *, editing: str,
-              node_id: int | None, done: str) -> Any:
+    def _edit(
+        self,
+        request: Request,
+        db: Session,
+        version_id: int,
+        data: dict[str, Any],
+        *,
+        editing: str,
+        node_id: int | None,
+        done: str,
+    ) -> Any:
         _get_version(db, version_id)
         form = validate(data, NODE_FIELDS)
         errors = dict(form.errors)
@@ -571,8 +614,11 @@ class CriteriaController(Controller):
         if not errors:
             try:
                 common = {
-                    "actor": actor_of(request), "version_id": version_id, "row_version": form.values["row_version"],
-                    "is_admin": _is_admin(request), "draft": draft,
+                    "actor": actor_of(request),
+                    "version_id": version_id,
+                    "row_version": form.values["row_version"],
+                    "is_admin": _is_admin(request),
+                    "draft": draft,
                 }
                 if node_id is None:
                     parent = None if is_dimension else form.values.get("parent_id")
@@ -594,41 +640,67 @@ class CriteriaController(Controller):
         return self._after_edit(request, db, version_id, outcome=None, editing=editing, form=form.raw, errors=errors)
 
     @post("/{version_id:int}/nodes", sync_to_thread=True)
-    def add_node(self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData) -> Any:
+    def add_node(
+        self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData
+    ) -> Any:
         parent = (data or {}).get("parent_id")
         editing = f"item-new-{parent}" if parent else "dim-new"
         return self._edit(request, db, version_id, data, editing=editing, node_id=None, done="已添加。")
 
     @post("/{version_id:int}/nodes/{node_id:int}", sync_to_thread=True)
     def update_node(
-        self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], node_id: FromPath[int],
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        version_id: FromPath[int],
+        node_id: FromPath[int],
         data: FormData,
     ) -> Any:
         return self._edit(request, db, version_id, data, editing=str(node_id), node_id=node_id, done="已保存修改。")
 
     @post("/{version_id:int}/nodes/{node_id:int}/delete", sync_to_thread=True)
     def delete_node(
-        self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], node_id: FromPath[int],
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        version_id: FromPath[int],
+        node_id: FromPath[int],
         data: FormData,
     ) -> Any:
         return self._simple(request, db, version_id, data, "已删除。", service.delete_node, node_id=node_id)
 
     @post("/{version_id:int}/nodes/{node_id:int}/move", sync_to_thread=True)
     def move_node(
-        self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], node_id: FromPath[int],
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        version_id: FromPath[int],
+        node_id: FromPath[int],
         data: FormData,
     ) -> Any:
         direction = str((data or {}).get("direction", ""))
         return self._simple(request, db, version_id, data, "", service.move_node, node_id=node_id, direction=direction)
 
-    def _simple(self, request: Request, db: Session, version_id: int, data: dict[str, Any], done: str, operation,  # type: ignore[no-untyped-def]
-                **kwargs: Any) -> Any:
+    def _simple(
+        self,
+        request: Request,
+        db: Session,
+        version_id: int,
+        data: dict[str, Any],
+        done: str,
+        operation,  # type: ignore[no-untyped-def]
+        **kwargs: Any,
+    ) -> Any:
         _get_version(db, version_id)
         row_version = _int_or_none((data or {}).get("row_version"))
         try:
             outcome = operation(
-                db, actor=actor_of(request), version_id=version_id, row_version=row_version or 0,
-                is_admin=_is_admin(request), **kwargs,
+                db,
+                actor=actor_of(request),
+                version_id=version_id,
+                row_version=row_version or 0,
+                is_admin=_is_admin(request),
+                **kwargs,
             )
             db.commit()
             return self._after_edit(request, db, version_id, outcome=outcome, done=done)
@@ -637,14 +709,21 @@ class CriteriaController(Controller):
             return self._after_edit(request, db, version_id, outcome=None, error=exc.message)
 
     @post("/{version_id:int}/meta", sync_to_thread=True)
-    def update_meta(self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData) -> Any:
+    def update_meta(
+        self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData
+    ) -> Any:
         _get_version(db, version_id)
         form = validate(data, [*VERSION_FIELDS, Field("row_version", "版本号", kind="int", min_value=1)])
         if form.ok:
             try:
                 outcome = service.update_version(
-                    db, actor=actor_of(request), version_id=version_id, row_version=form.values["row_version"],
-                    is_admin=_is_admin(request), name=form.values["name"], tier=form.values["tier"],
+                    db,
+                    actor=actor_of(request),
+                    version_id=version_id,
+                    row_version=form.values["row_version"],
+                    is_admin=_is_admin(request),
+                    name=form.values["name"],
+                    tier=form.values["tier"],
                     note=form.values["note"] or "",
                 )
                 db.commit()
@@ -656,12 +735,20 @@ class CriteriaController(Controller):
                 db.rollback()
                 form.add_error(exc.field or "_form", exc.message)
         return self._after_edit(
-            request, db, version_id, outcome=None, editing="meta", form=form.raw, errors=form.errors,
+            request,
+            db,
+            version_id,
+            outcome=None,
+            editing="meta",
+            form=form.raw,
+            errors=form.errors,
             error=form.errors.get("_form", "") or "版本信息未保存，请按提示修改。",
         )
 
     @post("/{version_id:int}/copy", sync_to_thread=True)
-    def copy(self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData) -> Redirect:
+    def copy(
+        self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData
+    ) -> Redirect:
         source = _get_version(db, version_id)
         name = str((data or {}).get("name") or "").strip() or None
         try:
@@ -675,11 +762,16 @@ class CriteriaController(Controller):
             return Redirect(path=f"/criteria/{version_id}", status_code=303)
 
     @post("/{version_id:int}/delete", sync_to_thread=True)
-    def delete(self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData) -> Redirect:
+    def delete(
+        self, request: Request, db: NamedDependency[Session], version_id: FromPath[int], data: FormData
+    ) -> Redirect:
         version = _get_version(db, version_id)
         try:
             service.delete_version(
-                db, actor=actor_of(request), version_id=version.id, is_admin=_is_admin(request),  # type: ignore[arg-type]
+                db,
+                actor=actor_of(request),
+                version_id=version.id,
+                is_admin=_is_admin(request),  # type: ignore[arg-type]
                 row_version=_int_or_none((data or {}).get("row_version")) or 0,
             )
             db.commit()
@@ -700,11 +792,19 @@ class CriteriaController(Controller):
                 rows.append([dim.code, dim.title, "", "", "", "", "", "", dim.guidance])
             for n, item in enumerate(dim.items):
                 points = item.kind == NodeKind.points.value
-                rows.append([
-                    dim.code, dim.title, item.code, item.title, "分值" if points else "否决项",
-                    float(item.max_points) if points else None, float(item.step) if points else None,
-                    item.guidance, dim.guidance if n == 0 else "",
-                ])
+                rows.append(
+                    [
+                        dim.code,
+                        dim.title,
+                        item.code,
+                        item.title,
+                        "分值" if points else "否决项",
+                        float(item.max_points) if points else None,
+                        float(item.step) if points else None,
+                        item.guidance,
+                        dim.guidance if n == 0 else "",
+                    ]
+                )
         title = f"要素条件：{version.name}" + ("（模板）" if version.is_template else "")
         data = workbook_bytes(title=title, columns=_export_columns(), rows=rows, sheet_name="要素条件")
         return Response(
@@ -724,8 +824,13 @@ class CriteriaController(Controller):
 
     @get("/import", sync_to_thread=False)
     def import_page(self) -> Template:
-        return render("criteria/import.html", form={"tier": Tier.advanced.value}, errors={}, tiers=TIER_CHOICES,
-                      columns=rules.EXPORT_HEADERS)
+        return render(
+            "criteria/import.html",
+            form={"tier": Tier.advanced.value},
+            errors={},
+            tiers=TIER_CHOICES,
+            columns=rules.EXPORT_HEADERS,
+        )
 
     @post("/import", sync_to_thread=True)
     def import_preview(
@@ -759,8 +864,9 @@ class CriteriaController(Controller):
             except ExcelReadError as exc:
                 errors["file"] = exc.message
         if errors or table is None:
-            return render("criteria/import.html", form=form.raw, errors=errors, tiers=TIER_CHOICES,
-                          columns=rules.EXPORT_HEADERS)
+            return render(
+                "criteria/import.html", form=form.raw, errors=errors, tiers=TIER_CHOICES, columns=rules.EXPORT_HEADERS
+            )
         rows = [(r.number, r.values) for r in table.rows]
         parsed = rules.parse_criteria_rows(rows)
         return render(
@@ -777,8 +883,14 @@ class CriteriaController(Controller):
 
     @post("/import/commit", sync_to_thread=True)
     def import_commit(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
-        form = validate(data, [*VERSION_FIELDS, Field("filename", "文件名", required=False, max_length=255),
-                               Field("payload", "表格内容", kind="text", max_length=2_000_000)])
+        form = validate(
+            data,
+            [
+                *VERSION_FIELDS,
+                Field("filename", "文件名", required=False, max_length=255),
+                Field("payload", "表格内容", kind="text", max_length=2_000_000),
+            ],
+        )
         rows: list[tuple[int, dict[str, str]]] = []
         if form.ok:
             try:
@@ -790,8 +902,13 @@ class CriteriaController(Controller):
             parsed = rules.parse_criteria_rows(rows)
             try:
                 version = service.import_version(
-                    db, actor=actor_of(request), name=form.values["name"], tier=form.values["tier"],
-                    note=form.values["note"] or "", parsed=parsed, filename=form.values.get("filename") or "",
+                    db,
+                    actor=actor_of(request),
+                    name=form.values["name"],
+                    tier=form.values["tier"],
+                    note=form.values["note"] or "",
+                    parsed=parsed,
+                    filename=form.values.get("filename") or "",
                 )
                 db.commit()
                 flash(request, f"已导入要素条件版本「{version.name}」（{parsed.item_count} 个条目）。")
@@ -799,8 +916,9 @@ class CriteriaController(Controller):
             except ServiceError as exc:
                 db.rollback()
                 form.add_error(exc.field or "file", exc.message)
-        return render("criteria/import.html", form=form.raw, errors=form.errors, tiers=TIER_CHOICES,
-                      columns=rules.EXPORT_HEADERS)
+        return render(
+            "criteria/import.html", form=form.raw, errors=form.errors, tiers=TIER_CHOICES, columns=rules.EXPORT_HEADERS
+        )
 
 
 def _export_columns() -> list[Column]:

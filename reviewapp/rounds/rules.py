@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -54,7 +54,7 @@ DIMENSION_PREFIX = "dimension:"
 
 def tie_break_label(key: str) -> str:
     if key.startswith(DIMENSION_PREFIX):
-        return f"「{key[len(DIMENSION_PREFIX):]}」维度得分高者优先"
+        return f"「{key[len(DIMENSION_PREFIX) :]}」维度得分高者优先"
     return TIE_BREAK_FIXED.get(key, key)
 
 
@@ -74,7 +74,7 @@ def tie_break_problems(keys: Sequence[str]) -> str | None:
         seen.add(key)
         if key in TIE_BREAK_FIXED:
             continue
-        title = key[len(DIMENSION_PREFIX):] if key.startswith(DIMENSION_PREFIX) else ""
+        title = key[len(DIMENSION_PREFIX) :] if key.startswith(DIMENSION_PREFIX) else ""
         if not title.strip() or len(title) > 64:
             return "决胜规则中有无效的选项。"
     return None
@@ -92,8 +92,6 @@ def split_list(text: str) -> list[str]:
 
 def beijing_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
     """A date and wall-clock time in Beijing as an aware UTC datetime (the way deadlines are stored)."""
-    from datetime import UTC
-
     return datetime.combine(day, at, tz).astimezone(UTC)
 
 
@@ -264,9 +262,7 @@ class DimensionView:
 
     @property
     def total(self) -> Decimal:
-        return sum(
-            (Decimal(str(i.max_points)) for i in self.items if i.kind == NodeKind.points.value), Decimal("0")
-        )
+        return sum((Decimal(str(i.max_points)) for i in self.items if i.kind == NodeKind.points.value), Decimal("0"))
 
     @property
     def gate_count(self) -> int:
@@ -459,8 +455,14 @@ class ParsedCriteria:
         return sum(len(d.items) for d in self.dimensions)
 
 
-_FIELD_COLUMN = {"code": "条目编码", "title": "条目名称", "kind": "类型", "max_points": "满分", "step": "步长",
-                 "guidance": "评分指引"}
+_FIELD_COLUMN = {
+    "code": "条目编码",
+    "title": "条目名称",
+    "kind": "类型",
+    "max_points": "满分",
+    "step": "步长",
+    "guidance": "评分指引",
+}
 _DIM_FIELD_COLUMN = {"code": "维度编码", "title": "维度名称", "guidance": "维度说明"}
 
 
@@ -490,7 +492,9 @@ def parse_criteria_rows(rows: Sequence[tuple[int, dict[str, str]]]) -> ParsedCri
         return True
 
     if len(rows) > IMPORT_MAX_ROWS:
-        return ParsedCriteria([], [RowProblem(0, "", f"行数过多（{len(rows)} 行），一个版本最多 {IMPORT_MAX_ROWS} 行。")])
+        return ParsedCriteria(
+            [], [RowProblem(0, "", f"行数过多（{len(rows)} 行），一个版本最多 {IMPORT_MAX_ROWS} 行。")]
+        )
 
     for number, values in rows:
         if _is_note_row(values):
@@ -512,8 +516,12 @@ def parse_criteria_rows(rows: Sequence[tuple[int, dict[str, str]]]) -> ParsedCri
                 prior = dim_by_title.get(dim_draft.title)
                 if prior:
                     problems.append(
-                        RowProblem(number, "维度编码", f"维度「{dim_draft.title}」在第 {prior[1]} 行的编码是 {prior[0]}，"
-                                   f"此处为 {dim_draft.code}。")
+                        RowProblem(
+                            number,
+                            "维度编码",
+                            f"维度「{dim_draft.title}」在第 {prior[1]} 行的编码是 {prior[0]}，"
+                            f"此处为 {dim_draft.code}。",
+                        )
                     )
                 elif claim(dim_draft.code, number, "维度编码", "维度"):
                     dim = ParsedDimension(row=number, draft=dim_draft)
@@ -521,8 +529,12 @@ def parse_criteria_rows(rows: Sequence[tuple[int, dict[str, str]]]) -> ParsedCri
                     dim_by_title[dim_draft.title] = (dim_draft.code, number)
             elif dim.draft.title != dim_draft.title:
                 problems.append(
-                    RowProblem(number, "维度名称", f"维度编码 {dim_draft.code} 在第 {dim.row} 行的名称是「{dim.draft.title}」，"
-                               f"此处为「{dim_draft.title}」。")
+                    RowProblem(
+                        number,
+                        "维度名称",
+                        f"维度编码 {dim_draft.code} 在第 {dim.row} 行的名称是「{dim.draft.title}」，"
+                        f"此处为「{dim_draft.title}」。",
+                    )
                 )
                 dim = None
             elif dim_draft.guidance and not dim.draft.guidance:
@@ -538,7 +550,9 @@ def parse_criteria_rows(rows: Sequence[tuple[int, dict[str, str]]]) -> ParsedCri
         row_problems: dict[str, str] = {}
         if kind is None:
             row_problems["kind"] = (
-                "「类型」为必填项，应为「分值」或「否决项」。" if not get("类型") else f"「类型」应为「分值」或「否决项」，不能是「{get('类型')}」。"
+                "「类型」为必填项，应为「分值」或「否决项」。"
+                if not get("类型")
+                else f"「类型」应为「分值」或「否决项」，不能是「{get('类型')}」。"
             )
         if max_text and max_points is None:
             row_problems["max_points"] = f"「满分」应为数字，不能是「{max_text}」。"

@@ -88,8 +88,11 @@ ROUND_SETTINGS = (
     "validity_years",
     "publish_scores",
 )
-_JSON_LISTS = {"tie_break": "tie_break_json", "required_stages": "required_stages_json",
-               "branch_industries": "branch_industries_json"}
+_JSON_LISTS = {
+    "tie_break": "tie_break_json",
+    "required_stages": "required_stages_json",
+    "branch_industries": "branch_industries_json",
+}
 
 
 def get_round(session: Session, round_id: int, *, for_update: bool = False) -> Round:
@@ -156,7 +159,9 @@ def check_round_values(session: Session, values: dict[str, Any], *, round_id: in
     catalogue = values.get("scenario_catalogue_version")
     known_catalogues = catalogue_versions(session)
     if catalogue not in known_catalogues:
-        problems["scenario_catalogue_version"] = "「场景目录版本」应为已载入的目录版本：" + "、".join(known_catalogues) + "。"
+        problems["scenario_catalogue_version"] = (
+            "「场景目录版本」应为已载入的目录版本：" + "、".join(known_catalogues) + "。"
+        )
     else:
         stages = catalogue_stages(session, catalogue)
         unknown = [s for s in values.get("required_stages") or [] if s not in stages]
@@ -447,16 +452,30 @@ def _copy_nodes(session: Session, *, source_id: int, target_id: int) -> None:
     tree = criteria_tree(session, source_id)
     for d_order, dim in enumerate(tree.dimensions, start=1):
         new_dim = CriteriaNode(
-            version_id=target_id, parent_id=None, kind=NodeKind.dimension.value, code=dim.code, title=dim.title,
-            guidance=dim.guidance, max_points=Decimal("0"), step=Decimal("0"), sort_order=d_order,
+            version_id=target_id,
+            parent_id=None,
+            kind=NodeKind.dimension.value,
+            code=dim.code,
+            title=dim.title,
+            guidance=dim.guidance,
+            max_points=Decimal("0"),
+            step=Decimal("0"),
+            sort_order=d_order,
         )
         session.add(new_dim)
         session.flush()
         for i_order, item in enumerate(dim.items, start=1):
             session.add(
                 CriteriaNode(
-                    version_id=target_id, parent_id=new_dim.id, kind=item.kind, code=item.code, title=item.title,
-                    guidance=item.guidance, max_points=item.max_points, step=item.step, sort_order=i_order,
+                    version_id=target_id,
+                    parent_id=new_dim.id,
+                    kind=item.kind,
+                    code=item.code,
+                    title=item.title,
+                    guidance=item.guidance,
+                    max_points=item.max_points,
+                    step=item.step,
+                    sort_order=i_order,
                 )
             )
     session.flush()
@@ -572,12 +591,20 @@ def add_node(
         raise ServiceError("「类型」应为「分值」或「否决项」。", field="kind")
     clean = _check_draft(draft)
     parent_code = _parent_code(session, version_id, parent_id)
-    version, forked = _begin_edit(session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin)
+    version, forked = _begin_edit(
+        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
+    )
     _check_code_free(session, version.id, clean.code)  # type: ignore[arg-type]
     parent = _parent_in(session, version, parent_code)
     node = CriteriaNode(
-        version_id=version.id, parent_id=parent, kind=clean.kind, code=clean.code, title=clean.title,  # type: ignore[arg-type]
-        guidance=clean.guidance, max_points=clean.max_points or Decimal("0"), step=clean.step or Decimal("0"),
+        version_id=version.id,
+        parent_id=parent,
+        kind=clean.kind,
+        code=clean.code,
+        title=clean.title,  # type: ignore[arg-type]
+        guidance=clean.guidance,
+        max_points=clean.max_points or Decimal("0"),
+        step=clean.step or Decimal("0"),
         sort_order=_next_order(session, version.id, parent),  # type: ignore[arg-type]
     )
     session.add(node)
@@ -618,7 +645,9 @@ def update_node(
     clean = _check_draft(draft)
     old_parent_code = None if is_dimension else _parent_code(session, version_id, original.parent_id)
     new_parent_code = None if is_dimension else _parent_code(session, version_id, parent_id or original.parent_id)
-    version, forked = _begin_edit(session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin)
+    version, forked = _begin_edit(
+        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
+    )
     node = _find_node(session, version, node_id, source_id=version_id)
     _check_code_free(session, version.id, clean.code, except_id=node.id)  # type: ignore[arg-type]
     before = _node_dict(node)
@@ -651,7 +680,9 @@ def delete_node(
     session: Session, *, actor: Actor, version_id: int, row_version: int, is_admin: bool, node_id: int
 ) -> EditOutcome:
     """Delete an item, or a dimension together with its items."""
-    version, forked = _begin_edit(session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin)
+    version, forked = _begin_edit(
+        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
+    )
     node = _find_node(session, version, node_id, source_id=version_id)
     children = list(session.exec(select(CriteriaNode).where(CriteriaNode.parent_id == node.id)))
     before = {**_node_dict(node), "items": [_node_dict(c) for c in children]} if children else _node_dict(node)
@@ -680,7 +711,9 @@ def move_node(
     """Move a dimension among dimensions, or an item within its dimension, one place up or down."""
     if direction not in ("up", "down"):
         raise ServiceError("移动方向无效。")
-    version, forked = _begin_edit(session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin)
+    version, forked = _begin_edit(
+        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
+    )
     node = _find_node(session, version, node_id, source_id=version_id)
     siblings_stmt = select(CriteriaNode).where(CriteriaNode.version_id == version.id)
     siblings_stmt = siblings_stmt.where(
@@ -696,13 +729,14 @@ def move_node(
     session.flush()
     after_codes = [by_id[sid].code for sid in order]
     if after_codes != before_codes:
+        moved = "上移" if direction == "up" else "下移"
         audit.record(
             session,
             actor=actor,
             action="criteria.node_move",
             entity_type="criteria_version",
             entity_id=version.id,
-            summary=f"将要素条件「{version.name}」中的 {node.code} {node.title}{'上移' if direction == 'up' else '下移'}一位",
+            summary=f"将要素条件「{version.name}」中的 {node.code} {node.title}{moved}一位",
             before={"order": before_codes},
             after={"order": after_codes},
         )
@@ -721,7 +755,9 @@ def update_version(
     note: str,
 ) -> EditOutcome:
     _check_version_meta(name, tier, note)
-    version, forked = _begin_edit(session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin)
+    version, forked = _begin_edit(
+        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
+    )
     before = {"name": version.name, "tier": version.tier, "note": version.note}
     version.name, version.tier, version.note = name.strip(), tier, note.strip()
     session.add(version)
@@ -779,8 +815,14 @@ def delete_version(session: Session, *, actor: Actor, version_id: int, row_versi
 def _store_parsed(session: Session, version: CriteriaVersion, parsed: ParsedCriteria) -> None:
     for d_order, dim in enumerate(parsed.dimensions, start=1):
         node = CriteriaNode(
-            version_id=version.id, parent_id=None, kind=NodeKind.dimension.value, code=dim.draft.code,  # type: ignore[arg-type]
-            title=dim.draft.title, guidance=dim.draft.guidance, max_points=Decimal("0"), step=Decimal("0"),
+            version_id=version.id,
+            parent_id=None,
+            kind=NodeKind.dimension.value,
+            code=dim.draft.code,  # type: ignore[arg-type]
+            title=dim.draft.title,
+            guidance=dim.draft.guidance,
+            max_points=Decimal("0"),
+            step=Decimal("0"),
             sort_order=d_order,
         )
         session.add(node)
@@ -789,8 +831,14 @@ def _store_parsed(session: Session, version: CriteriaVersion, parsed: ParsedCrit
             d = item.draft
             session.add(
                 CriteriaNode(
-                    version_id=version.id, parent_id=node.id, kind=d.kind, code=d.code, title=d.title,  # type: ignore[arg-type]
-                    guidance=d.guidance, max_points=d.max_points or Decimal("0"), step=d.step or Decimal("0"),
+                    version_id=version.id,
+                    parent_id=node.id,
+                    kind=d.kind,
+                    code=d.code,
+                    title=d.title,  # type: ignore[arg-type]
+                    guidance=d.guidance,
+                    max_points=d.max_points or Decimal("0"),
+                    step=d.step or Decimal("0"),
                     sort_order=i_order,
                 )
             )

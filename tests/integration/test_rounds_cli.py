@@ -22,7 +22,9 @@ def run(engine, database_url, monkeypatch):  # type: ignore[no-untyped-def]
     return _run
 
 
-@pytest.mark.parametrize(("tier", "stored", "level"), [("卓越级", "excellent", 3), ("basic", "basic", 2), ("先进级", "advanced", 2)])
+@pytest.mark.parametrize(
+    ("tier", "stored", "level"), [("卓越级", "excellent", 3), ("basic", "basic", 2), ("先进级", "advanced", 2)]
+)
 def test_create_prints_only_the_new_id_and_applies_tier_defaults(run, db, tier, stored, level):
     result = run("round", "create", "--name", "2026年度遴选", "--tier", tier, "--year", "2026")
     assert result.exit_code == 0, result.output

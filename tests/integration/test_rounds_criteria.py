@@ -53,7 +53,9 @@ def audit_actions(db) -> list[str]:  # type: ignore[no-untyped-def]
 
 def node_id(db, version_id: int, code: str) -> int:  # type: ignore[no-untyped-def]
     fresh(db)
-    return db.exec(select(CriteriaNode.id).where(CriteriaNode.version_id == version_id, CriteriaNode.code == code)).one()
+    return db.exec(
+        select(CriteriaNode.id).where(CriteriaNode.version_id == version_id, CriteriaNode.code == code)
+    ).one()
 
 
 def item(code: str, title: str, max_points: str = "10", step: str = "0.5", kind: str = "points", **extra) -> dict:  # type: ignore[no-untyped-def]
@@ -102,31 +104,41 @@ def test_an_administrator_edits_the_template_in_place(admin_client, template, db
 
 
 def test_build_a_version_in_the_editor_with_running_totals(staff_client, db):
-    created = staff_client.submit("/criteria", {"name": "山东省先进级要素条件", "tier": "advanced"}, follow_redirects=False)
+    created = staff_client.submit(
+        "/criteria", {"name": "山东省先进级要素条件", "tier": "advanced"}, follow_redirects=False
+    )
     assert created.status_code == 303
     vid = int(created.headers["location"].rsplit("/", 1)[1])
     assert "尚未添加任何维度和条目" in staff_client.get(f"/criteria/{vid}").text
 
     form = staff_client.get(f"/criteria/{vid}?edit=dim-new", headers=HX)
     assert "<html" not in form.text and "添加维度" in form.text
-    r = staff_client.submit(f"/criteria/{vid}/nodes", {"code": "jb", "title": "基本要求", "row_version": "1"}, headers=HX)
+    r = staff_client.submit(
+        f"/criteria/{vid}/nodes", {"code": "jb", "title": "基本要求", "row_version": "1"}, headers=HX
+    )
     assert "<html" not in r.text and "共 1 个维度" in r.text
     jb = node_id(db, vid, "JB")
     add_item = staff_client.get(f"/criteria/{vid}?edit=item-new-{jb}", headers=HX)
     assert "添加条目" in add_item.text and 'value="0.5"' in add_item.text
     r = staff_client.submit(
-        f"/criteria/{vid}/nodes", {**item("jb01", "企业规模", "6", "0.5"), "parent_id": str(jb), "row_version": "2"},
+        f"/criteria/{vid}/nodes",
+        {**item("jb01", "企业规模", "6", "0.5"), "parent_id": str(jb), "row_version": "2"},
         headers=HX,
     )
     assert 'data-dimension-total="JB">6</strong>' in r.text
     r = staff_client.submit(
-        f"/criteria/{vid}/nodes", {**item("jb02", "财务状况", "4.5", "1.5"), "parent_id": str(jb), "row_version": "3"},
+        f"/criteria/{vid}/nodes",
+        {**item("jb02", "财务状况", "4.5", "1.5"), "parent_id": str(jb), "row_version": "3"},
         headers=HX,
     )
     assert 'data-dimension-total="JB">10.5</strong>' in r.text
     r = staff_client.submit(
         f"/criteria/{vid}/nodes",
-        {**item("jb-g1", "近三年未发生重大安全、质量、环境事故", "", "", kind="gate"), "parent_id": str(jb), "row_version": "4"},
+        {
+            **item("jb-g1", "近三年未发生重大安全、质量、环境事故", "", "", kind="gate"),
+            "parent_id": str(jb),
+            "row_version": "4",
+        },
         headers=HX,
     )
     assert "否决项 1 个" in r.text and 'id="criteria-total">10.5</strong>' in r.text
@@ -182,7 +194,9 @@ def test_bad_item_values_come_back_in_the_form_and_nothing_is_saved(staff_client
 def test_a_stale_editor_is_refused_and_nothing_is_overwritten(staff_client, db):
     version = make_criteria_version(db)
     jb = node_id(db, version.id, "JB")
-    first = staff_client.submit(f"/criteria/{version.id}/nodes", {"code": "A", "title": "甲", "row_version": "1"}, headers=HX)
+    first = staff_client.submit(
+        f"/criteria/{version.id}/nodes", {"code": "A", "title": "甲", "row_version": "1"}, headers=HX
+    )
     assert "共 3 个维度" in first.text
     # A second tab still holds row_version 1.
     second = staff_client.submit(
@@ -212,8 +226,14 @@ def test_edit_an_item_and_move_it_to_another_dimension(staff_client, db):
     assert shape(db, version.id) == [("JB", ["JB-G1"]), ("SC", ["SC01", "SC02", "SC00"])]
     fresh(db)
     entry = db.exec(select(AuditEntry).where(AuditEntry.action == "criteria.node_update")).one()
-    assert json.loads(entry.before_json) == {"code": "JB01", "title": "企业规模", "max_points": "10", "step": "0.5",
-                                             "guidance": "企业规模的评分指引", "dimension": "JB"}
+    assert json.loads(entry.before_json) == {
+        "code": "JB01",
+        "title": "企业规模",
+        "max_points": "10",
+        "step": "0.5",
+        "guidance": "企业规模的评分指引",
+        "dimension": "JB",
+    }
     assert json.loads(entry.after_json)["dimension"] == "SC"
 
 
@@ -222,7 +242,9 @@ def test_reorder_dimensions_and_items(staff_client, db):
     sc, sc02 = node_id(db, version.id, "SC"), node_id(db, version.id, "SC02")
     staff_client.submit(f"/criteria/{version.id}/nodes/{sc}/move", {"direction": "up", "row_version": "1"}, headers=HX)
     assert [d for d, _ in shape(db, version.id)] == ["SC", "JB"]
-    staff_client.submit(f"/criteria/{version.id}/nodes/{sc02}/move", {"direction": "up", "row_version": "2"}, headers=HX)
+    staff_client.submit(
+        f"/criteria/{version.id}/nodes/{sc02}/move", {"direction": "up", "row_version": "2"}, headers=HX
+    )
     assert shape(db, version.id)[0] == ("SC", ["SC02", "SC01"])
     # Moving the first one up changes nothing and writes no audit entry.
     staff_client.submit(f"/criteria/{version.id}/nodes/{sc}/move", {"direction": "up", "row_version": "3"}, headers=HX)
@@ -237,7 +259,9 @@ def test_delete_an_item_and_a_dimension_with_its_items(staff_client, db):
     staff_client.submit(f"/criteria/{version.id}/nodes/{jb}/delete", {"row_version": "2"}, headers=HX)
     assert shape(db, version.id) == [("SC", ["SC02"])]
     fresh(db)
-    entry = db.exec(select(AuditEntry).where(AuditEntry.action == "criteria.node_delete").order_by(AuditEntry.seq.desc())).first()  # type: ignore[attr-defined]
+    entry = db.exec(
+        select(AuditEntry).where(AuditEntry.action == "criteria.node_delete").order_by(AuditEntry.seq.desc())
+    ).first()  # type: ignore[attr-defined]
     assert [i["code"] for i in json.loads(entry.before_json)["items"]] == ["JB01", "JB-G1"]
     assert "及其下 2 个条目" in entry.summary
 
@@ -245,12 +269,16 @@ def test_delete_an_item_and_a_dimension_with_its_items(staff_client, db):
 def test_version_name_tier_and_note_can_be_changed(staff_client, db):
     version = make_criteria_version(db)
     ok = staff_client.submit(
-        f"/criteria/{version.id}/meta", {"name": "改后名称", "tier": "excellent", "note": "说明", "row_version": "1"},
+        f"/criteria/{version.id}/meta",
+        {"name": "改后名称", "tier": "excellent", "note": "说明", "row_version": "1"},
         follow_redirects=False,
     )
     assert ok.status_code == 303
     fresh(db)
-    assert (db.get(CriteriaVersion, version.id).name, db.get(CriteriaVersion, version.id).tier) == ("改后名称", "excellent")
+    assert (db.get(CriteriaVersion, version.id).name, db.get(CriteriaVersion, version.id).tier) == (
+        "改后名称",
+        "excellent",
+    )
     bad = staff_client.submit(f"/criteria/{version.id}/meta", {"name": "", "tier": "excellent", "row_version": "2"})
     assert "「版本名称」为必填项" in bad.text
 
@@ -291,7 +319,8 @@ def test_editing_a_frozen_version_creates_a_new_version_and_the_round_keeps_the_
     assert "修改已保存到新复制的版本中" in landing.text
     # Without htmx the browser is redirected the same way.
     plain = staff_client.submit(
-        f"/criteria/{version.id}/nodes", {"code": "YY", "title": "运营管理", "row_version": row_version(db, version.id)},
+        f"/criteria/{version.id}/nodes",
+        {"code": "YY", "title": "运营管理", "row_version": row_version(db, version.id)},
         follow_redirects=False,
     )
     assert plain.status_code == 303 and plain.headers["location"] != f"/criteria/{version.id}"
@@ -308,7 +337,9 @@ def test_copy_a_version(staff_client, db, template):
     assert "不是官方原文" in copy.note
     # The copy of a template is editable by staff.
     jb = node_id(db, new_id, "JB")
-    r = staff_client.submit(f"/criteria/{new_id}/nodes/{jb}", {"code": "JB", "title": "基本条件", "row_version": "1"}, headers=HX)
+    r = staff_client.submit(
+        f"/criteria/{new_id}/nodes/{jb}", {"code": "JB", "title": "基本条件", "row_version": "1"}, headers=HX
+    )
     assert "基本条件" in r.text
 
 
@@ -471,16 +502,31 @@ def test_a_sheet_missing_columns_or_the_file_is_refused(staff_client):
     wb.save(buf)
     response = upload(staff_client, buf.getvalue())
     assert "缺少必需的列：条目编码、类型、满分" in response.text
-    no_file = staff_client.submit("/criteria/import", {"name": "x", "tier": "advanced"}, files={"other": ("a.txt", b"x")})
+    no_file = staff_client.submit(
+        "/criteria/import", {"name": "x", "tier": "advanced"}, files={"other": ("a.txt", b"x")}
+    )
     assert "请选择要导入的 Excel 文件" in no_file.text
     no_name = upload(staff_client, buf.getvalue(), name="")
     assert "「版本名称」为必填项" in no_name.text
 
 
 def test_a_tampered_or_broken_commit_is_refused(staff_client, db):
-    bad_rows = [[3, {"维度编码": "JB", "维度名称": "基本要求", "条目编码": "A1", "条目名称": "甲", "类型": "分值", "满分": "3.3"}]]
+    bad_rows = [
+        [
+            3,
+            {
+                "维度编码": "JB",
+                "维度名称": "基本要求",
+                "条目编码": "A1",
+                "条目名称": "甲",
+                "类型": "分值",
+                "满分": "3.3",
+            },
+        ]
+    ]
     tampered = staff_client.submit(
-        "/criteria/import/commit", {"name": "篡改", "tier": "advanced", "payload": json.dumps(bad_rows, ensure_ascii=False)}
+        "/criteria/import/commit",
+        {"name": "篡改", "tier": "advanced", "payload": json.dumps(bad_rows, ensure_ascii=False)},
     )
     assert "表格中有 1 处问题，未导入任何内容" in tampered.text
     broken = staff_client.submit("/criteria/import/commit", {"name": "坏", "tier": "advanced", "payload": "{not json"})
@@ -496,7 +542,16 @@ def test_export_reads_back_and_reimports_to_the_same_tree(staff_client, db, temp
     assert "filename*=UTF-8''" in exported.headers["content-disposition"]
     ws = load_workbook(io.BytesIO(exported.content)).active
     assert "模板" in ws["A1"].value
-    assert [c.value for c in ws[2]][:8] == ["维度编码", "维度名称", "条目编码", "条目名称", "类型（分值/否决项）", "满分", "步长", "评分指引"]
+    assert [c.value for c in ws[2]][:8] == [
+        "维度编码",
+        "维度名称",
+        "条目编码",
+        "条目名称",
+        "类型（分值/否决项）",
+        "满分",
+        "步长",
+        "评分指引",
+    ]
     assert ws.max_row == 2 + 28
     preview = upload(staff_client, exported.content, filename="导出.xlsx", name="再导入")
     assert "检查通过：6 个维度、28 个条目，分值合计 100 分" in preview.text

@@ -297,7 +297,11 @@ def test_a_stale_edit_form_is_refused_and_nothing_is_overwritten(staff_client, d
     rnd = make_round(db)
     stale = edit_form(staff_client, rnd.id, name=rnd.name, min_scorers="9")
     service.update_round(
-        db, actor=Actor.system("另一位工作人员"), round_id=rnd.id, row_version=1, values={"min_scorers": 6},
+        db,
+        actor=Actor.system("另一位工作人员"),
+        round_id=rnd.id,
+        row_version=1,
+        values={"min_scorers": 6},
         tz=settings.tz,
     )
     db.commit()

@@ -92,9 +92,12 @@ def test_beijing_wall_clock_is_stored_as_utc():
 
 def points(code: str = "A1", max_points: str | None = "10", step: str | None = "0.5", **kw) -> NodeDraft:  # type: ignore[no-untyped-def]
     return NodeDraft(
-        kind="points", code=code, title=kw.pop("title", "条目"),
+        kind="points",
+        code=code,
+        title=kw.pop("title", "条目"),
         max_points=Decimal(max_points) if max_points is not None else None,
-        step=Decimal(step) if step is not None else None, **kw,
+        step=Decimal(step) if step is not None else None,
+        **kw,
     )
 
 
@@ -241,19 +244,38 @@ def test_criteria_cannot_be_swapped_once_scoring_started():
 # --- Excel rows -----------------------------------------------------------------------------------
 
 
-def row(n: int, dim: str = "JB", dim_name: str = "基本要求", code: str = "", title: str = "", kind: str = "分值",
-        max_points: str = "", step: str = "", guidance: str = "") -> tuple[int, dict[str, str]]:
-    return n, {"维度编码": dim, "维度名称": dim_name, "条目编码": code, "条目名称": title, "类型": kind if code or title else "",
-               "满分": max_points, "步长": step, "评分指引": guidance}
+def row(
+    n: int,
+    dim: str = "JB",
+    dim_name: str = "基本要求",
+    code: str = "",
+    title: str = "",
+    kind: str = "分值",
+    max_points: str = "",
+    step: str = "",
+    guidance: str = "",
+) -> tuple[int, dict[str, str]]:
+    return n, {
+        "维度编码": dim,
+        "维度名称": dim_name,
+        "条目编码": code,
+        "条目名称": title,
+        "类型": kind if code or title else "",
+        "满分": max_points,
+        "步长": step,
+        "评分指引": guidance,
+    }
 
 
 def test_good_rows_become_a_tree_with_totals():
-    parsed = rules.parse_criteria_rows([
-        row(3, code="JB01", title="企业规模", max_points="60", step="0.5", guidance="看规模"),
-        row(4, code="JB-G1", title="无重大事故", kind="一票否决"),
-        row(5, dim="SC", dim_name="生产作业", code="SC01", title="在线检测", max_points="40", step="1"),
-        row(6, dim="YY", dim_name="运营管理"),
-    ])
+    parsed = rules.parse_criteria_rows(
+        [
+            row(3, code="JB01", title="企业规模", max_points="60", step="0.5", guidance="看规模"),
+            row(4, code="JB-G1", title="无重大事故", kind="一票否决"),
+            row(5, dim="SC", dim_name="生产作业", code="SC01", title="在线检测", max_points="40", step="1"),
+            row(6, dim="YY", dim_name="运营管理"),
+        ]
+    )
     assert parsed.problems == []
     assert parsed.ok
     assert [d.draft.code for d in parsed.dimensions] == ["JB", "SC", "YY"]
@@ -264,16 +286,18 @@ def test_good_rows_become_a_tree_with_totals():
 
 
 def test_every_bad_row_and_field_is_reported():
-    parsed = rules.parse_criteria_rows([
-        row(3, code="JB01", title="企业规模", max_points="十分", step="0.5"),
-        row(4, code="JB02", title="", kind="评级", max_points="5"),
-        row(5, code="JB01", title="重复编码", max_points="5", step="0.5"),
-        row(6, code="JB03", title="步长不整", max_points="5.3", step="0.5"),
-        row(7, dim="JB", dim_name="别的名字", code="JB04", title="名称冲突", max_points="1"),
-        row(8, code="G1", title="否决带分", kind="否决项", max_points="5"),
-        row(9, dim="", dim_name="", code="X1", title="无维度", max_points="1"),
-        row(10, dim="JB", code="JB05", title="", kind="", max_points=""),
-    ])
+    parsed = rules.parse_criteria_rows(
+        [
+            row(3, code="JB01", title="企业规模", max_points="十分", step="0.5"),
+            row(4, code="JB02", title="", kind="评级", max_points="5"),
+            row(5, code="JB01", title="重复编码", max_points="5", step="0.5"),
+            row(6, code="JB03", title="步长不整", max_points="5.3", step="0.5"),
+            row(7, dim="JB", dim_name="别的名字", code="JB04", title="名称冲突", max_points="1"),
+            row(8, code="G1", title="否决带分", kind="否决项", max_points="5"),
+            row(9, dim="", dim_name="", code="X1", title="无维度", max_points="1"),
+            row(10, dim="JB", code="JB05", title="", kind="", max_points=""),
+        ]
+    )
     found = {(p.row, p.column) for p in parsed.problems}
     assert (3, "满分") in found
     assert (4, "条目名称") in found and (4, "类型") in found
@@ -295,10 +319,12 @@ def test_item_code_clashing_with_a_dimension_code_is_reported():
 
 
 def test_same_dimension_name_under_two_codes_is_reported():
-    parsed = rules.parse_criteria_rows([
-        row(2, dim="JB", code="A1", title="甲", max_points="1"),
-        row(3, dim="JC", code="A2", title="乙", max_points="1"),
-    ])
+    parsed = rules.parse_criteria_rows(
+        [
+            row(2, dim="JB", code="A1", title="甲", max_points="1"),
+            row(3, dim="JC", code="A2", title="乙", max_points="1"),
+        ]
+    )
     assert [(p.row, p.column) for p in parsed.problems] == [(3, "维度编码")]
 
 
