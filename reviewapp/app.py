@@ -109,8 +109,12 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HomeController
+    from reviewapp.rounds.routes import CriteriaController, RoundController
 
-    return [AuthController, AccountController, UserAdminController, AuditController, HomeController]
+    return [
+        AuthController, AccountController, UserAdminController, AuditController, HomeController,
+        RoundController, CriteriaController,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

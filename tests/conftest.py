@@ -197,7 +197,9 @@ def login(settings):  # type: ignore[no-untyped-def]
         return browser
 
     yield _login
-    for browser in opened:
+    # Close in reverse order: each TestClient runs the app's lifespan in its own portal, and closing the
+    # first-opened one while later ones are still open hangs in wait_shutdown.
+    for browser in reversed(opened):
         browser.__exit__(None, None, None)
 
 
