@@ -109,8 +109,22 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HomeController
+    from reviewapp.applications.routes import (
+        ApplicationController,
+        ApplicationsOverviewController,
+        RoundApplicationsController,
+    )
 
-    return [AuthController, AccountController, UserAdminController, AuditController, HomeController]
+    return [
+        AuthController,
+        AccountController,
+        UserAdminController,
+        AuditController,
+        HomeController,
+        ApplicationsOverviewController,
+        RoundApplicationsController,
+        ApplicationController,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

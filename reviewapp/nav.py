@@ -16,6 +16,7 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("首页", "/", frozenset({Role.admin, Role.staff, Role.expert})),
+    NavItem("申报与形式审查", "/applications", frozenset({Role.admin, Role.staff})),
     NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
     NavItem("操作日志", "/audit", frozenset({Role.admin, Role.staff})),
 ]
