@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import File, Redirect, Template
+from litestar.response import Redirect, Template
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -462,7 +462,7 @@ class ApplicationController(Controller):
 
     @get("/attachments/{file_id:int}", sync_to_thread=True)
     def download(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int],
-                 file_id: FromPath[int]) -> File:
+                 file_id: FromPath[int]) -> Response[bytes]:
         application = _application(db, application_id)
         user: User = request.user
         if not service.can_view_application(user, application, db):
@@ -474,8 +474,17 @@ class ApplicationController(Controller):
         path = service.attachment_path(settings_of(request), stored)
         if not path.exists():
             raise NotFoundException("附件文件已丢失，请联系系统管理员。")
-        return File(path=path, filename=stored.filename, media_type=stored.content_type,
-                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+        # Read whole (files are bounded by upload_max_mb): litestar's streaming File response kept the test
+        # client's shutdown waiting.
+        return Response(
+            content=path.read_bytes(),
+            media_type=stored.content_type,
+            headers={
+                "Content-Disposition": content_disposition(stored.filename),
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     @post("/attachments/{file_id:int}/delete", guards=[staff_only], sync_to_thread=True)
     def delete(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int],
