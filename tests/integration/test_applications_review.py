@@ -216,9 +216,6 @@ def test_attachment_upload_checks_type_and_download_needs_permission(staff_clien
     assert "attachment" in download.headers["content-disposition"]
     assert download.headers["x-content-type-options"] == "nosniff"
 
-    expert = login(make_user("expert9", "expert"))
-    assert expert.get(url).status_code == 404
-    assert expert.get(f"/applications/{app.id}").status_code == 403
     db.rollback()
     other = make_clean(db, rnd, VALID_CREDIT_CODES[1])
     assert staff_client.get(f"/applications/{other.id}/attachments/{stored.id}").status_code == 404
@@ -250,3 +247,17 @@ def test_overview_lists_rounds_with_counts(staff_client, db):
     assert rnd.name in page and f"/rounds/{rnd.id}/formal-review" in page
     assert re.search(r'<td class="num">1</td>', page)
     assert db.exec(select(Enterprise)).first() is not None
+
+
+def test_experts_cannot_download_attachments_or_open_the_staff_page(make_user, login, db, settings):
+    rnd = make_round(db)
+    app = make_clean(db, rnd, VALID_CREDIT_CODES[0])
+    from reviewapp.audit import Actor
+
+    actor = Actor.system("测试")
+    stored = service.save_attachment(db, actor=actor, settings=settings, application_id=app.id, filename="申报书.pdf",
+                                     data=PDF)
+    db.commit()
+    expert = login(make_user("expert9", "expert"))
+    assert expert.get(f"/applications/{app.id}/attachments/{stored.id}").status_code == 404
+    assert expert.get(f"/applications/{app.id}").status_code == 403
