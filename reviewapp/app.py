@@ -109,11 +109,24 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HomeController
+    from reviewapp.applications.routes import (
+        ApplicationController,
+        ApplicationsOverviewController,
+        RoundApplicationsController,
+    )
     from reviewapp.rounds.routes import CriteriaController, RoundController
 
     return [
-        AuthController, AccountController, UserAdminController, AuditController, HomeController,
-        RoundController, CriteriaController,
+        AuthController,
+        AccountController,
+        UserAdminController,
+        AuditController,
+        HomeController,
+        RoundController,
+        CriteriaController,
+        ApplicationsOverviewController,
+        RoundApplicationsController,
+        ApplicationController,
     ]
 
 

@@ -68,3 +68,9 @@ def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, s
         step(ctx)
         session.flush()
     return [(username, password, role.label) for username, _name, role, password in DEMO_USERS]
+
+
+# Capabilities' steps, imported last: they import DemoContext from this module.
+from reviewapp.applications.demo import applications_step  # noqa: E402
+
+DEMO_STEPS.append(applications_step)

@@ -152,6 +152,25 @@ class SheetTable:
     unit_line: str = ""  # the 「报送单位（盖章）：」 line above the header, if any
 
 
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc: the pre-2007 compound file format
+_NOTE_START_RE = re.compile(r"^(注|说明|备注|填表|填报|[\u00b9\u00b2\u00b3\u2070-\u209f\u2460-\u2473*※])")
+_NUMBERED_NOTE_RE = re.compile(r"^\d+\s*[.．、:：]?\s*[\u4e00-\u9fff]")
+_BRACKET_NOTE_RE = re.compile(r"（[^（）]*）")
+
+
+def _is_note_row(values: dict[str, str]) -> bool:
+    """A footnote line below the table ("注：1. 所属行业请填写…", "¹ …", "填报人：…"), often merged across columns."""
+    texts = {v for v in values.values() if v}
+    if len(texts) != 1:
+        return False
+    text = next(iter(texts))
+    if text.isdigit():  # a numbered but empty line of a printed form ("1", "2", "3" under 序号)
+        return True
+    # normalise_text has turned a superscript footnote mark into a plain digit: "4 行业中类……填写。"
+    numbered_note = bool(_NUMBERED_NOTE_RE.match(text)) and len(text) > 10
+    return bool(_NOTE_START_RE.match(text)) or numbered_note or "填写" in text
+
+
 def read_table(
     data: bytes,
     *,
@@ -162,11 +181,18 @@ def read_table(
 ) -> SheetTable:
     """Find the header row (title and 报送单位 rows above it are skipped) and return the data rows.
 
-    `columns` maps each canonical name to the header spellings that mean it (compared after normalise_header);
-    merged cells give their value to every cell they cover; empty rows and footnote rows below the table are dropped.
+    `columns` maps each canonical name to the header spellings that mean it (compared after normalise_header;
+    a header with an unlisted bracketed note, "能力成熟度自评得分（分）", also matches without the note).
+    A header cell merged across columns over a second header row ("解决方案供应商" over "名称" and
+    "统一社会信用代码") names those columns parent + child. Merged cells give their value to every cell they
+    cover; empty rows and footnote rows below the table are dropped.
     Columns named in `keep_text` hold prose: they are only trimmed, so full-width Chinese punctuation survives.
     """
-    if not data or not zipfile.is_zipfile(io.BytesIO(data)):
+    if not data:
+        raise ExcelReadError("上传的文件是空的（0 字节）。")
+    if data.startswith(_OLE_SIGNATURE):
+        raise ExcelReadError("这是旧版 Excel（.xls）文件。请在 Excel 中「另存为」.xlsx 格式后重新上传。")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ExcelReadError("文件不是有效的 Excel（.xlsx）文件。请另存为 .xlsx 格式后重新上传。")
     try:
         wb = load_workbook(io.BytesIO(data), data_only=True)
@@ -181,6 +207,10 @@ def read_table(
                 merged_values[(r, c)] = top_left
 
     aliases = {normalise_header(alias): name for name, spellings in columns.items() for alias in (name, *spellings)}
+
+    def lookup(header: str) -> str | None:
+        return aliases.get(header) or aliases.get(_BRACKET_NOTE_RE.sub("", header))
+
     best: tuple[int, int, dict[str, int], list[str]] | None = None
     for r in range(1, min(ws.max_row, scan_rows) + 1):
         found: dict[str, int] = {}
@@ -190,7 +220,7 @@ def read_table(
             if raw is None:
                 continue
             header = normalise_header(raw)
-            name = aliases.get(header)
+            name = lookup(header)
             if name and name not in found:
                 found[name] = c
             elif header:
@@ -200,6 +230,23 @@ def read_table(
     if best is None or best[1] == 0:
         raise ExcelReadError("未找到表头行。请使用官方名单汇总表格式或下载导入模板。")
     header_row, _, found, unknown = best
+
+    # A second header row under cells merged across columns.
+    data_start = header_row + 1
+    spans = [
+        m for m in ws.merged_cells.ranges if m.min_row == m.max_row == header_row and m.max_col > m.min_col
+    ]
+    if spans and any(ws.cell(row=header_row + 1, column=c).value for m in spans for c in range(m.min_col, m.max_col + 1)):
+        data_start = header_row + 2
+        for m in spans:
+            parent = normalise_header(ws.cell(row=header_row, column=m.min_col).value)
+            for c in range(m.min_col, m.max_col + 1):
+                child = normalise_header(ws.cell(row=header_row + 1, column=c).value)
+                name = lookup(parent + child) or lookup(child) if child else None
+                if name:
+                    found = {k: v for k, v in found.items() if v != c or k == name}
+                    found[name] = c
+
     missing = [name for name in required if name not in found]
     if missing:
         raise ExcelReadError(f"第 {header_row} 行表头缺少必需的列：{'、'.join(missing)}。")
@@ -211,12 +258,13 @@ def read_table(
             unit_line = text
 
     table = SheetTable(header_row=header_row, columns=found, unknown_headers=unknown, unit_line=unit_line)
-    for r in range(header_row + 1, ws.max_row + 1):
+    # values_only iteration: reading cell by cell is several times slower on thousands of rows.
+    for r, cells in enumerate(ws.iter_rows(min_row=data_start, values_only=True), start=data_start):
         values = {}
         for name, c in found.items():
-            raw = merged_values.get((r, c), ws.cell(row=r, column=c).value)
+            raw = merged_values[(r, c)] if (r, c) in merged_values else (cells[c - 1] if c <= len(cells) else None)
             values[name] = str(raw).strip() if name in keep_text and raw is not None else normalise_text(raw)
-        if not any(values.values()):
+        if not any(values.values()) or _is_note_row(values):
             continue
         table.rows.append(SheetRow(number=r, values=values))
     return table

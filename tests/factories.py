@@ -139,3 +139,17 @@ def make_panel(db: Session, rnd: Round, experts: list[Expert], *, chair: Expert 
         db.add(PanelMember(panel_id=panel.id, expert_id=expert.id, is_chair=expert is chair))
     db.commit()
     return panel
+
+
+def sample_rows(db: Session, rnd: Round, count: int, *, seed: int = 7) -> list[dict]:  # type: ignore[type-arg]
+    """Realistic 名单汇总表 rows (keyed by import column) valid for the round's scenario catalogue."""
+    from sqlmodel import select
+
+    from reviewapp.applications.sample_file import CatalogueEntry, generate_rows
+    from reviewapp.rounds.models import Scenario
+
+    catalogue = [
+        CatalogueEntry(s.name, s.stage)
+        for s in db.exec(select(Scenario).where(Scenario.catalogue_version == rnd.scenario_catalogue_version))
+    ]
+    return generate_rows(count, catalogue=catalogue, seed=seed, tier_label=rnd.tier_label)

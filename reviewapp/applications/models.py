@@ -11,18 +11,23 @@ from sqlmodel import Field, SQLModel
 
 from reviewapp.clock import utcnow
 
-INDUSTRY_GROUPS = ("原材料", "电子信息", "装备制造", "消费品")
-ENTERPRISE_NATURES = ("中央企业", "地方国企", "民营企业", "三资企业")
-ENTERPRISE_SIZES = ("大型企业", "中型企业", "小型企业", "微型企业")
+# The enumerations of the official 名单汇总表 footnotes (policy 000 附件1).
+INDUSTRY_GROUPS = ("原材料", "电子信息", "装备制造", "消费品")  # 所属行业
+ENTERPRISE_NATURES = ("中央企业", "地方国企", "民营企业", "三资企业")  # 企业性质
+ENTERPRISE_SIZES = ("大型企业", "中型企业", "小型企业", "微型企业")  # 企业类型
 
 
 class Enterprise(SQLModel, table=True):
-    """An enterprise, identified by its 统一社会信用代码 (stored normalised: upper case, half-width)."""
+    """An enterprise, identified by its 统一社会信用代码 (stored normalised: upper case, half-width).
+
+    The official 名单汇总表 has no credit-code column, so a code may be unknown (None) until a file or staff
+    supplies it; such an enterprise is matched by its exact name, and formal review flags the missing code.
+    """
 
     __tablename__ = "enterprise"
 
     id: int | None = Field(default=None, primary_key=True)
-    credit_code: str = Field(max_length=18, unique=True, index=True)
+    credit_code: str | None = Field(default=None, max_length=18, unique=True, index=True)
     name: str = Field(max_length=200, index=True)
     city: str = Field(default="", max_length=32, index=True)  # 地市
     group_name: str = Field(default="", max_length=200)  # 集团
@@ -75,8 +80,9 @@ class Application(SQLModel, table=True):
     contact_phone: str = Field(default="", max_length=64)
     # formal review (形式审查)
     formal_status: str = Field(default=FormalStatus.pending.value, max_length=16, index=True)
-    formal_checks_json: str = ""  # last computed checks: [{"code","label","ok","reason"}]
-    formal_override_reason: str = ""
+    formal_checks_json: str = ""  # last computed checks: [{"code","label","ok","reason","overridden",...}]
+    formal_failed_codes: str = Field(default="", max_length=200, index=True)  # ",code,code," of open failures
+    formal_note: str = ""  # staff's written reason for the decision (required when failing a clean application)
     formal_decided_by: int | None = Field(default=None, foreign_key="user_account.id")
     formal_decided_at: datetime | None = None
     # assignment
@@ -119,3 +125,17 @@ class ApplicationParty(SQLModel, table=True):
     role: str = Field(max_length=16)  # PartyRole
     name: str = Field(max_length=200)
     credit_code: str = Field(default="", max_length=18, index=True)
+
+
+class FormalOverride(SQLModel, table=True):
+    """Staff set aside one failed formal-review check of one application, with a written reason (audited)."""
+
+    __tablename__ = "formal_override"
+    __table_args__ = (UniqueConstraint("application_id", "check_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    check_code: str = Field(max_length=32)
+    reason: str = Field(max_length=1000)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
