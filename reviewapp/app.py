@@ -109,8 +109,24 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HomeController
+    from reviewapp.panels.routes import (
+        ExpertPoolController,
+        ExpertRoundsController,
+        PanelIndexController,
+        RoundPanelsController,
+    )
 
-    return [AuthController, AccountController, UserAdminController, AuditController, HomeController]
+    return [
+        AuthController,
+        AccountController,
+        UserAdminController,
+        AuditController,
+        HomeController,
+        ExpertPoolController,
+        PanelIndexController,
+        RoundPanelsController,
+        ExpertRoundsController,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -150,6 +150,7 @@ class SheetTable:
     unknown_headers: list[str]
     rows: list[SheetRow] = field(default_factory=list)
     unit_line: str = ""  # the 「报送单位（盖章）：」 line above the header, if any
+    present: bool = True  # False: an optional named sheet the workbook does not have
 
 
 def read_table(
@@ -158,11 +159,15 @@ def read_table(
     columns: dict[str, Sequence[str]],
     required: Sequence[str],
     scan_rows: int = 15,
+    sheet: str | None = None,
+    sheet_optional: bool = False,
 ) -> SheetTable:
     """Find the header row (title and 报送单位 rows above it are skipped) and return the data rows.
 
     `columns` maps each canonical name to the header spellings that mean it (compared after normalise_header);
     merged cells give their value to every cell they cover; empty rows and footnote rows below the table are dropped.
+    `sheet` names the worksheet to read (compared loosely; default: the first one). A named sheet that is absent is
+    an error, or, with `sheet_optional`, an empty table (`present` False).
     """
     if not data or not zipfile.is_zipfile(io.BytesIO(data)):
         raise ExcelReadError("文件不是有效的 Excel（.xlsx）文件。请另存为 .xlsx 格式后重新上传。")
@@ -170,7 +175,17 @@ def read_table(
         wb = load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise ExcelReadError("无法读取该 Excel 文件，文件可能已损坏或加密。") from exc
-    ws = wb.worksheets[0]
+    if sheet is None:
+        ws = wb.worksheets[0]
+    else:
+        by_name = {normalise_header(w.title): w for w in wb.worksheets}
+        found_ws = by_name.get(normalise_header(sheet))
+        if found_ws is None:
+            if sheet_optional:
+                return SheetTable(header_row=0, columns={}, unknown_headers=[], present=False)
+            names = "、".join(w.title for w in wb.worksheets)
+            raise ExcelReadError(f"未找到名为「{sheet}」的工作表（文件中的工作表：{names}）。")
+        ws = found_ws
     merged_values: dict[tuple[int, int], Any] = {}
     for merged in ws.merged_cells.ranges:
         top_left = ws.cell(row=merged.min_row, column=merged.min_col).value
@@ -200,7 +215,8 @@ def read_table(
     header_row, _, found, unknown = best
     missing = [name for name in required if name not in found]
     if missing:
-        raise ExcelReadError(f"第 {header_row} 行表头缺少必需的列：{'、'.join(missing)}。")
+        where = f"工作表「{ws.title}」" if sheet is not None else ""
+        raise ExcelReadError(f"{where}第 {header_row} 行表头缺少必需的列：{'、'.join(missing)}。")
 
     unit_line = ""
     for r in range(1, header_row):

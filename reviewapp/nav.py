@@ -17,6 +17,9 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("首页", "/", frozenset({Role.admin, Role.staff, Role.expert})),
     NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
+    NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
+    NavItem("专家组与分配", "/panels", frozenset({Role.admin, Role.staff})),
+    NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
     NavItem("操作日志", "/audit", frozenset({Role.admin, Role.staff})),
 ]
 
