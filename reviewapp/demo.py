@@ -57,6 +57,10 @@ def _accounts(ctx: DemoContext) -> None:
 # Steps run in order; a capability appends its step (a function of DemoContext) here.
 DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts]
 
+from reviewapp.panels.demo import panels_step  # noqa: E402 - the step needs DemoContext defined above
+
+DEMO_STEPS.append(panels_step)
+
 
 def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, str]]:
     """Run every demo step on an empty database; return the demo logins (username, password, role label)."""

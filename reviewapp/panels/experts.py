@@ -99,7 +99,7 @@ def clean_profile(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str
     return out, problems
 
 
-def _profile_of(expert: Expert) -> dict[str, Any]:
+def profile_of(expert: Expert) -> dict[str, Any]:
     return {
         "name": expert.name,
         "id_number_hint": expert.id_number_hint,
@@ -177,7 +177,7 @@ def update_expert(
         raise ServiceError(message, field=key)
     if find_namesake(session, name=clean["name"], id_number_hint=clean["id_number_hint"], exclude_id=expert.id):
         raise ServiceError(NAMESAKE, field="name")
-    before = _profile_of(expert)
+    before = profile_of(expert)
     if before == clean:
         return expert
     _apply_profile(expert, clean)
@@ -733,7 +733,7 @@ def apply_expert_import(session: Session, *, actor: Actor, preview: ImportPrevie
         is_new = expert is None
         if expert is None:
             expert = Expert(name=profile["name"])
-        profile_changed = is_new or _profile_of(expert) != profile
+        profile_changed = is_new or profile_of(expert) != profile
         if profile_changed:
             _apply_profile(expert, profile)
         session.add(expert)
