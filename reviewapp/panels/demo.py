@@ -108,7 +108,7 @@ def panels_step(ctx: DemoContext) -> None:
     used: set[int] = set()
     panels = []
     # expert1 (李建国) chairs the 装备制造 panel, the one most demo applications fall into.
-    order = ["装备制造", "电子信息", "原材料", "消费品"]
+    order = ["装备制造", "电子信息", "消费品", "原材料"]  # so that every panel gets at least five
     for group in order:
         candidates = [e for e in by_group[group] if e.id not in used]
         if group == "装备制造":
@@ -149,12 +149,10 @@ def _tie_experts_to_applications(ctx: DemoContext, made: list[Expert], apps: lis
         db, actor=actor, expert_id=made[18].id, enterprise_name=e2.name, credit_code=e2.credit_code,
         relation="投资入股", since=date(today.year - 5, 6, 1), until=None, note="", today=today,
     )  # fmt: skip
-    # 陈志强's institute is the solution provider of the first application, when it names one.
+    # 陈志强 also works, part-time and still, for the solution provider of the first application, when it names one.
     party = db.exec(select(ApplicationParty).where(ApplicationParty.application_id == a0.id)).first()
     if party is not None:
-        expert = made[2]
-        pool.update_expert(
-            db, actor=actor, expert_id=expert.id,
-            values=pool.profile_of(expert) | {"employer": party.name, "employer_credit_code": party.credit_code},
-            row_version=expert.row_version, today=today,
+        pool.add_employment(
+            db, actor=actor, expert_id=made[2].id, employer=party.name, credit_code=party.credit_code,
+            start=date(today.year - 1, 3, 1), end=None, today=today,
         )  # fmt: skip

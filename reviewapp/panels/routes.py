@@ -23,7 +23,7 @@ from reviewapp.excel import XLSX_MEDIA_TYPE, ExcelReadError, content_disposition
 from reviewapp.forms import Field, validate
 from reviewapp.panels import experts as pool
 from reviewapp.panels import service
-from reviewapp.panels.models import CONFLICT_RULE_LABELS, RELATION_KINDS, Conflict, ConflictRule, Expert, Panel, PanelMember
+from reviewapp.panels.models import RELATION_KINDS, Conflict, ConflictRule, Expert, Panel, PanelMember
 from reviewapp.rounds.models import Round
 from reviewapp.web import (
     FormData,
@@ -614,6 +614,7 @@ class RoundPanelsController(Controller):
             rnd=rnd,
             page=page_obj,
             reasons=reasons,
+            labels={st.application.id: f"{st.enterprise.name}（{st.application.factory_name}）" for st in statuses},
             panels=panels,
             groups=INDUSTRY_GROUPS,
             filters={"q": q, "group": group, "panel": panel, "show": show},
@@ -713,7 +714,6 @@ class RoundPanelsController(Controller):
             "panels/exclusions.html",
             rnd=rnd,
             page=result,
-            rules=CONFLICT_RULE_LABELS,
             panels=service.round_panels(db, round_id),
             filters={"q": q, "rule": rule, "panel": panel, "application": application, "only": only},
             focus=focus,
