@@ -104,7 +104,8 @@ def db_revision(message: str, rev_id: str | None) -> None:
     cfg = alembic_config(_settings())
     if rev_id is None:
         heads = ScriptDirectory.from_config(cfg).get_heads()
-        rev_id = f"{max((int(h) for h in heads if h.isdigit()), default=0) + 1:04d}"
+        numbers = [int(h[:4]) for h in heads if h[:4].isdigit()]
+        rev_id = f"{max(numbers, default=0) + 1:04d}"
     command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
 
 
@@ -256,7 +257,7 @@ def export_group() -> None:
 
 
 # Each domain defines its commands in its own cli module, on the groups above.
-DOMAIN_CLI_MODULES: list[str] = ["reviewapp.rounds.cli", "reviewapp.applications.cli"]
+DOMAIN_CLI_MODULES: list[str] = ["reviewapp.rounds.cli", "reviewapp.applications.cli", "reviewapp.panels.cli"]
 
 for _module in DOMAIN_CLI_MODULES:
     importlib.import_module(_module)

@@ -11,7 +11,6 @@ from sqlmodel import Session, func, select
 from reviewapp.audit import Actor
 from reviewapp.auth import service as accounts
 from reviewapp.auth.models import Role, User
-from reviewapp.rounds.demo import demo_round
 from reviewapp.settings import Settings
 
 
@@ -56,7 +55,7 @@ def _accounts(ctx: DemoContext) -> None:
 
 
 # Steps run in order; a capability appends its step (a function of DemoContext) here.
-DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts, demo_round]
+DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts]
 
 
 def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, str]]:
@@ -70,7 +69,9 @@ def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, s
     return [(username, password, role.label) for username, _name, role, password in DEMO_USERS]
 
 
-# Capabilities' steps, imported last: they import DemoContext from this module.
+# Capabilities' steps in the order of a round; imported last because they import DemoContext from here.
 from reviewapp.applications.demo import applications_step  # noqa: E402
+from reviewapp.panels.demo import panels_step  # noqa: E402
+from reviewapp.rounds.demo import demo_round  # noqa: E402
 
-DEMO_STEPS.append(applications_step)
+DEMO_STEPS.extend([demo_round, applications_step, panels_step])

@@ -150,6 +150,7 @@ class SheetTable:
     unknown_headers: list[str]
     rows: list[SheetRow] = field(default_factory=list)
     unit_line: str = ""  # the 「报送单位（盖章）：」 line above the header, if any
+    present: bool = True  # False: an optional named sheet the workbook does not have
 
 
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc: the pre-2007 compound file format
@@ -178,6 +179,8 @@ def read_table(
     required: Sequence[str],
     scan_rows: int = 15,
     keep_text: Sequence[str] = (),
+    sheet: str | None = None,
+    sheet_optional: bool = False,
 ) -> SheetTable:
     """Find the header row (title and 报送单位 rows above it are skipped) and return the data rows.
 
@@ -187,6 +190,8 @@ def read_table(
     "统一社会信用代码") names those columns parent + child. Merged cells give their value to every cell they
     cover; empty rows and footnote rows below the table are dropped.
     Columns named in `keep_text` hold prose: they are only trimmed, so full-width Chinese punctuation survives.
+    `sheet` names the worksheet to read (compared loosely; default: the first one). A named sheet that is absent is
+    an error, or, with `sheet_optional`, an empty table (`present` False).
     """
     if not data:
         raise ExcelReadError("上传的文件是空的（0 字节）。")
@@ -198,7 +203,17 @@ def read_table(
         wb = load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise ExcelReadError("无法读取该 Excel 文件，文件可能已损坏或加密。") from exc
-    ws = wb.worksheets[0]
+    if sheet is None:
+        ws = wb.worksheets[0]
+    else:
+        by_name = {normalise_header(w.title): w for w in wb.worksheets}
+        found_ws = by_name.get(normalise_header(sheet))
+        if found_ws is None:
+            if sheet_optional:
+                return SheetTable(header_row=0, columns={}, unknown_headers=[], present=False)
+            names = "、".join(w.title for w in wb.worksheets)
+            raise ExcelReadError(f"未找到名为「{sheet}」的工作表（文件中的工作表：{names}）。")
+        ws = found_ws
     merged_values: dict[tuple[int, int], Any] = {}
     for merged in ws.merged_cells.ranges:
         top_left = ws.cell(row=merged.min_row, column=merged.min_col).value
@@ -249,7 +264,8 @@ def read_table(
 
     missing = [name for name in required if name not in found]
     if missing:
-        raise ExcelReadError(f"第 {header_row} 行表头缺少必需的列：{'、'.join(missing)}。")
+        where = f"工作表「{ws.title}」" if sheet is not None else ""
+        raise ExcelReadError(f"{where}第 {header_row} 行表头缺少必需的列：{'、'.join(missing)}。")
 
     unit_line = ""
     for r in range(1, header_row):

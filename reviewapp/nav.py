@@ -20,6 +20,9 @@ NAV: list[NavItem] = [
     NavItem("要素条件", "/criteria", frozenset({Role.admin, Role.staff})),
     NavItem("申报与形式审查", "/applications", frozenset({Role.admin, Role.staff})),
     NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
+    NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
+    NavItem("专家组与分配", "/panels", frozenset({Role.admin, Role.staff})),
+    NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
     NavItem("操作日志", "/audit", frozenset({Role.admin, Role.staff})),
 ]
 

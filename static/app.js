@@ -19,5 +19,12 @@
   document.addEventListener("htmx:sendError", function () {
     toast("无法连接服务器，请检查网络后重试。您的输入尚未保存。");
   });
+  // A header checkbox with data-check-all="NAME" ticks every checkbox named NAME in its form.
+  document.addEventListener("change", function (evt) {
+    var box = evt.target;
+    if (!box.matches || !box.matches("input[data-check-all]")) return;
+    var scope = box.form || document;
+    scope.querySelectorAll('input[type=checkbox][name="' + box.dataset.checkAll + '"]').forEach(function (el) { el.checked = box.checked; });
+  });
   window.reviewappToast = toast;
 })();

@@ -172,21 +172,16 @@ def client(app) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def login(settings):  # type: ignore[no-untyped-def]
-    """login(user_or_username, password) -> a signed-in Browser with an app instance of its own.
+def login(app, client):  # type: ignore[no-untyped-def]
+    """login(user_or_username, password) -> a signed-in Browser of its own.
 
-    Each browser gets its own app (like separate server processes on one database): one Litestar
-    instance must not be driven from two TestClient event loops at once.
+    Only `client` runs the app's lifespan: a second lifespan on the same app hangs when it exits
+    (Litestar 2.25), so these browsers send their requests without entering one of their own.
     """
-    from reviewapp.app import create_app
-
-    opened: list[Browser] = []
 
     def _login(username: str | User, password: str = PASSWORD) -> Browser:
         name = username.username if isinstance(username, User) else username
-        browser = Browser(app=create_app(settings), base_url="http://testserver.local")
-        browser.__enter__()
-        opened.append(browser)
+        browser = Browser(app=app, base_url="http://testserver.local")
         page = browser.get("/login")
         response = browser.post(
             "/login",
@@ -196,11 +191,7 @@ def login(settings):  # type: ignore[no-untyped-def]
         assert response.status_code == 303, f"login of {name} failed: {response.text[:500]}"
         return browser
 
-    yield _login
-    # Close in reverse order: each TestClient runs the app's lifespan in its own portal, and closing the
-    # first-opened one while later ones are still open hangs in wait_shutdown.
-    for browser in reversed(opened):
-        browser.__exit__(None, None, None)
+    return _login
 
 
 @pytest.fixture

@@ -630,6 +630,11 @@ def commit_import(
         session.exec(insert(ApplicationParty), params=party_rows)  # type: ignore[call-overload]
     session.expire_all()
     recompute_checks(session, round_id=round_id, application_ids=touched_ids, today=today)  # type: ignore[arg-type]
+    if touched_ids:
+        # Changed enterprises, groups or providers can create or end conflicts of interest.
+        from reviewapp.panels.service import recompute_conflicts
+
+        recompute_conflicts(session, actor=actor, round_id=round_id, today=today)
 
     outcome = ImportResult(
         total=len(preview.rows),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reviewapp.clock import utcnow
@@ -32,6 +32,7 @@ class Expert(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    row_version: int = 1
 
 
 class ExpertEmployment(SQLModel, table=True):
@@ -78,7 +79,17 @@ class Panel(SQLModel, table=True):
 
 class PanelMember(SQLModel, table=True):
     __tablename__ = "panel_member"
-    __table_args__ = (UniqueConstraint("panel_id", "expert_id"),)
+    __table_args__ = (
+        UniqueConstraint("panel_id", "expert_id"),
+        # At most one chair per panel, whatever the code above does; "at least one" is the service's job.
+        Index(
+            "uq_panel_member_one_chair",
+            "panel_id",
+            unique=True,
+            sqlite_where=text("is_chair"),
+            postgresql_where=text("is_chair"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     panel_id: int = Field(foreign_key="panel.id", index=True)
