@@ -39,6 +39,7 @@ from reviewapp.clock import utcnow
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column, ExcelReadError, read_table, write_sheet
 from reviewapp.rounds.models import TIER_LABELS, IndustryCode, MaturityLevel, Round, Scenario, Tier
+from reviewapp.rounds.service import get_round
 from reviewapp.settings import Settings
 
 # Canonical column → other header spellings seen in provincial files (compared loosely by read_table).
@@ -206,9 +207,7 @@ class Reference:
 
 
 def load_reference(session: Session, round_id: int) -> Reference:
-    rnd = session.get(Round, round_id)
-    if rnd is None:
-        raise NotFound("未找到该批次。")
+    rnd = get_round(session, round_id)
     scenarios = session.exec(select(Scenario).where(Scenario.catalogue_version == rnd.scenario_catalogue_version))
     catalogue = {rules.scenario_key(s.name): (s.id, s.name, s.stage) for s in scenarios}  # type: ignore[misc]
     divisions = set(session.exec(select(IndustryCode.code).where(IndustryCode.level == "大类")))

@@ -32,6 +32,7 @@ from reviewapp.errors import Conflict, NotFound, ServiceError
 from reviewapp.files import StoredFile
 from reviewapp.reports.models import REVOCATION_REASON_LABELS, Certification, CertificationStatus, Revocation
 from reviewapp.rounds.models import Round, Scenario, Tier
+from reviewapp.rounds.service import get_round
 from reviewapp.settings import Settings
 
 audit.register_labels(
@@ -103,13 +104,6 @@ def is_eligible_for_review(application: Application) -> bool:
 
 
 # --- loading --------------------------------------------------------------------------------------
-
-
-def get_round(session: Session, round_id: int) -> Round:
-    rnd = session.get(Round, round_id)
-    if rnd is None:
-        raise NotFound("未找到该批次。")
-    return rnd
 
 
 def get_application(session: Session, application_id: int) -> Application:

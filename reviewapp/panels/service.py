@@ -31,6 +31,7 @@ from reviewapp.panels.models import (
     Pledge,
 )
 from reviewapp.rounds.models import Round
+from reviewapp.rounds.service import get_round
 
 audit.register_labels(
     actions={
@@ -62,13 +63,6 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
 
 
 # --- lookups --------------------------------------------------------------------------------------
-
-
-def get_round(session: Session, round_id: int) -> Round:
-    rnd = session.get(Round, round_id)
-    if rnd is None:
-        raise NotFound("未找到该评审批次。")
-    return rnd
 
 
 def get_panel(session: Session, panel_id: int, *, round_id: int | None = None) -> Panel:

@@ -306,4 +306,4 @@ def test_cli_imports_dry_runs_and_refuses_bad_rows(settings, db, rnd, tmp_path):
     assert "未导入任何数据" in refused.output
 
     missing = run_cli(settings, "import", "applications", str(good), "--round", "9999")
-    assert missing.exit_code != 0 and "未找到该批次" in missing.output
+    assert missing.exit_code != 0 and "未找到该评审批次" in missing.output
