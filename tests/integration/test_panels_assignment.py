@@ -10,11 +10,7 @@ from reviewapp.clock import today_beijing
 from reviewapp.panels import service
 from reviewapp.panels.models import Conflict, ExpertEmployment, ExpertRelation, Panel, PanelMember
 from tests.factories import VALID_CREDIT_CODES, make_application, make_enterprise, make_expert, make_panel, make_round
-
-
-def fresh(db) -> None:  # type: ignore[no-untyped-def]
-    db.rollback()
-    db.expire_all()
+from tests.conftest import reread
 
 
 def chair_ids(db, panel_id: int) -> list[int]:  # type: ignore[no-untyped-def]
@@ -22,7 +18,7 @@ def chair_ids(db, panel_id: int) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def audit_actions(db) -> list[str]:  # type: ignore[no-untyped-def]
-    fresh(db)
+    reread(db)
     return list(db.exec(select(AuditEntry.action).order_by(AuditEntry.seq)))
 
 
@@ -42,11 +38,11 @@ def test_panels_are_created_with_members_and_exactly_one_chair(db, staff_client)
     page = staff_client.get(url)
     assert "王立新" in page.text, "experts of the panel's industry are offered"
     staff_client.submit(f"{url}/members", {"expert_id": [str(e1.id), str(e2.id), str(e3.id)]})
-    fresh(db)
+    reread(db)
     assert chair_ids(db, panel.id) == [e1.id], "the first member becomes chair"
 
     staff_client.submit(f"{url}/members/{e2.id}/chair")
-    fresh(db)
+    reread(db)
     assert chair_ids(db, panel.id) == [e2.id], "moving the chair leaves exactly one"
 
     refused = staff_client.submit(f"{url}/members/{e2.id}/remove")
@@ -55,7 +51,7 @@ def test_panels_are_created_with_members_and_exactly_one_chair(db, staff_client)
     refused = staff_client.submit(f"/rounds/{rnd.id}/panels/{other.id}/members", {"expert_id": str(e1.id)})
     assert "已是本批次「装备制造一组」的成员" in refused.text
     staff_client.submit(f"{url}/members/{e3.id}/remove")
-    fresh(db)
+    reread(db)
     assert sorted(db.exec(select(PanelMember.expert_id).where(PanelMember.panel_id == panel.id))) == sorted([e1.id, e2.id])
     page = staff_client.get(f"/rounds/{rnd.id}/panels")
     assert "周国栋" in page.text and "成员少于 5 人" in page.text
@@ -92,7 +88,7 @@ def test_automatic_assignment_balances_and_explains_what_it_cannot_place(db, sta
     response = staff_client.submit(f"/rounds/{rnd.id}/assignment/auto", {"mode": "unassigned"})
     assert response.status_code == 200
     assert "自动分配完成：5 个申报项目已分配（变动 5 个），3 个未能分配" in response.text
-    fresh(db)
+    reread(db)
     loads = {pa.id: 0, pb.id: 0}
     for app in apps:
         loads[db.get(Application, app.id).panel_id] += 1
@@ -110,7 +106,7 @@ def test_automatic_assignment_balances_and_explains_what_it_cannot_place(db, sta
 
     # Run again: nothing moves, nothing new is placed.
     staff_client.submit(f"/rounds/{rnd.id}/assignment/auto", {"mode": "unassigned"})
-    fresh(db)
+    reread(db)
     assert sum(1 for a in apps if db.get(Application, a.id).panel_id == pa.id) == loads[pa.id]
 
 
@@ -121,7 +117,7 @@ def test_assignment_page_shows_eligible_scorers_and_warns_below_minimum(db, staf
     # By hand, staff may still put the blocked application in panel 1; the page then warns.
     response = staff_client.submit(f"/rounds/{rnd.id}/assignment/{blocked.id}", {"panel_id": str(pa.id)})
     assert response.status_code == 200
-    fresh(db)
+    reread(db)
     assert db.get(Application, blocked.id).panel_id == pa.id
     page = staff_client.get(f"/rounds/{rnd.id}/assignment", params={"show": "warning"})
     assert "山东智造机械有限公司" in page.text
@@ -167,7 +163,7 @@ def test_rule_switches_are_per_round_and_recompute(db, staff_client):
     }  # fmt: skip
     response = staff_client.submit(f"/rounds/{rnd.id}/coi", on)
     assert "已保存回避规则" in response.text
-    fresh(db)
+    reread(db)
     row = db.exec(select(Conflict).where(Conflict.application_id == app.id)).one()
     assert row.rule == "same_city" and row.evidence == "专家与申报单位同在济南市"
     assert "round.coi_settings" in audit_actions(db)
@@ -178,7 +174,7 @@ def test_rule_switches_are_per_round_and_recompute(db, staff_client):
     assert "不能大于 20" in bad.text
     off = staff_client.submit(f"/rounds/{rnd.id}/coi", {k: v for k, v in on.items() if k != "coi_same_city"} | {"row_version": "2"})
     assert "已保存回避规则" in off.text
-    fresh(db)
+    reread(db)
     assert db.exec(select(Conflict).where(Conflict.application_id == app.id)).all() == []
 
 
@@ -203,13 +199,13 @@ def test_changes_after_scoring_started_need_a_reason_and_never_drop_a_submitted_
     assert "此调整涉及 2 份已提交的评分表，不能直接调整" in refused.text
     refused = staff_client.submit(f"/rounds/{rnd.id}/assignment/{app.id}", {"panel_id": "", "reason": "改由其他组评审"})
     assert "涉及 2 份已提交的评分表" in refused.text
-    fresh(db)
+    reread(db)
     assert len(db.exec(select(PanelMember).where(PanelMember.panel_id == panel.id)).all()) == 4
     assert db.get(Application, app.id).panel_id == panel.id
 
     done = staff_client.submit(f"{url}/members/{members[2].id}/remove", {"reason": "专家因病无法参加"})
     assert "已移出该成员" in done.text
-    fresh(db)
+    reread(db)
     entry = db.exec(select(AuditEntry).where(AuditEntry.action == "panel.member_remove")).one()
     assert entry.summary == "成员2 移出专家组「装备制造一组」（原因：专家因病无法参加）"
 
@@ -224,7 +220,7 @@ def test_deleting_a_panel_unassigns_its_applications(db, staff_client):
     app = make_application(db, rnd, formal_status="passed", panel_id=panel_id)
     response = staff_client.submit(f"/rounds/{rnd.id}/panels/{panel_id}/delete")
     assert "已删除专家组「临时组」" in response.text
-    fresh(db)
+    reread(db)
     assert db.get(Application, app.id).panel_id is None and db.get(Panel, panel_id) is None
     assert "panel.delete" in audit_actions(db)
 

@@ -11,12 +11,7 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role, User
 from reviewapp.panels.models import Expert, ExpertEmployment, ExpertRelation
 from tests.factories import VALID_CREDIT_CODES, make_expert
-
-
-def fresh(db) -> None:  # type: ignore[no-untyped-def]
-    """See what the app wrote since: end this session's read snapshot and forget loaded rows."""
-    db.rollback()
-    db.expire_all()
+from tests.conftest import reread
 
 
 def test_pool_lists_searches_and_filters_for_staff_only(db, staff_client, make_user, login):
@@ -78,17 +73,17 @@ def test_create_and_edit_expert_with_history_and_relations(db, staff_client):
     page = staff_client.get(url)
     assert "济南某机械有限公司" in page.text and "亲属任职" in page.text
 
-    fresh(db)
+    reread(db)
     edited = staff_client.submit(url, _profile(expert, title="教授"), follow_redirects=False)
     assert edited.status_code == 303
-    fresh(db)
+    reread(db)
     assert expert.title == "教授"
     stale = staff_client.submit(url, _profile(expert, title="研究员", row_version=expert.row_version - 1))
     assert stale.status_code == 200 and "已被他人修改" in stale.text
 
     job = db.exec(select(ExpertEmployment).where(ExpertEmployment.expert_id == expert.id)).one()
     staff_client.submit(f"{url}/employments/{job.id}/delete")
-    fresh(db)
+    reread(db)
     assert db.exec(select(ExpertEmployment).where(ExpertEmployment.expert_id == expert.id)).all() == []
     actions = set(db.exec(select(AuditEntry.action)))
     assert {"expert.create", "expert.update", "expert.employment_add", "expert.employment_delete", "expert.relation_add"} <= actions
@@ -179,7 +174,7 @@ def test_import_previews_then_writes_and_reimport_updates_instead_of_duplicating
     assert db.exec(select(Expert)).all() == [], "the preview writes nothing"
     response = confirm(staff_client, page.text)
     assert response.status_code == 303
-    fresh(db)
+    reread(db)
     zhou = db.exec(select(Expert).where(Expert.name == "周国栋")).one()
     wu = db.exec(select(Expert).where(Expert.name == "吴春燕")).one()
     assert zhou.employer_credit_code == VALID_CREDIT_CODES[4]
@@ -196,7 +191,7 @@ def test_import_previews_then_writes_and_reimport_updates_instead_of_duplicating
     page = preview(staff_client, data)
     assert "更新 <strong>2</strong> 位" in page.text
     confirm(staff_client, page.text)
-    fresh(db)
+    reread(db)
     assert len(db.exec(select(Expert)).all()) == 2
     assert len(db.exec(select(ExpertEmployment)).all()) == 3
 
@@ -205,7 +200,7 @@ def test_import_previews_then_writes_and_reimport_updates_instead_of_duplicating
     rows[0][4] = "正高级工程师"
     page = preview(staff_client, expert_workbook(rows, jobs=JOB_ROWS[1:]))
     confirm(staff_client, page.text)
-    fresh(db)
+    reread(db)
     assert db.get(Expert, zhou.id).title == "正高级工程师"
     assert len(db.exec(select(ExpertEmployment).where(ExpertEmployment.expert_id == zhou.id)).all()) == 1
     assert len(db.exec(select(ExpertRelation)).all()) == 1, "no 利害关系 sheet: relations are left as they were"
@@ -271,7 +266,7 @@ def test_cli_import_dry_run_real_run_and_errors(db, settings, monkeypatch, tmp_p
     assert db.exec(select(Expert)).all() == []
     result = runner.invoke(main, ["import", "experts", str(good)])
     assert result.exit_code == 0 and "新增 2 位" in result.output
-    fresh(db)
+    reread(db)
     assert len(db.exec(select(Expert)).all()) == 2
 
     bad = tmp_path / "bad.xlsx"
@@ -295,7 +290,7 @@ def test_bulk_accounts_show_passwords_once_and_force_a_change(db, staff_client, 
     assert page.text.count('data-testid="credential-slip"') == 2
     passwords = re.findall(r'data-testid="one-time-password">([^<]+)<', page.text)
     assert len(passwords) == 2
-    fresh(db)
+    reread(db)
     user_a = db.get(User, db.get(Expert, a.id).user_id)
     assert user_a.username == f"e{a.id:05d}" and user_a.role == "expert" and user_a.must_change_password
     assert user_a.display_name == "高鹏"

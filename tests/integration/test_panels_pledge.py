@@ -13,15 +13,10 @@ from reviewapp.auth.models import Role
 from reviewapp.panels import rules, service
 from reviewapp.panels.models import Conflict, ExpertEmployment, ExpertRelation, Pledge
 from reviewapp.rounds.models import Round
-from tests.conftest import reset_database
+from tests.conftest import reset_database, reread
 from tests.factories import make_application, make_enterprise, make_expert, make_panel, make_round
 
 TODAY = date(2026, 6, 15)
-
-
-def fresh(db) -> None:  # type: ignore[no-untyped-def]
-    db.rollback()
-    db.expire_all()
 
 
 def expert_world(db, make_user):  # type: ignore[no-untyped-def]
@@ -74,7 +69,7 @@ def test_expert_sees_nothing_of_a_round_before_pledge_and_declaration(db, make_u
     assert "回避声明已提交（声明回避 1 家企业）" in done.text
     assert "恒锐数控加工智能工厂" in done.text and "华联智能装配工厂" not in done.text
 
-    fresh(db)
+    reread(db)
     row = db.exec(select(Conflict).where(Conflict.expert_id == me.id)).one()
     assert (row.application_id, row.rule, row.evidence) == (app_b.id, "declaration", "专家本人声明存在利害关系：两年前为该企业提供过咨询")
     assert [a.id for a in service.visible_applications(db, expert_id=me.id, round_id=rnd.id, today=TODAY)] == [app_a.id]
@@ -101,7 +96,7 @@ def test_new_assignments_and_a_changed_pledge_text_send_the_expert_back_through_
     browser.submit(f"/expert/rounds/{rnd.id}/declaration", {"confirm": "1"})
     assert browser.get(f"/expert/rounds/{rnd.id}").status_code == 200
 
-    fresh(db)
+    reread(db)
     rnd_row = db.get(Round, rnd.id)
     rnd_row.pledge_text = rnd_row.pledge_text + "评审期间不得私自联系申报单位。"
     db.add(rnd_row)

@@ -19,6 +19,7 @@ from reviewapp.rounds import service
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round
 from reviewapp.rounds.seeds import load_criteria_templates
 from tests.factories import make_criteria_version, make_round
+from tests.conftest import reread
 
 HX = {"HX-Request": "true", "HX-Target": "criteria-tree"}
 
@@ -30,29 +31,23 @@ def template(db) -> CriteriaVersion:  # type: ignore[no-untyped-def]
     return db.exec(select(CriteriaVersion).where(CriteriaVersion.is_template == True)).one()  # noqa: E712
 
 
-def fresh(db) -> None:  # type: ignore[no-untyped-def]
-    """See the app's writes: end this session's read snapshot and forget the rows it loaded."""
-    db.rollback()
-    db.expire_all()
-
-
 def shape(db, version_id: int) -> list[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
-    fresh(db)
+    reread(db)
     return [(d.code, [i.code for i in d.items]) for d in service.criteria_tree(db, version_id).dimensions]
 
 
 def row_version(db, version_id: int) -> str:  # type: ignore[no-untyped-def]
-    fresh(db)
+    reread(db)
     return str(db.get(CriteriaVersion, version_id).row_version)
 
 
 def audit_actions(db) -> list[str]:  # type: ignore[no-untyped-def]
-    fresh(db)
+    reread(db)
     return [e.action for e in db.exec(select(AuditEntry).order_by(AuditEntry.seq))]
 
 
 def node_id(db, version_id: int, code: str) -> int:  # type: ignore[no-untyped-def]
-    fresh(db)
+    reread(db)
     return db.exec(
         select(CriteriaNode.id).where(CriteriaNode.version_id == version_id, CriteriaNode.code == code)
     ).one()
@@ -86,7 +81,7 @@ def test_template_page_says_it_is_not_the_official_text_and_staff_cannot_edit_it
         f"/criteria/{template.id}/nodes/{dim}", {"code": "JB", "title": "改名", "row_version": "1"}, headers=HX
     )
     assert "模板只能由系统管理员修改" in response.text
-    fresh(db)
+    reread(db)
     assert db.get(CriteriaNode, dim).title == "基本要求"
 
 
@@ -96,7 +91,7 @@ def test_an_administrator_edits_the_template_in_place(admin_client, template, db
         f"/criteria/{template.id}/nodes/{dim}", {"code": "JB", "title": "基本条件", "row_version": "1"}, headers=HX
     )
     assert response.status_code == 200 and "基本条件" in response.text
-    fresh(db)
+    reread(db)
     assert db.get(CriteriaNode, dim).title == "基本条件"
 
 
@@ -203,7 +198,7 @@ def test_a_stale_editor_is_refused_and_nothing_is_overwritten(staff_client, db):
         f"/criteria/{version.id}/nodes/{jb}", {"code": "JB", "title": "被覆盖的名称", "row_version": "1"}, headers=HX
     )
     assert "该要素条件已被他人修改，请刷新后重试" in second.text
-    fresh(db)
+    reread(db)
     assert db.get(CriteriaNode, jb).title == "基本要求"
     moved = staff_client.submit(
         f"/criteria/{version.id}/nodes/{jb}/move", {"direction": "down", "row_version": "1"}, headers=HX
@@ -224,7 +219,7 @@ def test_edit_an_item_and_move_it_to_another_dimension(staff_client, db):
     )
     assert "企业规模与产能" in response.text
     assert shape(db, version.id) == [("JB", ["JB-G1"]), ("SC", ["SC01", "SC02", "SC00"])]
-    fresh(db)
+    reread(db)
     entry = db.exec(select(AuditEntry).where(AuditEntry.action == "criteria.node_update")).one()
     assert json.loads(entry.before_json) == {
         "code": "JB01",
@@ -258,7 +253,7 @@ def test_delete_an_item_and_a_dimension_with_its_items(staff_client, db):
     assert 'id="criteria-total">50</strong>' in r.text
     staff_client.submit(f"/criteria/{version.id}/nodes/{jb}/delete", {"row_version": "2"}, headers=HX)
     assert shape(db, version.id) == [("SC", ["SC02"])]
-    fresh(db)
+    reread(db)
     entry = db.exec(
         select(AuditEntry).where(AuditEntry.action == "criteria.node_delete").order_by(AuditEntry.seq.desc())
     ).first()  # type: ignore[attr-defined]
@@ -274,7 +269,7 @@ def test_version_name_tier_and_note_can_be_changed(staff_client, db):
         follow_redirects=False,
     )
     assert ok.status_code == 303
-    fresh(db)
+    reread(db)
     assert (db.get(CriteriaVersion, version.id).name, db.get(CriteriaVersion, version.id).tier) == (
         "改后名称",
         "excellent",
@@ -286,7 +281,7 @@ def test_version_name_tier_and_note_can_be_changed(staff_client, db):
 def test_new_version_form_validates(staff_client, db):
     response = staff_client.submit("/criteria", {"name": "", "tier": "advanced"})
     assert "「版本名称」为必填项" in response.text
-    fresh(db)
+    reread(db)
     assert db.exec(select(CriteriaVersion)).all() == []
 
 
@@ -309,7 +304,7 @@ def test_editing_a_frozen_version_creates_a_new_version_and_the_round_keeps_the_
     new_location = response.headers["hx-redirect"]
     new_id = int(new_location.rsplit("/", 1)[1])
     assert new_id != version.id
-    fresh(db)
+    reread(db)
     copy = db.get(CriteriaVersion, new_id)
     assert copy.based_on_id == version.id and copy.frozen_at is None and copy.name == "甲批次要素条件（修订版）"
     assert service.criteria_tree(db, new_id).total == Decimal("95")
@@ -330,7 +325,7 @@ def test_editing_a_frozen_version_creates_a_new_version_and_the_round_keeps_the_
 def test_copy_a_version(staff_client, db, template):
     response = staff_client.submit(f"/criteria/{template.id}/copy", {}, follow_redirects=False)
     new_id = int(response.headers["location"].rsplit("/", 1)[1])
-    fresh(db)
+    reread(db)
     copy = db.get(CriteriaVersion, new_id)
     assert copy.name == "先进级要素条件默认模板（2025）（副本）" and not copy.is_template
     assert shape(db, new_id) == shape(db, template.id)
@@ -356,7 +351,7 @@ def test_delete_only_unused_versions(staff_client, db, template):
     assert "正在使用该版本，不能删除" in refused.text
     template_refused = staff_client.submit(f"/criteria/{template.id}/delete", {"row_version": "1"})
     assert "模板只能由系统管理员删除" in template_refused.text
-    fresh(db)
+    reread(db)
     remaining = set(db.exec(select(CriteriaVersion.id)))
     assert spare_id not in remaining and used_id in remaining
     assert "criteria.delete" in audit_actions(db)
@@ -430,7 +425,7 @@ def test_import_an_office_sheet_with_title_rows_merged_cells_and_full_width_text
     assert preview.status_code == 200
     assert "检查通过：2 个维度、5 个条目，分值合计 100 分" in preview.text
     assert "确认导入" in preview.text
-    fresh(db)
+    reread(db)
     assert db.exec(select(CriteriaVersion)).all() == []  # nothing saved by the preview
     done = commit_from_preview(staff_client, preview.text)
     assert done.status_code == 303
@@ -438,7 +433,7 @@ def test_import_an_office_sheet_with_title_rows_merged_cells_and_full_width_text
     assert shape(db, vid) == [("JB", ["JB01", "JB02", "JB-G1"]), ("SC", ["SC01", "SC02"])]
     tree = service.criteria_tree(db, vid)
     assert tree.total == Decimal("100") and tree.dimensions[0].items[0].guidance == "规上工业企业"
-    fresh(db)
+    reread(db)
     entry = db.exec(select(AuditEntry).where(AuditEntry.action == "criteria.import")).one()
     assert json.loads(entry.after_json)["items"] == 5 and "要素条件.xlsx" in entry.summary
 
@@ -465,7 +460,7 @@ def test_every_bad_row_and_field_is_listed_and_nothing_is_imported(staff_client,
         assert re.search(rf'<td class="num">{row_number}</td><td>{column}</td>', text), (row_number, column)
     assert "「满分」应为数字，不能是「十分」" in text
     assert "编码 JB01 与第 4 行的条目编码重复" in text
-    fresh(db)
+    reread(db)
     assert db.exec(select(CriteriaVersion)).all() == []
 
 
@@ -490,7 +485,7 @@ def test_wrong_files_are_refused_in_chinese(staff_client, db, filename, content,
     response = upload(staff_client, content, filename=filename)
     assert response.status_code == 200
     assert message in response.text
-    fresh(db)
+    reread(db)
     assert db.exec(select(CriteriaVersion)).all() == []
 
 
@@ -531,7 +526,7 @@ def test_a_tampered_or_broken_commit_is_refused(staff_client, db):
     assert "表格中有 1 处问题，未导入任何内容" in tampered.text
     broken = staff_client.submit("/criteria/import/commit", {"name": "坏", "tier": "advanced", "payload": "{not json"})
     assert "导入内容无效，请重新上传文件" in broken.text
-    fresh(db)
+    reread(db)
     assert db.exec(select(CriteriaVersion)).all() == []
 
 

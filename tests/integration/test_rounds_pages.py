@@ -16,6 +16,7 @@ from reviewapp.rounds import service
 from reviewapp.rounds.models import DEFAULT_PLEDGE, CriteriaVersion, Round
 from reviewapp.rounds.seeds import load_criteria_templates
 from tests.factories import make_criteria_version, make_round
+from tests.conftest import reread
 
 BEIJING_TZ = "Asia/Shanghai"
 
@@ -63,19 +64,13 @@ def round_form(**overrides) -> dict:  # type: ignore[no-untyped-def]
     return {k: v for k, v in data.items() if v is not None}
 
 
-def fresh(db) -> None:  # type: ignore[no-untyped-def]
-    """See the app's writes: end this session's read snapshot and forget the rows it loaded."""
-    db.rollback()
-    db.expire_all()
-
-
 def audits(db, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
-    fresh(db)
+    reread(db)
     return list(db.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
 
 
 def only_round(db) -> Round:  # type: ignore[no-untyped-def]
-    fresh(db)
+    reread(db)
     return db.exec(select(Round)).one()
 
 
@@ -206,7 +201,7 @@ def test_bad_values_are_named_in_chinese_and_nothing_is_saved(staff_client, db, 
     assert response.status_code == 200
     assert message in response.text
     assert "需要修改" in response.text
-    fresh(db)
+    reread(db)
     assert db.exec(select(Round)).all() == []
 
 
@@ -220,7 +215,7 @@ def test_duplicate_round_name_is_refused(staff_client, db):
     make_round(db, name="2026年度先进级智能工厂遴选")
     response = staff_client.submit("/rounds", round_form())
     assert "已有名为「2026年度先进级智能工厂遴选」的批次" in response.text
-    fresh(db)
+    reread(db)
     assert len(db.exec(select(Round)).all()) == 1
 
 
@@ -318,7 +313,7 @@ def test_choosing_a_version_used_by_another_round_gives_this_round_its_own_copy(
     rnd = make_round(db, name="乙批次")
     data = edit_form(staff_client, rnd.id, name="乙批次", criteria_version_id=str(shared.id))
     assert staff_client.submit(f"/rounds/{rnd.id}/edit", data, follow_redirects=False).status_code == 303
-    fresh(db)
+    reread(db)
     own = db.get(Round, rnd.id).criteria_version_id
     assert own != shared.id and db.get(CriteriaVersion, own).based_on_id == shared.id
 
@@ -364,3 +359,18 @@ def test_scoring_cannot_start_without_criteria_items(db):
     rnd2 = make_round(db, name="另一个批次", criteria_version_id=empty.id)
     with pytest.raises(ServiceError, match="没有任何条目"):
         service.mark_scoring_started(db, actor=Actor.system(), round_id=rnd2.id)
+
+
+def test_switching_a_conflict_rule_on_the_round_form_recomputes_conflicts(staff_client, db):
+    from reviewapp.panels.models import Conflict
+    from tests.factories import make_application, make_enterprise, make_expert, make_panel
+
+    rnd = make_round(db)
+    member = make_expert(db, name="同城专家", city="济南市")
+    make_panel(db, rnd, [member])
+    app = make_application(db, rnd, make_enterprise(db, city="济南市"), formal_status="passed")
+    data = edit_form(staff_client, rnd.id, name=rnd.name, coi_same_city="on")
+    assert staff_client.submit(f"/rounds/{rnd.id}/edit", data, follow_redirects=False).status_code == 303
+    reread(db)
+    conflict = db.exec(select(Conflict).where(Conflict.application_id == app.id)).one()
+    assert conflict.rule == "same_city" and conflict.expert_id == member.id
