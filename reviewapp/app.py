@@ -109,11 +109,13 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HomeController
+    from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
 
     return [
         AuthController, AccountController, UserAdminController, AuditController, HomeController,
         RoundController, CriteriaController,
+        CertificationController, ReportController, PublicReportController,
     ]
 
 

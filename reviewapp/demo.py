@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from reviewapp.audit import Actor
 from reviewapp.auth import service as accounts
 from reviewapp.auth.models import Role, User
+from reviewapp.reports.demo import demo_reports
 from reviewapp.rounds.demo import demo_round
 from reviewapp.settings import Settings
 
@@ -56,7 +57,7 @@ def _accounts(ctx: DemoContext) -> None:
 
 
 # Steps run in order; a capability appends its step (a function of DemoContext) here.
-DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts, demo_round]
+DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts, demo_round, demo_reports]
 
 
 def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, str]]:

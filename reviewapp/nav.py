@@ -18,6 +18,8 @@ NAV: list[NavItem] = [
     NavItem("首页", "/", frozenset({Role.admin, Role.staff, Role.expert})),
     NavItem("评审批次", "/rounds", frozenset({Role.admin, Role.staff})),
     NavItem("要素条件", "/criteria", frozenset({Role.admin, Role.staff})),
+    NavItem("认定管理", "/certifications", frozenset({Role.admin, Role.staff})),
+    NavItem("举报核查", "/reports", frozenset({Role.admin, Role.staff})),
     NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
     NavItem("操作日志", "/audit", frozenset({Role.admin, Role.staff})),
 ]
