@@ -139,3 +139,27 @@ def make_panel(db: Session, rnd: Round, experts: list[Expert], *, chair: Expert 
         db.add(PanelMember(panel_id=panel.id, expert_id=expert.id, is_chair=expert is chair))
     db.commit()
     return panel
+
+
+def make_certification(db: Session, enterprise: Enterprise | None = None, **overrides) -> "Certification":  # type: ignore[no-untyped-def]
+    """An active certification as publishing a round's list (or staff's manual entry) leaves it."""
+    from datetime import date
+
+    from reviewapp.reports.models import Certification
+
+    enterprise = enterprise or make_enterprise(db)
+    n = next(_counter)
+    values = {
+        "enterprise_id": enterprise.id,
+        "credit_code": enterprise.credit_code,
+        "factory_name": f"{enterprise.name}智能工厂{n}",
+        "tier": Tier.excellent.value,
+        "valid_from": date(2025, 1, 1),
+        "valid_to": date(2027, 12, 31),
+        "source": "manual",
+    }
+    values.update(overrides)
+    cert = Certification(**values)
+    db.add(cert)
+    db.commit()
+    return cert

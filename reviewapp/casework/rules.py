@@ -85,6 +85,20 @@ class Workflow:
                     out.append((t, reason))
         return out
 
+    def permits(self, state: str, code: str, *, is_handler: bool) -> Transition:
+        """The transition if this user may take it from `state` at all (before looking at what was filled in),
+        else TransitionRefused: callers check this first so that a refusal names the real obstacle."""
+        transition = self.transition(code)
+        if transition is None:
+            raise TransitionRefused("未知的办理操作。")
+        if state not in transition.source:
+            raise TransitionRefused(
+                f"当前状态为「{self.label(state)}」，不能执行「{transition.label}」。请刷新页面查看最新状态。"
+            )
+        if transition.handler_only and not is_handler:
+            raise TransitionRefused(f"只有该件的承办人可以执行「{transition.label}」。")
+        return transition
+
     def check(
         self,
         state: str,
@@ -96,15 +110,7 @@ class Workflow:
         today: date | None = None,
     ) -> Transition:
         """The transition to take, or TransitionRefused saying why not."""
-        transition = self.transition(code)
-        if transition is None:
-            raise TransitionRefused("未知的办理操作。")
-        if state not in transition.source:
-            raise TransitionRefused(
-                f"当前状态为「{self.label(state)}」，不能执行「{transition.label}」。请刷新页面查看最新状态。"
-            )
-        if transition.handler_only and not is_handler:
-            raise TransitionRefused(f"只有该件的承办人可以执行「{transition.label}」。")
+        transition = self.permits(state, code, is_handler=is_handler)
         missing = [name for name in transition.requires if given.get(name) in (None, "", [], ())]
         if missing:
             names = "、".join(f"「{self.field_labels.get(n, n)}」" for n in missing)

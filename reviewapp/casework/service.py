@@ -100,6 +100,17 @@ def _write_step(
     return step
 
 
+def permitted(session: Session, *, workflow: Workflow, case: Any, code: str, is_handler: bool, row_version: int) -> None:
+    """Refuse early (ServiceError, Conflict for a stale form) when this user may not take `code` on `case` now,
+    so that a caller validating the step's values first does not answer a non-handler with a date error."""
+    if case.row_version != row_version:
+        raise Conflict(STALE_CASE)
+    try:
+        workflow.permits(case.state, code, is_handler=is_handler)
+    except TransitionRefused as exc:
+        raise ServiceError(exc.message) from exc
+
+
 def apply_transition(
     session: Session,
     *,

@@ -316,7 +316,7 @@ def record_rereview(
     cert = get_certification(session, certification_id, for_update=True)
     _check_version(cert, row_version, STALE_CERTIFICATION)
     if cert.status != CertificationStatus.active.value:
-        raise ServiceError(f"该认定已{cert.status_label}，不能再记录复核结果。")
+        raise ServiceError(f"该认定{cert.status_label}，不能再记录复核结果。")
     try:
         result = ReReviewOutcome(outcome)
     except ValueError as exc:
@@ -897,6 +897,7 @@ def take_step(
     the conclusion, the rectification deadline, the revocation and its ban, closing with the reply recorded."""
     report = get_report(session, report_id, for_update=True)
     handler = is_report_handler(session, report_id=report.id, user_id=actor.user_id)  # type: ignore[arg-type]
+    casework.permitted(session, workflow=REPORT_WORKFLOW, case=report, code=code, is_handler=handler, row_version=row_version)
     data: dict[str, Any] = {}
     users = []
     public_reply = (values.get("public_reply") or "").strip()
