@@ -63,9 +63,7 @@ class Workflow:
     def transition(self, code: str) -> Transition | None:
         return next((t for t in self.transitions if t.code == code), None)
 
-    def offered(
-        self, state: str, *, is_handler: bool, case: Any = None, today: date | None = None
-    ) -> list[Transition]:
+    def offered(self, state: str, *, is_handler: bool, case: Any = None, today: date | None = None) -> list[Transition]:
         """The transitions to show as actions for a case in `state` (preconditions checked when case and today are given)."""
         return [
             t

@@ -37,7 +37,12 @@ HANDLER_ROLES = frozenset({Role.staff.value, Role.admin.value})
 def register_workflow_labels(workflow: Workflow, *, entity_label: str, events: Mapping[str, str] | None = None) -> None:
     """Chinese audit labels for the workflow's transitions and events (action code = "<case_type>.<code>")."""
     labels = {f"{workflow.name}.{t.code}": f"{entity_label}：{t.label}" for t in workflow.transitions}
-    labels.update({f"{workflow.name}.{code}": f"{entity_label}：{text}" for code, text in {**EVENT_LABELS, **(events or {})}.items()})
+    labels.update(
+        {
+            f"{workflow.name}.{code}": f"{entity_label}：{text}"
+            for code, text in {**EVENT_LABELS, **(events or {})}.items()
+        }
+    )
     audit.register_labels(actions=labels, entities={workflow.name: entity_label})
 
 
@@ -100,7 +105,9 @@ def _write_step(
     return step
 
 
-def permitted(session: Session, *, workflow: Workflow, case: Any, code: str, is_handler: bool, row_version: int) -> None:
+def permitted(
+    session: Session, *, workflow: Workflow, case: Any, code: str, is_handler: bool, row_version: int
+) -> None:
     """Refuse early (ServiceError, Conflict for a stale form) when this user may not take `code` on `case` now,
     so that a caller validating the step's values first does not answer a non-handler with a date error."""
     if case.row_version != row_version:
@@ -254,7 +261,7 @@ def handler_choices(session: Session) -> list[User]:
     return list(
         session.exec(
             select(User)
-            .where(User.role.in_(sorted(HANDLER_ROLES)), User.is_active == True)  # type: ignore[attr-defined]  # noqa: E712
+            .where(User.role.in_(sorted(HANDLER_ROLES)), User.is_active.is_(True))  # type: ignore[attr-defined]
             .order_by(User.display_name)
         )
     )

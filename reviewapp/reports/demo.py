@@ -16,10 +16,42 @@ if TYPE_CHECKING:
 
 # (credit code, enterprise, factory, tier, city, industry group, valid_from as days before today)
 DEMO_CERTIFICATIONS = [
-    ("91370100MA3C4XKD1F", "山东华岳重工机械有限公司", "华岳重工济南数字化铸造工厂", Tier.excellent, "济南市", "装备制造", 3 * 365 - 75),
-    ("91370200MA3D2HQW8K", "青岛海澜电子科技有限公司", "海澜电子智能装配工厂", Tier.excellent, "青岛市", "电子信息", 3 * 365 - 150),
-    ("91370600MA3E7LPN2B", "烟台鲁东化工新材料有限公司", "鲁东化工新材料智能工厂", Tier.advanced, "烟台市", "原材料", 400),
-    ("91370700MA3F5RTY6C", "潍坊北辰食品股份有限公司", "北辰食品数字化灌装工厂", Tier.advanced, "潍坊市", "消费品", 300),
+    (
+        "91370100MA3C4XKD1F",
+        "山东华岳重工机械有限公司",
+        "华岳重工济南数字化铸造工厂",
+        Tier.excellent,
+        "济南市",
+        "装备制造",
+        3 * 365 - 75,
+    ),
+    (
+        "91370200MA3D2HQW8K",
+        "青岛海澜电子科技有限公司",
+        "海澜电子智能装配工厂",
+        Tier.excellent,
+        "青岛市",
+        "电子信息",
+        3 * 365 - 150,
+    ),
+    (
+        "91370600MA3E7LPN2B",
+        "烟台鲁东化工新材料有限公司",
+        "鲁东化工新材料智能工厂",
+        Tier.advanced,
+        "烟台市",
+        "原材料",
+        400,
+    ),
+    (
+        "91370700MA3F5RTY6C",
+        "潍坊北辰食品股份有限公司",
+        "北辰食品数字化灌装工厂",
+        Tier.advanced,
+        "潍坊市",
+        "消费品",
+        300,
+    ),
     ("91370100MA3G8JKW4D", "济南齐鲁精密仪表有限公司", "齐鲁精密仪表智能工厂", Tier.leading, "济南市", "装备制造", 180),
     ("91370300MA3H1MNB7E", "淄博瑞丰纺织有限公司", "瑞丰纺织智能车间", Tier.basic, "淄博市", "消费品", 500),
 ]
@@ -91,15 +123,28 @@ def demo_reports(ctx: DemoContext) -> None:
         today=today,
     )
     service.take_step(
-        session, actor=staff_actor, settings=ctx.settings, report_id=letter.id, code="accept",  # type: ignore[arg-type]
-        row_version=letter.row_version, note="属于智能工厂信息真实性问题，予以受理。", values={}, uploads=[],
+        session,
+        actor=staff_actor,
+        settings=ctx.settings,
+        report_id=letter.id,
+        code="accept",  # type: ignore[arg-type]
+        row_version=letter.row_version,
+        note="属于智能工厂信息真实性问题，予以受理。",
+        values={},
+        uploads=[],
         today=received + timedelta(days=2),
     )
     if staff:
         service.take_step(
-            session, actor=staff_actor, settings=ctx.settings, report_id=letter.id, code="start",  # type: ignore[arg-type]
-            row_version=letter.row_version, note="请该单位书面说明智能仓储场景建设情况并提供佐证。",
-            values={"handlers": [staff.id], "reply_deadline": received + timedelta(days=20)}, uploads=[],
+            session,
+            actor=staff_actor,
+            settings=ctx.settings,
+            report_id=letter.id,
+            code="start",  # type: ignore[arg-type]
+            row_version=letter.row_version,
+            note="请该单位书面说明智能仓储场景建设情况并提供佐证。",
+            values={"handlers": [staff.id], "reply_deadline": received + timedelta(days=20)},
+            uploads=[],
             today=received + timedelta(days=3),
         )
     # A report filed online against 华岳重工, waiting to be accepted.

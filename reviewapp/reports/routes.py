@@ -20,7 +20,7 @@ from reviewapp import clock
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterprise
 from reviewapp.auth.models import Role, User
 from reviewapp.casework import service as casework
-from reviewapp.errors import Conflict, NotFound, ServiceError
+from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import XLSX_MEDIA_TYPE, Column, content_disposition, workbook_bytes, write_sheet
 from reviewapp.files import ALLOWED_UPLOAD_TEXT, check_upload, stored_path
 from reviewapp.forms import Field, parse_date, validate
@@ -33,10 +33,10 @@ from reviewapp.reports.models import (
     CertificationSource,
     CertificationStatus,
     MajorChange,
-    ReReview,
-    ReReviewOutcome,
     Report,
     ReportSource,
+    ReReview,
+    ReReviewOutcome,
     Revocation,
 )
 from reviewapp.reports.rules import REPORT_WORKFLOW
@@ -311,7 +311,9 @@ class CertificationController(Controller):
     ) -> Template:
         today = _today()
         window = months if months in EXPIRING_MONTHS else "6"
-        stmt = service.expiring_query(today=today, months=int(window), q=q[:64], tier=tier if tier in TIER_CHOICES else "")
+        stmt = service.expiring_query(
+            today=today, months=int(window), q=q[:64], tier=tier if tier in TIER_CHOICES else ""
+        )
         result = paginate(db, stmt, page=parse_page(page), per_page=30)
         return render(
             "certifications/expiring.html",
@@ -356,7 +358,10 @@ class CertificationController(Controller):
                     note=v["note"] or "",
                 )
                 db.commit()
-                flash(request, f"已录入认定：{cert.factory_name}（{cert.tier_label}，有效期至 {cert.valid_to.isoformat()}）。")
+                flash(
+                    request,
+                    f"已录入认定：{cert.factory_name}（{cert.tier_label}，有效期至 {cert.valid_to.isoformat()}）。",
+                )
                 return Redirect(path=f"/certifications/{cert.id}", status_code=303)
             except ServiceError as exc:
                 db.rollback()
@@ -422,7 +427,9 @@ class CertificationController(Controller):
                     today=_today(),
                 )
                 db.commit()
-                status = rules.major_change_status(changed_on=change.changed_on, filed_on=change.filed_on, today=_today())
+                status = rules.major_change_status(
+                    changed_on=change.changed_on, filed_on=change.filed_on, today=_today()
+                )
                 flash(request, f"已登记经营状况重大变化：{status.label}。", "warning" if status.urgent else "success")
                 return Redirect(path=f"/certifications/{cert.id}", status_code=303)
             except ServiceError as exc:
@@ -490,21 +497,29 @@ class CertificationController(Controller):
     ) -> Template:
         today = _today()
         status = status if status in CHANGE_STATUS_CHOICES else ""
-        result = paginate(db, service.major_changes_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30)
+        result = paginate(
+            db, service.major_changes_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
+        )
         return render(
             "certifications/changes.html",
             page=result,
             filters={"q": q[:64], "status": status},
             statuses=CHANGE_STATUS_CHOICES,
-            change_status=lambda c: rules.major_change_status(changed_on=c.changed_on, filed_on=c.filed_on, today=today),
+            change_status=lambda c: rules.major_change_status(
+                changed_on=c.changed_on, filed_on=c.filed_on, today=today
+            ),
             due=rules.major_change_due,
             today=today,
             tab="changes",
         )
 
     @post("/changes/{change_id:int}/filed", sync_to_thread=True)
-    def change_filed(self, request: Request, db: NamedDependency[Session], change_id: FromPath[int], data: FormData) -> Redirect:
-        form = validate(data, [Field("filed_on", "备案日期", kind="date"), Field("row_version", "版本号", kind="int", min_value=1)])
+    def change_filed(
+        self, request: Request, db: NamedDependency[Session], change_id: FromPath[int], data: FormData
+    ) -> Redirect:
+        form = validate(
+            data, [Field("filed_on", "备案日期", kind="date"), Field("row_version", "版本号", kind="int", min_value=1)]
+        )
         back = str((data or {}).get("back") or "/certifications/changes")
         back = back if back.startswith("/certifications") else "/certifications/changes"
         if not form.ok:
@@ -528,11 +543,17 @@ class CertificationController(Controller):
 
     @get("/bans", sync_to_thread=True)
     def bans(
-        self, db: NamedDependency[Session], q: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[str] = "1"
+        self,
+        db: NamedDependency[Session],
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        page: FromQuery[str] = "1",
     ) -> Template:
         today = _today()
         status = status if status in BAN_STATUS_CHOICES else ""
-        result = paginate(db, service.bans_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30)
+        result = paginate(
+            db, service.bans_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
+        )
         return render(
             "certifications/bans.html",
             page=result,
@@ -544,7 +565,9 @@ class CertificationController(Controller):
         )
 
     @get("/bans/export.xlsx", sync_to_thread=True)
-    def export_bans(self, db: NamedDependency[Session], q: FromQuery[str] = "", status: FromQuery[str] = "") -> Response[bytes]:
+    def export_bans(
+        self, db: NamedDependency[Session], q: FromQuery[str] = "", status: FromQuery[str] = ""
+    ) -> Response[bytes]:
         today = _today()
         stmt = service.bans_query(q=q[:64], status=status if status in BAN_STATUS_CHOICES else "", today=today)
         rows = (
@@ -616,8 +639,12 @@ class CertificationController(Controller):
         wb = Workbook()
         tiers = list(TIER_CHOICES.values())
         sheets = [
-            (f"{ctx['year']}年举报办理情况", [Column("办理结果", 18), Column("件数", 10)],
-             [[label, ctx["outcomes"][key]] for key, label in rules.OUTCOME_LABELS.items()] + [["合计", ctx["outcome_total"]]]),
+            (
+                f"{ctx['year']}年举报办理情况",
+                [Column("办理结果", 18), Column("件数", 10)],
+                [[label, ctx["outcomes"][key]] for key, label in rules.OUTCOME_LABELS.items()]
+                + [["合计", ctx["outcome_total"]]],
+            ),
         ]
         for title, table in (
             (f"{ctx['year']}年新认定（按地市）", ctx["new_by_city"]),
@@ -625,13 +652,24 @@ class CertificationController(Controller):
             ("当前有效认定（按地市）", ctx["valid_by_city"]),
             ("当前有效认定（按行业）", ctx["valid_by_group"]),
         ):
-            rows = [[key, *[counts.get(t, 0) for t in TIER_CHOICES], sum(counts.values())] for key, counts in table.items()]
+            rows = [
+                [key, *[counts.get(t, 0) for t in TIER_CHOICES], sum(counts.values())] for key, counts in table.items()
+            ]
             sheets.append((title, [Column("分组", 16), *[Column(t, 10) for t in tiers], Column("合计", 10)], rows))
         sheets.append(
             (
                 "智能工厂普及率",
-                [Column("年度", 8), Column("规上工业企业总数", 16), Column("二级及以上企业数", 16), Column("普及率（%）", 12), Column("数据来源", 30)],
-                [[p.year, p.above_size_total, p.above_size_level2, str(ctx["rate"](p)), p.source] for p in ctx["penetration"]],
+                [
+                    Column("年度", 8),
+                    Column("规上工业企业总数", 16),
+                    Column("二级及以上企业数", 16),
+                    Column("普及率（%）", 12),
+                    Column("数据来源", 30),
+                ],
+                [
+                    [p.year, p.above_size_total, p.above_size_level2, str(ctx["rate"](p)), p.source]
+                    for p in ctx["penetration"]
+                ],
             )
         )
         for index, (title, columns, rows) in enumerate(sheets):
@@ -760,7 +798,10 @@ def _report_context(request: Request, db: Session, report: Report, **extra: Any)
         "offered": REPORT_WORKFLOW.offered(report.state, is_handler=is_handler, case=report, today=today),
         "waiting": REPORT_WORKFLOW.waiting(report.state, is_handler=is_handler, case=report, today=today),
         "flags": rules.report_flags(
-            state=report.state, reply_deadline=report.reply_deadline, rectify_deadline=report.rectify_deadline, today=today
+            state=report.state,
+            reply_deadline=report.reply_deadline,
+            rectify_deadline=report.rectify_deadline,
+            today=today,
         ),
         "steps": steps,
         "step_files": casework.step_files(db, [s.id for s in steps]),  # type: ignore[misc]
@@ -915,7 +956,11 @@ class ReportController(Controller):
     def new(self, db: NamedDependency[Session], target: FromQuery[str] = "") -> Template:
         form = {"received_on": _today().isoformat(), "target": target}
         return render(
-            "reports/form.html", form=form, errors={}, channels=CHANNEL_CHOICES, chosen=_target_choice(db, target),
+            "reports/form.html",
+            form=form,
+            errors={},
+            channels=CHANNEL_CHOICES,
+            chosen=_target_choice(db, target),
             allowed=ALLOWED_UPLOAD_TEXT,
         )
 
@@ -988,16 +1033,25 @@ class ReportController(Controller):
         if _htmx_target(request) == "reporter-identity":
             return _no_store(
                 render_block(
-                    "reports/detail.html", "identity", report=report, identity=identity, identity_error=error,
-                    is_handler=identity is not None, confidential=service.CONFIDENTIAL,
+                    "reports/detail.html",
+                    "identity",
+                    report=report,
+                    identity=identity,
+                    identity_error=error,
+                    is_handler=identity is not None,
+                    confidential=service.CONFIDENTIAL,
                 )
             )
         return _no_store(
-            render("reports/detail.html", **_report_context(request, db, report, identity=identity, identity_error=error))
+            render(
+                "reports/detail.html", **_report_context(request, db, report, identity=identity, identity_error=error)
+            )
         )
 
     @post("/{report_id:int}/steps", sync_to_thread=True)
-    def step(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: MultipartData) -> Any:
+    def step(
+        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: MultipartData
+    ) -> Any:
         settings = settings_of(request)
         values = _form_values(data)
         code = str(values.get("code") or "")
@@ -1049,7 +1103,9 @@ class ReportController(Controller):
         )
 
     @post("/{report_id:int}/notes", sync_to_thread=True)
-    def note(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: MultipartData) -> Any:
+    def note(
+        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: MultipartData
+    ) -> Any:
         settings = settings_of(request)
         form = validate(_form_values(data), [Field("note", "办理记录", kind="text", max_length=5000)])
         uploads, problem = _uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=STAFF_MAX_FILES)
@@ -1058,7 +1114,12 @@ class ReportController(Controller):
         if form.ok:
             try:
                 service.add_note(
-                    db, actor=actor_of(request), settings=settings, report_id=report_id, note=form.values["note"], uploads=uploads
+                    db,
+                    actor=actor_of(request),
+                    settings=settings,
+                    report_id=report_id,
+                    note=form.values["note"],
+                    uploads=uploads,
                 )
                 db.commit()
                 flash(request, "已添加办理记录。")
@@ -1069,13 +1130,24 @@ class ReportController(Controller):
         report = _get_report(db, report_id)
         return render(
             "reports/detail.html",
-            **_report_context(request, db, report, open_step="note", errors=form.errors,
-                              error=next(iter(form.errors.values())), step_form={**_step_defaults(_today()), **form.raw}),
+            **_report_context(
+                request,
+                db,
+                report,
+                open_step="note",
+                errors=form.errors,
+                error=next(iter(form.errors.values())),
+                step_form={**_step_defaults(_today()), **form.raw},
+            ),
         )
 
     @post("/{report_id:int}/handlers", sync_to_thread=True)
-    def handlers(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: FormData) -> Redirect:
-        form = validate(data, [Field("handlers", "承办人", kind="multi"), Field("note", "说明", kind="text", required=False)])
+    def handlers(
+        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: FormData
+    ) -> Redirect:
+        form = validate(
+            data, [Field("handlers", "承办人", kind="multi"), Field("note", "说明", kind="text", required=False)]
+        )
         if not form.ok:
             flash(request, next(iter(form.errors.values())), "error")
             return Redirect(path=f"/reports/{report_id}", status_code=303)
@@ -1098,8 +1170,13 @@ class ReportController(Controller):
         return Redirect(path=f"/reports/{report_id}", status_code=303)
 
     @post("/{report_id:int}/link", sync_to_thread=True)
-    def link(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: FormData) -> Redirect:
-        form = validate(data, [Field("target", "被举报对象", max_length=20), Field("row_version", "版本号", kind="int", min_value=1)])
+    def link(
+        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: FormData
+    ) -> Redirect:
+        form = validate(
+            data,
+            [Field("target", "被举报对象", max_length=20), Field("row_version", "版本号", kind="int", min_value=1)],
+        )
         if not form.ok:
             flash(request, "请在搜索结果中选择被举报的认定或申报。", "error")
             return Redirect(path=f"/reports/{report_id}", status_code=303)

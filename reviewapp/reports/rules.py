@@ -174,7 +174,12 @@ REPORT_WORKFLOW = Workflow(
     transitions=(
         Transition("accept", "受理", frozenset({"registered"}), "accepted", requires=("note",), handler_only=False),
         Transition(
-            "refuse", "不予受理", frozenset({"registered"}), "refused", requires=("note", "public_reply"), handler_only=False
+            "refuse",
+            "不予受理",
+            frozenset({"registered"}),
+            "refused",
+            requires=("note", "public_reply"),
+            handler_only=False,
         ),
         Transition(
             "start",
@@ -184,7 +189,9 @@ REPORT_WORKFLOW = Workflow(
             requires=("handlers", "reply_deadline"),
             handler_only=False,  # this step assigns the handlers
         ),
-        Transition("record_reply", "登记单位答复", frozenset({"verifying"}), "replied", requires=("replied_on", "note")),
+        Transition(
+            "record_reply", "登记单位答复", frozenset({"verifying"}), "replied", requires=("replied_on", "note")
+        ),
         Transition(
             "mark_overdue",
             "标记逾期未答复",
@@ -265,7 +272,9 @@ def report_flags(*, state: str, reply_deadline: date | None, rectify_deadline: d
 def is_overdue(*, state: str, reply_deadline: date | None, rectify_deadline: date | None, today: date) -> bool:
     return any(
         f.urgent
-        for f in report_flags(state=state, reply_deadline=reply_deadline, rectify_deadline=rectify_deadline, today=today)
+        for f in report_flags(
+            state=state, reply_deadline=reply_deadline, rectify_deadline=rectify_deadline, today=today
+        )
     )
 
 
@@ -305,7 +314,6 @@ def normalise_receipt_code(text: str) -> str | None:
     if len(digits) != RECEIPT_DIGITS or not digits.isascii() or not digits.isdigit():
         return None
     return digits
-
 
 
 def receipt_hash(secret: str, code: str) -> str:

@@ -268,7 +268,13 @@ def _cert_filters(stmt, *, q: str, tier: str, status: str, city: str, industry_g
 
 
 def certifications_query(
-    *, q: str = "", tier: str = "", status: str = "", city: str = "", industry_group: str = "", round_id: int | None = None
+    *,
+    q: str = "",
+    tier: str = "",
+    status: str = "",
+    city: str = "",
+    industry_group: str = "",
+    round_id: int | None = None,
 ):  # type: ignore[no-untyped-def]
     """Rows of (Certification, Enterprise) for the register."""
     stmt = select(Certification, Enterprise).join(Enterprise, Enterprise.id == Certification.enterprise_id)
@@ -282,7 +288,9 @@ def expiring_query(*, today: date, months: int, q: str = "", tier: str = ""):  #
     """Active certifications ending within `months` (and those already past their end, still awaiting an outcome)."""
     horizon = rules.add_months(today, months)
     stmt = select(Certification, Enterprise).join(Enterprise, Enterprise.id == Certification.enterprise_id)
-    stmt = _cert_filters(stmt, q=q, tier=tier, status=CertificationStatus.active.value, city="", industry_group="", round_id=None)
+    stmt = _cert_filters(
+        stmt, q=q, tier=tier, status=CertificationStatus.active.value, city="", industry_group="", round_id=None
+    )
     return stmt.where(Certification.valid_to <= horizon).order_by(Certification.valid_to, Certification.id)
 
 
@@ -477,9 +485,7 @@ def revoke(
     minimum = rules.ban_until(revoked_on)
     banned_until = banned_until or minimum
     if banned_until < minimum:
-        raise ServiceError(
-            f"禁止申报期限至少 3 年：应不早于 {minimum.isoformat()}。", field="banned_until"
-        )
+        raise ServiceError(f"禁止申报期限至少 3 年：应不早于 {minimum.isoformat()}。", field="banned_until")
     enterprise = session.get(Enterprise, cert.enterprise_id)
     before = _cert_snapshot(cert)
     cert.status = CertificationStatus.revoked.value
@@ -650,7 +656,9 @@ def create_report(
         certification_id=cert.id if cert else None,
         application_id=app.id if app else None,
         target_name=name[:200],
-        target_factory=((cert.factory_name if cert else app.factory_name if app else target_factory) or "").strip()[:200],
+        target_factory=((cert.factory_name if cert else app.factory_name if app else target_factory) or "").strip()[
+            :200
+        ],
         content=content.strip(),
         reporter_name=reporter_name.strip()[:64],
         reporter_contact=reporter_contact.strip()[:120],
@@ -716,7 +724,11 @@ def _check_rate(session: Session, *, bucket: str, client_addr: str, limit: int, 
     used = session.exec(
         select(func.count())
         .select_from(PublicRequest)
-        .where(PublicRequest.bucket == bucket, PublicRequest.client_addr == client_addr, PublicRequest.at >= now - RATE_WINDOW)
+        .where(
+            PublicRequest.bucket == bucket,
+            PublicRequest.client_addr == client_addr,
+            PublicRequest.at >= now - RATE_WINDOW,
+        )
     ).one()
     if used >= limit:
         raise RateLimited(message)
@@ -791,7 +803,12 @@ def submit_public_report(
         entity_id=report.id,
         summary=f"网上举报 {report.number}：被举报单位 {report.target_name}"
         + ("（已自动关联认定）" if cert else "（待关联被举报对象）"),
-        after={"number": report.number, "channel": "网上", "certification_id": report.certification_id, "files": len(uploads)},
+        after={
+            "number": report.number,
+            "channel": "网上",
+            "certification_id": report.certification_id,
+            "files": len(uploads),
+        },
     )
     return report, code
 
@@ -897,7 +914,9 @@ def take_step(
     the conclusion, the rectification deadline, the revocation and its ban, closing with the reply recorded."""
     report = get_report(session, report_id, for_update=True)
     handler = is_report_handler(session, report_id=report.id, user_id=actor.user_id)  # type: ignore[arg-type]
-    casework.permitted(session, workflow=REPORT_WORKFLOW, case=report, code=code, is_handler=handler, row_version=row_version)
+    casework.permitted(
+        session, workflow=REPORT_WORKFLOW, case=report, code=code, is_handler=handler, row_version=row_version
+    )
     data: dict[str, Any] = {}
     users = []
     public_reply = (values.get("public_reply") or "").strip()
@@ -943,7 +962,9 @@ def take_step(
         row_version=row_version,
     )
     if code == "start":
-        casework.set_handlers(session, workflow=REPORT_WORKFLOW, case=report, user_ids=[u.id for u in users], actor=actor, record=False)  # type: ignore[misc]
+        casework.set_handlers(
+            session, workflow=REPORT_WORKFLOW, case=report, user_ids=[u.id for u in users], actor=actor, record=False
+        )  # type: ignore[misc]
         report.reply_deadline = values["reply_deadline"]
     elif code in rules.CONCLUSION_OF_TRANSITION:
         report.conclusion = rules.CONCLUSION_OF_TRANSITION[code]
@@ -986,7 +1007,12 @@ def add_note(
     if not note.strip():
         raise ServiceError("请填写办理记录。", field="note")
     step = casework.record_event(
-        session, workflow=REPORT_WORKFLOW, case=report, code="note", actor=actor, note=note,
+        session,
+        workflow=REPORT_WORKFLOW,
+        case=report,
+        code="note",
+        actor=actor,
+        note=note,
         data={"files": len(uploads)} if uploads else None,
     )
     casework.attach_step_files(session, settings=settings, step=step, uploads=uploads, user_id=actor.user_id)
@@ -1021,7 +1047,9 @@ def link_target(
     if report.state in REPORT_WORKFLOW.final_states or report.state in rules.CONCLUDED_STATES:
         raise ServiceError("该举报已有结论，不能再更改被举报对象。")
     if report.state not in {"registered", "accepted"} and not is_report_handler(
-        session, report_id=report.id, user_id=actor.user_id  # type: ignore[arg-type]
+        session,
+        report_id=report.id,
+        user_id=actor.user_id,  # type: ignore[arg-type]
     ):
         raise ServiceError("核实开始后，只有承办人可以更改被举报对象。")
     cert, app, enterprise = _resolve_target(session, certification_id=certification_id, application_id=application_id)
@@ -1121,7 +1149,9 @@ def reports_query(
     return stmt.order_by(Report.received_on.desc(), Report.id.desc())  # type: ignore[attr-defined]
 
 
-def search_targets(session: Session, q: str, *, limit: int = 20) -> tuple[list[tuple[Certification, Enterprise]], list[tuple[Application, Enterprise]]]:
+def search_targets(
+    session: Session, q: str, *, limit: int = 20
+) -> tuple[list[tuple[Certification, Enterprise]], list[tuple[Application, Enterprise]]]:
     """Certifications and applications whose enterprise or factory name (or credit code) matches `q`."""
     text = q.strip()[:100]
     if not text:
@@ -1132,7 +1162,11 @@ def search_targets(session: Session, q: str, *, limit: int = 20) -> tuple[list[t
         session.exec(
             select(Certification, Enterprise)
             .join(Enterprise, Enterprise.id == Certification.enterprise_id)
-            .where(or_(Enterprise.name.like(like), Certification.factory_name.like(like), Certification.credit_code == code))  # type: ignore[attr-defined]
+            .where(
+                or_(
+                    Enterprise.name.like(like), Certification.factory_name.like(like), Certification.credit_code == code
+                )
+            )  # type: ignore[attr-defined]
             .order_by(Certification.status, Certification.valid_from.desc())  # type: ignore[attr-defined]
             .limit(limit)
         )

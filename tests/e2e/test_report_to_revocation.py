@@ -27,7 +27,9 @@ def test_public_report_to_revocation(page, make_user, db):
     page.get_by_role("link", name="我要举报").click()
     page.get_by_label("被举报单位名称").fill("山东华岳重工机械有限公司")
     page.get_by_label("举报内容").fill("该企业申报的数字化铸造工厂中，多个场景的系统并未实际上线运行。")
-    page.get_by_label("佐证材料").set_input_files([{"name": "现场照片说明.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.get_by_label("佐证材料").set_input_files(
+        [{"name": "现场照片说明.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
     page.get_by_label("您的姓名（选填，保密）").fill("张举报")
     page.get_by_label("联系方式（选填，保密）").fill("13800000000")
     page.get_by_role("button", name="提交举报").click()
@@ -44,7 +46,9 @@ def test_public_report_to_revocation(page, make_user, db):
     sign_in(page, "wanggong", PASSWORD)
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="举报核查").click()
     page.get_by_role("link", name="JB-").first.click()
-    expect(page.get_by_role("link", name="山东华岳重工机械有限公司 华岳数字化铸造工厂（卓越级认定）")).to_be_visible()  # linked by name
+    expect(
+        page.get_by_role("link", name="山东华岳重工机械有限公司 华岳数字化铸造工厂（卓越级认定）")
+    ).to_be_visible()  # linked by name
     expect(page.get_by_role("link", name="现场照片说明.pdf")).to_be_visible()
 
     box = open_step(page, "accept")

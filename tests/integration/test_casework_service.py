@@ -40,7 +40,9 @@ casework.register_workflow_labels(FLOW, entity_label="演示件", events={"remin
 
 @pytest.fixture
 def case(db):  # type: ignore[no-untyped-def]
-    row = Report(number="DEMO-1", channel="信函", received_on=date(2025, 12, 1), target_name="某", content="x", state="new")
+    row = Report(
+        number="DEMO-1", channel="信函", received_on=date(2025, 12, 1), target_name="某", content="x", state="new"
+    )
     db.add(row)
     db.commit()
     return row
@@ -50,13 +52,27 @@ def test_a_transition_moves_the_state_and_writes_its_step_and_audit(db, case, ma
     user = make_user("banli", Role.staff, display_name="办理人")
     actor = Actor(user.id, user.username)
     step = casework.apply_transition(
-        db, workflow=FLOW, case=case, code="open", actor=actor, is_handler=False, note="请核实",
-        data={"handlers": ["办理人"]}, today=date(2025, 12, 2), row_version=1,
+        db,
+        workflow=FLOW,
+        case=case,
+        code="open",
+        actor=actor,
+        is_handler=False,
+        note="请核实",
+        data={"handlers": ["办理人"]},
+        today=date(2025, 12, 2),
+        row_version=1,
     )
     casework.set_handlers(db, workflow=FLOW, case=case, user_ids=[user.id], actor=actor, record=False)
     db.commit()
     assert (case.state, case.row_version) == ("open", 2)
-    assert (step.case_type, step.seq, step.from_state, step.to_state, step.note) == ("demo_case", 1, "new", "open", "请核实")
+    assert (step.case_type, step.seq, step.from_state, step.to_state, step.note) == (
+        "demo_case",
+        1,
+        "new",
+        "open",
+        "请核实",
+    )
     assert step.data == {"handlers": ["办理人"]} and casework.step_label(FLOW, step) == "开始核实"
     entry = db.exec(select(AuditEntry).where(AuditEntry.action == "demo_case.open")).one()
     assert entry.summary == "演示件 DEMO-1：开始核实（已登记 → 核实中）" and entry.actor_id == user.id
@@ -64,21 +80,65 @@ def test_a_transition_moves_the_state_and_writes_its_step_and_audit(db, case, ma
     assert not casework.is_handler(db, case_type="report", case_id=case.id, user_id=user.id)  # types do not mix
 
     with pytest.raises(Conflict):
-        casework.apply_transition(db, workflow=FLOW, case=case, code="close", actor=actor, is_handler=True, note="",
-                                  data={"reply": "已答复"}, today=date(2026, 1, 2), row_version=1)
+        casework.apply_transition(
+            db,
+            workflow=FLOW,
+            case=case,
+            code="close",
+            actor=actor,
+            is_handler=True,
+            note="",
+            data={"reply": "已答复"},
+            today=date(2026, 1, 2),
+            row_version=1,
+        )
     with pytest.raises(ServiceError, match="2026 年起才能办结"):
-        casework.apply_transition(db, workflow=FLOW, case=case, code="close", actor=actor, is_handler=True, note="",
-                                  data={"reply": "已答复"}, today=date(2025, 12, 31), row_version=2)
+        casework.apply_transition(
+            db,
+            workflow=FLOW,
+            case=case,
+            code="close",
+            actor=actor,
+            is_handler=True,
+            note="",
+            data={"reply": "已答复"},
+            today=date(2025, 12, 31),
+            row_version=2,
+        )
     with pytest.raises(ServiceError, match="只有该件的承办人"):
-        casework.apply_transition(db, workflow=FLOW, case=case, code="close", actor=actor, is_handler=False, note="",
-                                  data={"reply": "已答复"}, today=date(2026, 1, 2), row_version=2)
+        casework.apply_transition(
+            db,
+            workflow=FLOW,
+            case=case,
+            code="close",
+            actor=actor,
+            is_handler=False,
+            note="",
+            data={"reply": "已答复"},
+            today=date(2026, 1, 2),
+            row_version=2,
+        )
 
     casework.record_event(db, workflow=FLOW, case=case, code="remind", actor=actor, note="电话催办")
-    casework.apply_transition(db, workflow=FLOW, case=case, code="close", actor=actor, is_handler=True, note="",
-                              data={"reply": "已答复"}, today=date(2026, 1, 2), row_version=2)
+    casework.apply_transition(
+        db,
+        workflow=FLOW,
+        case=case,
+        code="close",
+        actor=actor,
+        is_handler=True,
+        note="",
+        data={"reply": "已答复"},
+        today=date(2026, 1, 2),
+        row_version=2,
+    )
     db.commit()
     steps = casework.case_steps(db, case_type="demo_case", case_id=case.id)
-    assert [(s.seq, s.code, s.is_transition) for s in steps] == [(1, "open", True), (2, "remind", False), (3, "close", True)]
+    assert [(s.seq, s.code, s.is_transition) for s in steps] == [
+        (1, "open", True),
+        (2, "remind", False),
+        (3, "close", True),
+    ]
     assert casework.step_label(FLOW, steps[1]) == "催办"
     with pytest.raises(ServiceError, match="不能再补充"):
         casework.record_event(db, workflow=FLOW, case=case, code="remind", actor=actor, note="迟到的催办")
@@ -100,4 +160,8 @@ def test_only_active_staff_can_be_handlers(db, case, make_user):
     db.commit()
     assert [u.username for u in casework.handlers(db, case_type="demo_case", case_id=case.id)] == ["banli"]
     [step] = casework.case_steps(db, case_type="demo_case", case_id=case.id)
-    assert step.code == "assign" and step.data == {"handlers": ["办理人"]} and casework.step_label(FLOW, step) == "指定承办人"
+    assert (
+        step.code == "assign"
+        and step.data == {"handlers": ["办理人"]}
+        and casework.step_label(FLOW, step) == "指定承办人"
+    )

@@ -123,7 +123,12 @@ def start(people, db, report: Report) -> None:  # type: ignore[no-untyped-def]
     users, clients = people
     assert step(clients["recorder"], db, report.id, "accept", note="属于信息真实性问题，予以受理。").status_code == 200
     response = step(
-        clients["recorder"], db, report.id, "start", handlers=[str(users["handler"].id)], reply_deadline="2026-11-12",
+        clients["recorder"],
+        db,
+        report.id,
+        "start",
+        handlers=[str(users["handler"].id)],
+        reply_deadline="2026-11-12",
         note="请单位书面说明。",
     )
     assert "已办理" in response.text or state_of(db, report.id) == "verifying", response.text[-1500:]
@@ -131,7 +136,9 @@ def start(people, db, report: Report) -> None:  # type: ignore[no-untyped-def]
 
 def test_a_report_goes_from_registration_to_revocation_and_the_ban(people, db, cert, today):
     users, clients = people
-    report = record(clients["recorder"], db, target=f"c:{cert.id}", files=[("files", ("来信扫描件.pdf", PDF, "application/pdf"))])
+    report = record(
+        clients["recorder"], db, target=f"c:{cert.id}", files=[("files", ("来信扫描件.pdf", PDF, "application/pdf"))]
+    )
     assert report.number == f"JB-2026-{report.id:05d}" and report.certification_id == cert.id
     assert report.target_name == "青岛海澜电子科技有限公司" and report.state == "registered"
     start(people, db, report)
@@ -153,8 +160,14 @@ def test_a_report_goes_from_registration_to_revocation_and_the_ban(people, db, c
 
     assert offered(handler, report.id) == {"conclude_unfounded", "conclude_rectify", "conclude_revoke"}
     step(
-        handler, db, report.id, "conclude_revoke", reason_category="no_reply", revoked_on="2026-11-13",
-        note="经核实，该单位未按要求答复举报核实。", files=[("files", ("核实报告.pdf", PDF, "application/pdf"))],
+        handler,
+        db,
+        report.id,
+        "conclude_revoke",
+        reason_category="no_reply",
+        revoked_on="2026-11-13",
+        note="经核实，该单位未按要求答复举报核实。",
+        files=[("files", ("核实报告.pdf", PDF, "application/pdf"))],
     )
     assert state_of(db, report.id) == "revoked"
     reread(db)
@@ -178,7 +191,11 @@ def test_a_report_goes_from_registration_to_revocation_and_the_ban(people, db, c
     page = handler.get(f"/reports/{report.id}")
     assert "禁止申报至" in page.text and "2029-11-13" in page.text and "核实报告.pdf" in page.text
     assert [s.code for s in db.exec(select(CaseStep).order_by(CaseStep.seq))] == [
-        "accept", "start", "mark_overdue", "conclude_revoke", "close"
+        "accept",
+        "start",
+        "mark_overdue",
+        "conclude_revoke",
+        "close",
     ]
     actions = [e.action for e in db.exec(select(AuditEntry).order_by(AuditEntry.seq))]
     assert "certification.revoke" in actions and "report.conclude_revoke" in actions
@@ -187,7 +204,7 @@ def test_a_report_goes_from_registration_to_revocation_and_the_ban(people, db, c
 
 
 def test_only_the_handler_takes_handler_steps(people, db, cert, today):
-    users, clients = people
+    _users, clients = people
     report = record(clients["recorder"], db, target=f"c:{cert.id}")
     start(people, db, report)
     refused = step(clients["other"], db, report.id, "record_reply", replied_on="2026-11-02", note="单位已说明。")
@@ -209,9 +226,17 @@ def test_illegal_and_unknown_transitions_are_refused(people, db, cert, today):
     assert "需要填写「办理意见」" in step(clients["recorder"], db, report.id, "accept").text
     step(clients["recorder"], db, report.id, "accept", note="受理")
     assert "需要填写「承办人」" in step(clients["recorder"], db, report.id, "start", reply_deadline="2026-11-12").text
-    assert "应晚于今天" in step(
-        clients["recorder"], db, report.id, "start", handlers=[str(people[0]["handler"].id)], reply_deadline="2026-11-02"
-    ).text
+    assert (
+        "应晚于今天"
+        in step(
+            clients["recorder"],
+            db,
+            report.id,
+            "start",
+            handlers=[str(people[0]["handler"].id)],
+            reply_deadline="2026-11-02",
+        ).text
+    )
     assert state_of(db, report.id) == "accepted"
     reread(db)
     assert [s.code for s in db.exec(select(CaseStep))] == ["accept"]
@@ -222,7 +247,9 @@ def test_a_stale_row_version_is_refused(people, db, cert, today):
     report = record(clients["recorder"], db, target=f"c:{cert.id}")
     stale = report.row_version
     step(clients["recorder"], db, report.id, "accept", row_version=stale, note="受理")
-    response = step(clients["other"], db, report.id, "refuse", row_version=stale, note="不予受理", public_reply="不予受理")
+    response = step(
+        clients["other"], db, report.id, "refuse", row_version=stale, note="不予受理", public_reply="不予受理"
+    )
     assert "该件已被他人办理或修改，请刷新页面查看最新状态后重试" in response.text
     assert state_of(db, report.id) == "accepted"
 
@@ -248,7 +275,9 @@ def test_the_reporters_identity_is_seen_only_by_handlers_and_each_view_is_audite
     handler = clients["handler"]
     page = handler.get(f"/reports/{report.id}")
     assert NAME not in page.text and "查看举报人信息" in page.text  # shown only on request
-    shown = handler.submit(f"/reports/{report.id}/identity", headers={"HX-Request": "true", "HX-Target": "reporter-identity"})
+    shown = handler.submit(
+        f"/reports/{report.id}/identity", headers={"HX-Request": "true", "HX-Target": "reporter-identity"}
+    )
     assert NAME in shown.text and CONTACT in shown.text and "<html" not in shown.text
     assert identity_views(db, report.id) == 1
     handler.submit(f"/reports/{report.id}/identity")
@@ -274,7 +303,9 @@ def test_the_reporters_identity_is_seen_only_by_handlers_and_each_view_is_audite
     audit_page = clients["other"].get("/audit")
     assert NAME not in audit_page.text and CONTACT not in audit_page.text
     export = handler.get("/reports/export.xlsx")
-    cells = [str(c.value) for row in load_workbook(io.BytesIO(export.content)).active.iter_rows() for c in row if c.value]
+    cells = [
+        str(c.value) for row in load_workbook(io.BytesIO(export.content)).active.iter_rows() for c in row if c.value
+    ]
     assert report.number in cells and not any(NAME in c or CONTACT in c for c in cells)
 
 
@@ -285,7 +316,9 @@ def test_handlers_change_only_by_a_handler_or_an_admin(people, db, cert, today):
     clients["other"].submit(f"/reports/{report.id}/handlers", {"handlers": [str(users["other"].id)]})
     reread(db)
     assert [h.user_id for h in db.exec(select(CaseHandler))] == [users["handler"].id]
-    clients["admin"].submit(f"/reports/{report.id}/handlers", {"handlers": [str(users["other"].id)], "note": "原承办人调岗"})
+    clients["admin"].submit(
+        f"/reports/{report.id}/handlers", {"handlers": [str(users["other"].id)], "note": "原承办人调岗"}
+    )
     reread(db)
     assert [h.user_id for h in db.exec(select(CaseHandler))] == [users["other"].id]
     assert "（保密）" in clients["handler"].get(f"/reports/{report.id}").text
@@ -293,7 +326,7 @@ def test_handlers_change_only_by_a_handler_or_an_admin(people, db, cert, today):
 
 
 def test_a_report_without_a_certification_cannot_end_in_revocation_until_linked(people, db, cert, today):
-    users, clients = people
+    _users, clients = people
     report = record(clients["recorder"], db, target_name="某不知名公司")
     assert report.certification_id is None and report.target_name == "某不知名公司"
     start(people, db, report)
@@ -301,9 +334,20 @@ def test_a_report_without_a_certification_cannot_end_in_revocation_until_linked(
     step(clients["handler"], db, report.id, "mark_overdue")
     assert offered(clients["handler"], report.id) == {"conclude_unfounded", "conclude_rectify"}
     assert "不能取消认定" in clients["handler"].get(f"/reports/{report.id}").text
-    refused = step(clients["handler"], db, report.id, "conclude_revoke", reason_category="falsified", revoked_on="2026-11-13", note="x")
+    refused = step(
+        clients["handler"],
+        db,
+        report.id,
+        "conclude_revoke",
+        reason_category="falsified",
+        revoked_on="2026-11-13",
+        note="x",
+    )
     assert "未关联已认定的智能工厂" in refused.text
-    clients["handler"].submit(f"/reports/{report.id}/link", {"target": f"c:{cert.id}", "row_version": str(db.get(Report, report.id).row_version)})
+    clients["handler"].submit(
+        f"/reports/{report.id}/link",
+        {"target": f"c:{cert.id}", "row_version": str(db.get(Report, report.id).row_version)},
+    )
     reread(db)
     assert db.get(Report, report.id).certification_id == cert.id
     assert "conclude_revoke" in offered(clients["handler"], report.id)
@@ -329,21 +373,33 @@ def test_rectification_then_its_verification(people, db, cert, today):
 
 def test_staff_add_notes_with_files_and_download_only_this_reports_files(people, db, cert, today):
     _users, clients = people
-    report = record(clients["recorder"], db, target=f"c:{cert.id}", files=[("files", ("来信.pdf", PDF, "application/pdf"))])
+    report = record(
+        clients["recorder"], db, target=f"c:{cert.id}", files=[("files", ("来信.pdf", PDF, "application/pdf"))]
+    )
     other = record(clients["recorder"], db, target=f"c:{cert.id}")
     start(people, db, report)
     handler = clients["handler"]
     assert "只有该举报的承办人" in handler.submit(f"/reports/{other.id}/notes", {"note": "不是我的"}).text
-    handler.submit(f"/reports/{report.id}/notes", {"note": "电话催办。"}, files=[("files", ("通话记录.pdf", PDF, "application/pdf"))])
+    handler.submit(
+        f"/reports/{report.id}/notes",
+        {"note": "电话催办。"},
+        files=[("files", ("通话记录.pdf", PDF, "application/pdf"))],
+    )
     reread(db)
     note = db.exec(select(CaseStep).where(CaseStep.code == "note")).one()
     assert note.note == "电话催办。" and note.from_state == note.to_state == "verifying"
     files = {f.filename: f for f in db.exec(select(StoredFile))}
     evidence = clients["other"].get(f"/reports/{report.id}/files/{files['来信.pdf'].id}")
-    assert evidence.status_code == 200 and evidence.content == PDF and evidence.headers["content-type"] == "application/pdf"
+    assert (
+        evidence.status_code == 200
+        and evidence.content == PDF
+        and evidence.headers["content-type"] == "application/pdf"
+    )
     assert clients["other"].get(f"/reports/{report.id}/files/{files['通话记录.pdf'].id}").content == PDF
     assert clients["other"].get(f"/reports/{other.id}/files/{files['来信.pdf'].id}").status_code == 404
-    refused = handler.submit(f"/reports/{report.id}/notes", {"note": "附件"}, files=[("files", ("a.exe", b"MZ", "application/octet-stream"))])
+    refused = handler.submit(
+        f"/reports/{report.id}/notes", {"note": "附件"}, files=[("files", ("a.exe", b"MZ", "application/octet-stream"))]
+    )
     assert "类型不允许上传" in refused.text
 
 
@@ -363,8 +419,16 @@ def test_reports_against_an_application_and_the_target_search(people, db, today)
 def test_the_register_searches_filters_and_pages(people, db, cert, today):
     _users, clients = people
     for i in range(32):
-        db.add(Report(number=f"JB-2026-{i + 1:05d}", channel="邮件" if i % 2 else "电话", received_on=date(2026, 10, 1),
-                      target_name=f"测试企业{i}", content="内容", state="registered"))
+        db.add(
+            Report(
+                number=f"JB-2026-{i + 1:05d}",
+                channel="邮件" if i % 2 else "电话",
+                received_on=date(2026, 10, 1),
+                target_name=f"测试企业{i}",
+                content="内容",
+                state="registered",
+            )
+        )
     db.commit()
     page = clients["other"].get("/reports")
     assert "共 32 条" in page.text and 'rel="next"' in page.text

@@ -24,7 +24,12 @@ CONTENT = "该工厂申报的智能仓储场景并未建成，仓库仍以人工
 
 def file_report(client: Browser, *, files=None, **fields):  # type: ignore[no-untyped-def]
     client.get("/public/report")
-    data = {"target_name": "山东华岳重工机械有限公司", "content": CONTENT, "reporter_name": "张举报", "reporter_contact": "13800000000"}
+    data = {
+        "target_name": "山东华岳重工机械有限公司",
+        "content": CONTENT,
+        "reporter_name": "张举报",
+        "reporter_contact": "13800000000",
+    }
     data.update(fields)
     return client.submit("/public/report", data, files=files)
 
@@ -81,9 +86,18 @@ def test_the_code_shows_the_status_and_public_replies_only(client, db, make_user
     reread(db)
     report = db.exec(select(Report)).one()
     actor = Actor(staff.id, staff.username)
-    take_step(db, actor=actor, settings=client.app.state.settings, report_id=report.id, code="refuse", row_version=1,
-              note="内部意见：线索不具体，无法核实。", values={"public_reply": "您反映的问题缺少具体事实，不予受理。"},
-              uploads=[], today=date(2026, 11, 20))
+    take_step(
+        db,
+        actor=actor,
+        settings=client.app.state.settings,
+        report_id=report.id,
+        code="refuse",
+        row_version=1,
+        note="内部意见：线索不具体，无法核实。",
+        values={"public_reply": "您反映的问题缺少具体事实，不予受理。"},
+        uploads=[],
+        today=date(2026, 11, 20),
+    )
     db.commit()
     page = lookup(client, code)
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
@@ -112,7 +126,7 @@ def test_a_wrong_code_reveals_nothing(client, db):
         assert "未找到与该查询码对应的举报" in answer.text
         assert "山东华岳重工" not in answer.text and "已收到" not in answer.text
     # A malformed code and a well-formed unknown one get the same page.
-    strip = lambda html: re.sub(r'value="[^"]*"', "", html)  # noqa: E731
+    strip = lambda html: re.sub(r'value="[^"]*"', "", html)
     assert strip(answers[0].text) == strip(answers[1].text)
 
 
@@ -128,7 +142,9 @@ def test_the_reporter_adds_information_and_files_with_the_code(client, db):
     reread(db)
     step = db.exec(select(CaseStep).where(CaseStep.code == "supplement")).one()
     assert step.note == "补充：仓库位于厂区东侧，可现场查看。" and step.actor_name == "举报人" and step.actor_id is None
-    files = db.exec(select(StoredFile).where(StoredFile.owner_type == "case_step", StoredFile.owner_id == step.id)).all()
+    files = db.exec(
+        select(StoredFile).where(StoredFile.owner_type == "case_step", StoredFile.owner_id == step.id)
+    ).all()
     assert [f.filename for f in files] == ["补充材料.pdf"]
 
 
@@ -172,7 +188,9 @@ def test_the_public_form_needs_its_csrf_token(client, db):
 def limited_client(settings):  # type: ignore[no-untyped-def]
     from reviewapp.app import create_app
 
-    with Browser(app=create_app(settings.with_(public_report_limit=2, public_lookup_limit=3)), base_url="http://testserver.local") as c:
+    with Browser(
+        app=create_app(settings.with_(public_report_limit=2, public_lookup_limit=3)), base_url="http://testserver.local"
+    ) as c:
         yield c
 
 

@@ -69,7 +69,7 @@ def test_add_months_round_trip_never_moves_later(day):
 
 def test_expiring_alerts_follow_the_rereview_deadline():
     valid_to = date(2027, 2, 5)  # re-review due 2026-11-05
-    alert = lambda today: rules.certification_alert(status="active", valid_to=valid_to, today=today)  # noqa: E731
+    alert = lambda today: rules.certification_alert(status="active", valid_to=valid_to, today=today)
     assert alert(date(2026, 7, 1)) is None
     assert alert(date(2026, 8, 5)).label == "应于 2026-11-05 前申请复核"
     assert alert(date(2026, 11, 5)).css == "tag-warn"
@@ -84,7 +84,7 @@ def test_expiring_alerts_follow_the_rereview_deadline():
 def test_major_change_filing_is_due_within_three_months():
     changed = date(2026, 5, 31)
     assert rules.major_change_due(changed) == date(2026, 8, 31)
-    status = lambda filed, today: rules.major_change_status(changed_on=changed, filed_on=filed, today=today)  # noqa: E731
+    status = lambda filed, today: rules.major_change_status(changed_on=changed, filed_on=filed, today=today)
     assert status(date(2026, 8, 31), date(2026, 9, 10)).label == "按期备案"
     assert status(date(2026, 9, 1), date(2026, 9, 10)).label.startswith("逾期备案")
     assert status(None, date(2026, 8, 31)).label.startswith("待备案")
@@ -96,7 +96,9 @@ def test_major_change_filing_is_due_within_three_months():
 
 def test_reply_overdue_only_after_the_deadline_day():
     deadline = date(2026, 11, 12)
-    flags = lambda today: rules.report_flags(state="verifying", reply_deadline=deadline, rectify_deadline=None, today=today)  # noqa: E731
+    flags = lambda today: rules.report_flags(
+        state="verifying", reply_deadline=deadline, rectify_deadline=None, today=today
+    )
     assert flags(date(2026, 11, 1)) == []
     assert flags(date(2026, 11, 10))[0].css == "tag-warn"  # due soon, not overdue
     assert not rules.is_overdue(state="verifying", reply_deadline=deadline, rectify_deadline=None, today=deadline)
@@ -106,8 +108,12 @@ def test_reply_overdue_only_after_the_deadline_day():
 
 
 def test_rectification_overdue_and_no_reply_are_flagged():
-    assert rules.is_overdue(state="rectifying", reply_deadline=None, rectify_deadline=date(2026, 1, 1), today=date(2026, 1, 2))
-    assert rules.is_overdue(state="no_reply", reply_deadline=date(2026, 1, 1), rectify_deadline=None, today=date(2026, 1, 2))
+    assert rules.is_overdue(
+        state="rectifying", reply_deadline=None, rectify_deadline=date(2026, 1, 1), today=date(2026, 1, 2)
+    )
+    assert rules.is_overdue(
+        state="no_reply", reply_deadline=date(2026, 1, 1), rectify_deadline=None, today=date(2026, 1, 2)
+    )
 
 
 class _Case:
@@ -118,18 +124,24 @@ class _Case:
 
 def test_no_reply_can_be_marked_only_after_the_deadline():
     case = _Case(reply_deadline=date(2026, 11, 12))
-    offered = lambda today: [t.code for t in REPORT_WORKFLOW.offered("verifying", is_handler=True, case=case, today=today)]  # noqa: E731
+    offered = lambda today: [
+        t.code for t in REPORT_WORKFLOW.offered("verifying", is_handler=True, case=case, today=today)
+    ]
     assert "mark_overdue" not in offered(date(2026, 11, 12))
     assert "mark_overdue" in offered(date(2026, 11, 13))
     with pytest.raises(TransitionRefused, match="届满后才能标记逾期未答复"):
-        REPORT_WORKFLOW.check("verifying", "mark_overdue", is_handler=True, given={}, case=case, today=date(2026, 11, 12))
+        REPORT_WORKFLOW.check(
+            "verifying", "mark_overdue", is_handler=True, given={}, case=case, today=date(2026, 11, 12)
+        )
     waiting = REPORT_WORKFLOW.waiting("verifying", is_handler=True, case=case, today=date(2026, 11, 1))
     assert [t.code for t, _reason in waiting] == ["mark_overdue"]
 
 
 def test_revocation_needs_a_linked_certification_and_concluding_needs_a_handler():
     unlinked = _Case()
-    codes = {t.code for t in REPORT_WORKFLOW.offered("no_reply", is_handler=True, case=unlinked, today=date(2026, 1, 1))}
+    codes = {
+        t.code for t in REPORT_WORKFLOW.offered("no_reply", is_handler=True, case=unlinked, today=date(2026, 1, 1))
+    }
     assert codes == {"conclude_unfounded", "conclude_rectify"}
     linked = _Case(certification_id=1)
     codes = {t.code for t in REPORT_WORKFLOW.offered("no_reply", is_handler=True, case=linked, today=date(2026, 1, 1))}
@@ -187,4 +199,3 @@ def test_credit_codes_are_normalised_and_checked_for_format():
     assert rules.credit_code_problem("91370100MA3C4XKD1F") is None
     assert rules.credit_code_problem("91370100MA3C4XKD1") is not None  # 17 characters
     assert rules.credit_code_problem("91370100MA3C4XKDIF") is not None  # I is not used
-
