@@ -57,7 +57,7 @@ def _zip_with(member_prefix: str) -> Callable[[bytes], bool]:
     return check
 
 
-# extension -> (content type we serve it as, signature check on the content, label shown to users)
+# extension -> (content type we serve it as, check of the content signature)
 ALLOWED_UPLOADS: dict[str, tuple[str, Callable[[bytes], bool]]] = {
     ".pdf": ("application/pdf", lambda d: d.startswith(b"%PDF-")),
     ".jpg": ("image/jpeg", lambda d: d.startswith(b"\xff\xd8\xff")),
@@ -110,7 +110,8 @@ def check_upload(filename: str, data: bytes, *, max_bytes: int) -> str | None:
 
 
 def stored_path(settings: Settings, stored: StoredFile) -> Path:
-    return settings.upload_dir / stored.storage_key
+    """Where the file lives: fanned out by the key's first two characters (the layout application attachments use)."""
+    return settings.upload_dir / stored.storage_key[:2] / stored.storage_key
 
 
 def store_upload(
@@ -125,21 +126,21 @@ def store_upload(
 ) -> StoredFile:
     """Write a checked upload to disk under a random name and record it. The content type comes from the
     extension check_upload accepted, never from what the browser claimed."""
-    key = secrets.token_hex(20)
     ext = extension(filename)
     content_type = ALLOWED_UPLOADS.get(ext, ("application/octet-stream", None))[0]
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    (settings.upload_dir / key).write_bytes(data)
     stored = StoredFile(
         owner_type=owner_type,
         owner_id=owner_id,
         filename=safe_filename(filename),
-        storage_key=key,
+        storage_key=secrets.token_hex(20),
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by=uploaded_by,
     )
+    path = stored_path(settings, stored)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
     session.add(stored)
     session.flush()
     return stored
