@@ -126,6 +126,7 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
     )
+    from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
 
     return [
@@ -143,6 +144,9 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
         ExpertRoundsController,
+        CertificationController,
+        ReportController,
+        PublicReportController,
     ]
 
 

@@ -19,6 +19,8 @@ NAV: list[NavItem] = [
     NavItem("评审批次", "/rounds", frozenset({Role.admin, Role.staff})),
     NavItem("要素条件", "/criteria", frozenset({Role.admin, Role.staff})),
     NavItem("申报与形式审查", "/applications", frozenset({Role.admin, Role.staff})),
+    NavItem("认定管理", "/certifications", frozenset({Role.admin, Role.staff})),
+    NavItem("举报核查", "/reports", frozenset({Role.admin, Role.staff})),
     NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
     NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
     NavItem("专家组与分配", "/panels", frozenset({Role.admin, Role.staff})),

@@ -44,6 +44,8 @@ class Settings:
     upload_max_mb: int = 50
     trust_proxy_headers: bool = False
     password_min_length: int = 10
+    public_report_limit: int = 5  # public reports (举报) per client address per hour
+    public_lookup_limit: int = 30  # receipt-code lookups and additions per client address per hour
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -95,4 +97,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         upload_max_mb=_int(env, "REVIEWAPP_UPLOAD_MAX_MB", 50),
         trust_proxy_headers=_bool(env, "REVIEWAPP_TRUST_PROXY_HEADERS", False),
         password_min_length=_int(env, "REVIEWAPP_PASSWORD_MIN_LENGTH", 10),
+        public_report_limit=_int(env, "REVIEWAPP_PUBLIC_REPORT_LIMIT", 5),
+        public_lookup_limit=_int(env, "REVIEWAPP_PUBLIC_LOOKUP_LIMIT", 30),
     ).check()

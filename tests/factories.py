@@ -153,3 +153,27 @@ def sample_rows(db: Session, rnd: Round, count: int, *, seed: int = 7) -> list[d
         for s in db.exec(select(Scenario).where(Scenario.catalogue_version == rnd.scenario_catalogue_version))
     ]
     return generate_rows(count, catalogue=catalogue, seed=seed, tier_label=rnd.tier_label)
+
+
+def make_certification(db: Session, enterprise: Enterprise | None = None, **overrides) -> "Certification":  # type: ignore[no-untyped-def]
+    """An active certification as publishing a round's list (or staff's manual entry) leaves it."""
+    from datetime import date
+
+    from reviewapp.reports.models import Certification
+
+    enterprise = enterprise or make_enterprise(db)
+    n = next(_counter)
+    values = {
+        "enterprise_id": enterprise.id,
+        "credit_code": enterprise.credit_code,
+        "factory_name": f"{enterprise.name}智能工厂{n}",
+        "tier": Tier.excellent.value,
+        "valid_from": date(2025, 1, 1),
+        "valid_to": date(2027, 12, 31),
+        "source": "manual",
+    }
+    values.update(overrides)
+    cert = Certification(**values)
+    db.add(cert)
+    db.commit()
+    return cert
