@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from reviewapp import files
 from reviewapp.applications import importing, rules, service
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, FormalStatus
 from reviewapp.auth.models import User
@@ -360,7 +361,7 @@ class ApplicationController(Controller):
             tiers=TIER_LABELS,
             branch_industries=data.round.branch_industries,
             max_mb=settings_of(request).upload_max_mb,
-            accept=",".join(rules.ATTACHMENT_TYPES),
+            accept=",".join(files.ALLOWED_UPLOADS),
             round=data.round,
             tab="list",
         )
@@ -471,7 +472,7 @@ class ApplicationController(Controller):
             stored = service.get_attachment(db, application_id=application_id, file_id=file_id)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        path = service.attachment_path(settings_of(request), stored)
+        path = files.stored_path(settings_of(request), stored)
         if not path.exists():
             raise NotFoundException("附件文件已丢失，请联系系统管理员。")
         # Read whole (files are bounded by upload_max_mb): litestar's streaming File response kept the test
@@ -495,6 +496,6 @@ class ApplicationController(Controller):
             db.commit()
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        service.attachment_path(settings_of(request), stored).unlink(missing_ok=True)
+        files.stored_path(settings_of(request), stored).unlink(missing_ok=True)
         flash(request, f"已删除附件《{stored.filename}》。")
         return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)

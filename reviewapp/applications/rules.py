@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -449,52 +447,3 @@ def decide(checks: Sequence[Check], *, passed: bool, note: str) -> Decision:
     if not passed and not failures and len(note.strip()) < 4:
         return Decision(False, "各项检查均已通过，确认不通过须填写理由（至少 4 个字）。", failures)
     return Decision(True, "", failures)
-
-
-# --- attachments ----------------------------------------------------------------------------------
-
-ATTACHMENT_TYPES = {
-    ".pdf": "application/pdf",
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xls": "application/vnd.ms-excel",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-}
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP_MEMBER = {".docx": "word/document.xml", ".xlsx": "xl/workbook.xml"}
-
-
-def _content_matches(ext: str, data: bytes) -> bool:
-    if ext == ".pdf":
-        return data.startswith(b"%PDF-")
-    if ext in {".doc", ".xls"}:
-        return data.startswith(_OLE)
-    if ext in _ZIP_MEMBER:
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                return _ZIP_MEMBER[ext] in zf.namelist()
-        except zipfile.BadZipFile:
-            return False
-    if ext in {".jpg", ".jpeg"}:
-        return data.startswith(b"\xff\xd8\xff")
-    if ext == ".png":
-        return data.startswith(b"\x89PNG\r\n\x1a\n")
-    return False
-
-
-def attachment_problem(filename: str, data: bytes, *, max_bytes: int) -> tuple[str, str | None]:
-    """(content type, problem or None): allowed by extension AND by the file's own signature, within the size limit."""
-    ext = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
-    content_type = ATTACHMENT_TYPES.get(ext, "")
-    if not content_type:
-        return "", "只能上传 PDF、Word（.doc/.docx）、Excel（.xls/.xlsx）或图片（.jpg/.png）文件。"
-    if not data:
-        return content_type, "上传的文件是空的（0 字节）。"
-    if len(data) > max_bytes:
-        return content_type, f"文件过大：{len(data) / 1048576:.1f} MB，上限为 {max_bytes // 1048576} MB。"
-    if not _content_matches(ext, data):
-        return content_type, f"文件内容与扩展名「{ext}」不符（可能是改了扩展名的其他文件），请上传原始文件。"
-    return content_type, None

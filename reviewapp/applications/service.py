@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, update
@@ -29,6 +26,7 @@ from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
 from reviewapp.clock import utcnow
 from reviewapp.errors import Conflict, NotFound, ServiceError
+from reviewapp import files
 from reviewapp.files import StoredFile
 from reviewapp.reports.models import REVOCATION_REASON_LABELS, Certification, CertificationStatus, Revocation
 from reviewapp.rounds.models import Round, Scenario, Tier
@@ -684,35 +682,23 @@ def detail(session: Session, application_id: int) -> Detail:
 ATTACHMENT_OWNER = "application"
 
 
-def attachment_path(settings: Settings, stored: StoredFile) -> Path:
-    return settings.upload_dir / stored.storage_key[:2] / stored.storage_key
-
-
 def save_attachment(
     session: Session, *, actor: Actor, settings: Settings, application_id: int, filename: str, data: bytes
 ) -> StoredFile:
     """Store an attachment under a random name outside static/, after checking its type by extension and content."""
     application = get_application(session, application_id)
-    filename = Path(filename.replace("\\", "/")).name.strip()[:200] or "附件"
-    content_type, problem = rules.attachment_problem(filename, data, max_bytes=settings.upload_max_mb * 1024 * 1024)
+    problem = files.check_upload(filename, data, max_bytes=settings.upload_max_mb * 1024 * 1024)
     if problem:
         raise ServiceError(problem, field="file")
-    key = secrets.token_hex(24)
-    stored = StoredFile(
+    stored = files.store_upload(
+        session,
+        settings=settings,
         owner_type=ATTACHMENT_OWNER,
-        owner_id=application_id,
+        owner_id=application.id,  # type: ignore[arg-type]
         filename=filename,
-        storage_key=key,
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
         uploaded_by=actor.user_id,
     )
-    path = attachment_path(settings, stored)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    session.add(stored)
-    session.flush()
     audit.record(
         session,
         actor=actor,

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
+from reviewapp import files
 from reviewapp.applications import service
 from reviewapp.applications.models import Application, Enterprise
 from reviewapp.audit.models import AuditEntry
@@ -196,16 +197,16 @@ def test_attachment_upload_checks_type_and_download_needs_permission(staff_clien
     fake = staff_client.post(f"/applications/{app.id}/attachments",
                              files={"file": ("申报书.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
                              data={"_csrf_token": staff_client.csrf()}, follow_redirects=True)
-    assert "文件内容与扩展名「.pdf」不符" in fake.text
+    assert "的内容与扩展名 .pdf 不符" in fake.text
     exe = staff_client.post(f"/applications/{app.id}/attachments", files={"file": ("工具.exe", b"MZ", "application/x")},
                             data={"_csrf_token": staff_client.csrf()}, follow_redirects=True)
-    assert "只能上传" in exe.text
+    assert "类型不允许上传" in exe.text
     ok = staff_client.post(f"/applications/{app.id}/attachments", files={"file": ("申报书.pdf", PDF, "text/html")},
                            data={"_csrf_token": staff_client.csrf()}, follow_redirects=True)
     assert "已上传附件《申报书.pdf》" in ok.text
     db.rollback()
     stored = db.exec(select(StoredFile)).one()
-    path = service.attachment_path(settings, stored)
+    path = files.stored_path(settings, stored)
     assert path.read_bytes() == PDF and "static" not in str(path) and stored.storage_key not in "申报书.pdf"
     assert stored.content_type == "application/pdf"
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "application.attachment_upload")).one()

@@ -208,12 +208,3 @@ def test_overrides_clear_a_failure_and_decisions_follow_open_failures():
     assert not rules.decide(clean, passed=False, note="").allowed
     assert rules.decide(clean, passed=False, note="申报材料不齐全").allowed
 
-
-def test_attachments_checked_by_extension_and_content():
-    limit = 1024 * 1024
-    assert rules.attachment_problem("报告.pdf", b"%PDF-1.7 ...", max_bytes=limit) == ("application/pdf", None)
-    assert rules.attachment_problem("照片.PNG", b"\x89PNG\r\n\x1a\n....", max_bytes=limit)[1] is None
-    assert "不符" in rules.attachment_problem("报告.pdf", b"MZ\x90\x00 program", max_bytes=limit)[1]  # type: ignore[operator]
-    assert "只能上传" in rules.attachment_problem("脚本.exe", b"MZ", max_bytes=limit)[1]  # type: ignore[operator]
-    assert "过大" in rules.attachment_problem("大.pdf", b"%PDF-" + b"0" * limit, max_bytes=limit)[1]  # type: ignore[operator]
-    assert "不符" in rules.attachment_problem("表.xlsx", b"PK\x03\x04 not really", max_bytes=limit)[1]  # type: ignore[operator]
