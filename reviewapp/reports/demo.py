@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # (credit code, enterprise, factory, tier, city, industry group, valid_from as days before today)
 DEMO_CERTIFICATIONS = [
     (
-        "91370100MA3C4XKD1F",
+        "91370100MA3C4XKD1B",
         "山东华岳重工机械有限公司",
         "华岳重工济南数字化铸造工厂",
         Tier.excellent,
@@ -26,7 +26,7 @@ DEMO_CERTIFICATIONS = [
         3 * 365 - 75,
     ),
     (
-        "91370200MA3D2HQW8K",
+        "91370200MA3D2HQW8E",
         "青岛海澜电子科技有限公司",
         "海澜电子智能装配工厂",
         Tier.excellent,
@@ -35,7 +35,7 @@ DEMO_CERTIFICATIONS = [
         3 * 365 - 150,
     ),
     (
-        "91370600MA3E7LPN2B",
+        "91370600MA3E7LPN2K",
         "烟台鲁东化工新材料有限公司",
         "鲁东化工新材料智能工厂",
         Tier.advanced,
@@ -44,7 +44,7 @@ DEMO_CERTIFICATIONS = [
         400,
     ),
     (
-        "91370700MA3F5RTY6C",
+        "91370700MA3F5RTY6M",
         "潍坊北辰食品股份有限公司",
         "北辰食品数字化灌装工厂",
         Tier.advanced,
@@ -52,8 +52,8 @@ DEMO_CERTIFICATIONS = [
         "消费品",
         300,
     ),
-    ("91370100MA3G8JKW4D", "济南齐鲁精密仪表有限公司", "齐鲁精密仪表智能工厂", Tier.leading, "济南市", "装备制造", 180),
-    ("91370300MA3H1MNB7E", "淄博瑞丰纺织有限公司", "瑞丰纺织智能车间", Tier.basic, "淄博市", "消费品", 500),
+    ("91370100MA3G8JKW4X", "济南齐鲁精密仪表有限公司", "齐鲁精密仪表智能工厂", Tier.leading, "济南市", "装备制造", 180),
+    ("91370300MA3H1MNB73", "淄博瑞丰纺织有限公司", "瑞丰纺织智能车间", Tier.basic, "淄博市", "消费品", 500),
 ]
 
 

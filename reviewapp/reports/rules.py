@@ -8,7 +8,6 @@ import calendar
 import hashlib
 import hmac
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -340,20 +339,3 @@ def penetration_problems(*, total: int, level2: int) -> dict[str, str]:
     elif level2 > total:
         problems["above_size_level2"] = "「二级及以上企业数」不能大于规上工业企业总数。"
     return problems
-
-
-# --- credit codes ---------------------------------------------------------------------------------
-
-_CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-
-
-def normalise_credit_code(text: str) -> str:
-    """Upper case, half-width, no spaces — how enterprise credit codes are stored."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).upper()
-
-
-def credit_code_problem(code: str) -> str | None:
-    """A format check of the 统一社会信用代码 (18 characters of the GB 32100 alphabet)."""
-    if not _CREDIT_CODE_RE.match(code):
-        return "「统一社会信用代码」应为 18 位，由数字和大写字母组成（不含 I、O、Z、S、V）。"
-    return None

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from reviewapp import audit
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterprise
+from reviewapp.applications.rules import credit_code_problem, normalise_credit_code
 from reviewapp.audit import Actor
 from reviewapp.auth.models import Role
 from reviewapp.casework import service as casework
@@ -185,8 +186,8 @@ def record_certification(
 ) -> Certification:
     """A certification staff enter by hand (granted before the system or elsewhere). Finds or creates the
     enterprise by its credit code; `valid_to` defaults to the tier's validity."""
-    code = rules.normalise_credit_code(credit_code)
-    problem = rules.credit_code_problem(code)
+    code = normalise_credit_code(credit_code)
+    problem = credit_code_problem(code)
     if problem:
         raise ServiceError(problem, field="credit_code")
     if tier not in {t.value for t in Tier}:
@@ -251,7 +252,7 @@ def _cert_filters(stmt, *, q: str, tier: str, status: str, city: str, industry_g
             or_(
                 Enterprise.name.like(like),  # type: ignore[attr-defined]
                 Certification.factory_name.like(like),  # type: ignore[attr-defined]
-                Certification.credit_code == rules.normalise_credit_code(q),
+                Certification.credit_code == normalise_credit_code(q),
             )
         )
     if tier:
@@ -527,7 +528,7 @@ def revoke(
 def active_ban(session: Session, credit_code: str, today: date) -> Revocation | None:
     """The revocation that bars `credit_code` from applying on `today` (the latest-ending one), or None.
     Formal review calls this; a ban includes its `banned_until` day."""
-    code = rules.normalise_credit_code(credit_code)
+    code = normalise_credit_code(credit_code)
     return session.exec(
         select(Revocation)
         .where(Revocation.credit_code == code, Revocation.banned_until >= today)
@@ -545,7 +546,7 @@ def bans_query(*, q: str = "", status: str = "", today: date):  # type: ignore[n
         stmt = stmt.where(
             or_(
                 Revocation.enterprise_name.like(like),  # type: ignore[attr-defined]
-                Revocation.credit_code == rules.normalise_credit_code(q),
+                Revocation.credit_code == normalise_credit_code(q),
                 Certification.factory_name.like(like),  # type: ignore[union-attr]
             )
         )
@@ -1157,7 +1158,7 @@ def search_targets(
     if not text:
         return [], []
     like = f"%{text}%"
-    code = rules.normalise_credit_code(text)
+    code = normalise_credit_code(text)
     certs = list(
         session.exec(
             select(Certification, Enterprise)

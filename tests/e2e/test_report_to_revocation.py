@@ -18,7 +18,7 @@ def open_step(page, code: str):  # type: ignore[no-untyped-def]
 
 
 def test_public_report_to_revocation(page, make_user, db):
-    enterprise = make_enterprise(db, name="山东华岳重工机械有限公司", credit_code="91370100MA3C4XKD1F")
+    enterprise = make_enterprise(db, name="山东华岳重工机械有限公司", credit_code="91370100MA3C4XKD1B")
     make_certification(db, enterprise, factory_name="华岳数字化铸造工厂")
     make_user("wanggong", Role.staff, display_name="王工")
 
@@ -86,7 +86,7 @@ def test_public_report_to_revocation(page, make_user, db):
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="认定管理").click()
     page.get_by_role("link", name="取消认定与禁止申报").click()
-    expect(page.get_by_text("91370100MA3C4XKD1F")).to_be_visible()
+    expect(page.get_by_text("91370100MA3C4XKD1B")).to_be_visible()
     expect(page.get_by_role("cell", name="禁止申报中")).to_be_visible()
 
     # The reporter sees the outcome and the reply, nothing internal.

@@ -192,10 +192,3 @@ def test_penetration_rate_is_a_percentage_with_one_decimal():
         "above_size_level2": "「二级及以上企业数」不能大于规上工业企业总数。"
     }
 
-
-def test_credit_codes_are_normalised_and_checked_for_format():
-    assert rules.normalise_credit_code(" 91370100ma3c4xkd1f ") == "91370100MA3C4XKD1F"
-    assert rules.normalise_credit_code("９１３７") == "9137"
-    assert rules.credit_code_problem("91370100MA3C4XKD1F") is None
-    assert rules.credit_code_problem("91370100MA3C4XKD1") is not None  # 17 characters
-    assert rules.credit_code_problem("91370100MA3C4XKDIF") is not None  # I is not used
