@@ -177,3 +177,17 @@ def make_certification(db: Session, enterprise: Enterprise | None = None, **over
     db.add(cert)
     db.commit()
     return cert
+
+
+def formal_ban_check(db: Session, enterprise: Enterprise, *, today) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """What formal review says about a revocation ban for a new application of this enterprise on `today`."""
+    import json
+
+    from reviewapp.applications.service import recompute_checks
+
+    rnd = make_round(db, name=f"复核用批次{next(_counter)}")
+    application = make_application(db, rnd, enterprise)
+    recompute_checks(db, round_id=rnd.id, application_ids=[application.id], today=today)
+    db.commit()
+    db.refresh(application)
+    return next(c for c in json.loads(application.formal_checks_json) if c["code"] == "revocation_ban")

@@ -525,17 +525,6 @@ def revoke(
     return revocation
 
 
-def active_ban(session: Session, credit_code: str, today: date) -> Revocation | None:
-    """The revocation that bars `credit_code` from applying on `today` (the latest-ending one), or None.
-    Formal review calls this; a ban includes its `banned_until` day."""
-    code = normalise_credit_code(credit_code)
-    return session.exec(
-        select(Revocation)
-        .where(Revocation.credit_code == code, Revocation.banned_until >= today)
-        .order_by(Revocation.banned_until.desc())  # type: ignore[attr-defined]
-    ).first()
-
-
 def bans_query(*, q: str = "", status: str = "", today: date):  # type: ignore[no-untyped-def]
     """Rows of (Revocation, Certification|None); status: active | ended."""
     stmt = select(Revocation, Certification).join(

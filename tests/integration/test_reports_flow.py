@@ -16,9 +16,9 @@ from reviewapp.auth.models import Role
 from reviewapp.casework.models import CaseHandler, CaseStep
 from reviewapp.files import StoredFile
 from reviewapp.reports.models import Certification, Report, Revocation
-from reviewapp.reports.service import active_ban
+from reviewapp.applications.models import Enterprise
 from tests.conftest import reread
-from tests.factories import make_application, make_certification, make_enterprise, make_round
+from tests.factories import formal_ban_check, make_application, make_certification, make_enterprise, make_round
 
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n"
 NAME, CONTACT = "李举报", "13912345678"
@@ -177,9 +177,11 @@ def test_a_report_goes_from_registration_to_revocation_and_the_ban(people, db, c
     assert revocation.credit_code == "91370200MA3D2HQW8K" and revocation.reason_category == "no_reply"
     assert revocation.revoked_on == date(2026, 11, 13) and revocation.banned_until == date(2029, 11, 13)
     assert db.get(Certification, cert.id).status == "revoked"
-    # Formal review asks active_ban: banned through the last day, free the day after.
-    assert active_ban(db, "91370200ma3d2hqw8k", date(2029, 11, 13)).id == revocation.id
-    assert active_ban(db, "91370200MA3D2HQW8K", date(2029, 11, 14)) is None
+    # Formal review refuses a new application through the ban's last day, and accepts it the day after.
+    enterprise = db.get(Enterprise, cert.enterprise_id)
+    banned = formal_ban_check(db, enterprise, today=date(2029, 11, 13))
+    assert not banned["ok"] and "2029年11月13日前不得申报" in banned["reason"]
+    assert formal_ban_check(db, enterprise, today=date(2029, 11, 14))["ok"]
 
     refused = step(handler, db, report.id, "close")
     assert "执行「办结（记录答复举报人情况）」需要填写「答复举报人」" in refused.text
