@@ -115,6 +115,7 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
     )
+    from reviewapp.rounds.routes import CriteriaController, RoundController
 
     return [
         AuthController,
@@ -122,6 +123,8 @@ def route_handlers() -> list[Any]:
         UserAdminController,
         AuditController,
         HomeController,
+        RoundController,
+        CriteriaController,
         ExpertPoolController,
         PanelIndexController,
         RoundPanelsController,

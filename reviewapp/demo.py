@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from reviewapp.audit import Actor
 from reviewapp.auth import service as accounts
 from reviewapp.auth.models import Role, User
+from reviewapp.rounds.demo import demo_round
 from reviewapp.settings import Settings
 
 
@@ -55,7 +56,7 @@ def _accounts(ctx: DemoContext) -> None:
 
 
 # Steps run in order; a capability appends its step (a function of DemoContext) here.
-DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts]
+DEMO_STEPS: list[Callable[[DemoContext], None]] = [_accounts, demo_round]
 
 from reviewapp.panels.demo import panels_step  # noqa: E402 - the step needs DemoContext defined above
 

@@ -161,6 +161,7 @@ def read_table(
     scan_rows: int = 15,
     sheet: str | None = None,
     sheet_optional: bool = False,
+    keep_text: Sequence[str] = (),
 ) -> SheetTable:
     """Find the header row (title and 报送单位 rows above it are skipped) and return the data rows.
 
@@ -168,6 +169,7 @@ def read_table(
     merged cells give their value to every cell they cover; empty rows and footnote rows below the table are dropped.
     `sheet` names the worksheet to read (compared loosely; default: the first one). A named sheet that is absent is
     an error, or, with `sheet_optional`, an empty table (`present` False).
+    Columns named in `keep_text` hold prose: they are only trimmed, so full-width Chinese punctuation survives.
     """
     if not data or not zipfile.is_zipfile(io.BytesIO(data)):
         raise ExcelReadError("文件不是有效的 Excel（.xlsx）文件。请另存为 .xlsx 格式后重新上传。")
@@ -229,7 +231,7 @@ def read_table(
         values = {}
         for name, c in found.items():
             raw = merged_values.get((r, c), ws.cell(row=r, column=c).value)
-            values[name] = normalise_text(raw)
+            values[name] = str(raw).strip() if name in keep_text and raw is not None else normalise_text(raw)
         if not any(values.values()):
             continue
         table.rows.append(SheetRow(number=r, values=values))

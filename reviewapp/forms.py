@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _DATE_RE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
+_TIME_RE = re.compile(r"^\s*(\d{1,2})[:：时](\d{2})(?:[:：](\d{2}))?分?\s*$")
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
     label: str
-    kind: str = "str"  # str | text | int | decimal | date | choice | bool | multi
+    kind: str = "str"  # str | text | int | decimal | date | time | choice | bool | multi
     required: bool = True
     max_length: int = 200
     min_length: int = 0
@@ -45,6 +46,17 @@ def parse_date(text: str) -> date | None:
         return None
     try:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def parse_time(text: str) -> time | None:
+    """A wall-clock time such as 17:30 (seconds, if given, are kept)."""
+    m = _TIME_RE.match(text or "")
+    if not m:
+        return None
+    try:
+        return time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
     except ValueError:
         return None
 
@@ -104,6 +116,12 @@ def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
                 result.add_error(f.name, f"「{f.label}」应为日期，例如 2026-05-09。")
             else:
                 result.values[f.name] = parsed
+        elif f.kind == "time":
+            parsed_time = parse_time(text)
+            if parsed_time is None:
+                result.add_error(f.name, f"「{f.label}」应为时间，例如 17:30。")
+            else:
+                result.values[f.name] = parsed_time
         elif f.kind in {"int", "decimal"}:
             try:
                 number: Decimal | int = int(text) if f.kind == "int" else Decimal(text)

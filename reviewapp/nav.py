@@ -16,6 +16,8 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("首页", "/", frozenset({Role.admin, Role.staff, Role.expert})),
+    NavItem("评审批次", "/rounds", frozenset({Role.admin, Role.staff})),
+    NavItem("要素条件", "/criteria", frozenset({Role.admin, Role.staff})),
     NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
     NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
     NavItem("专家组与分配", "/panels", frozenset({Role.admin, Role.staff})),

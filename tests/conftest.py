@@ -7,6 +7,7 @@ PostgreSQL pass (`pytest -m db`) runs exactly them.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from reviewapp.settings import Settings
 DB_FIXTURES = {"engine", "settings", "db", "app", "client", "make_user", "login", "staff_client", "admin_client"}
 
 PASSWORD = "correct-horse-42"
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -99,6 +102,13 @@ def db(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def reread(session: Session) -> None:
+    """Forget what this test session has read: end its read snapshot (SQLite WAL) and expire cached rows,
+    so the next query sees what the app committed meanwhile."""
+    session.rollback()
+    session.expire_all()
+
+
 @pytest.fixture
 def app(settings: Settings):  # type: ignore[no-untyped-def]
     from reviewapp.app import create_app
@@ -162,16 +172,21 @@ def client(app) -> Iterator[Browser]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def login(app, client):  # type: ignore[no-untyped-def]
-    """login(user_or_username, password) -> a signed-in Browser of its own.
+def login(settings):  # type: ignore[no-untyped-def]
+    """login(user_or_username, password) -> a signed-in Browser with an app instance of its own.
 
-    Only `client` runs the app's lifespan: a second lifespan on the same app hangs when it exits
-    (Litestar 2.25), so these browsers send their requests without entering one of their own.
+    Each browser gets its own app (like separate server processes on one database): one Litestar
+    instance must not be driven from two TestClient event loops at once.
     """
+    from reviewapp.app import create_app
+
+    opened: list[Browser] = []
 
     def _login(username: str | User, password: str = PASSWORD) -> Browser:
         name = username.username if isinstance(username, User) else username
-        browser = Browser(app=app, base_url="http://testserver.local")
+        browser = Browser(app=create_app(settings), base_url="http://testserver.local")
+        browser.__enter__()
+        opened.append(browser)
         page = browser.get("/login")
         response = browser.post(
             "/login",
@@ -181,7 +196,11 @@ def login(app, client):  # type: ignore[no-untyped-def]
         assert response.status_code == 303, f"login of {name} failed: {response.text[:500]}"
         return browser
 
-    return _login
+    yield _login
+    # Close in reverse order: each TestClient runs the app's lifespan in its own portal, and closing the
+    # first-opened one while later ones are still open hangs in wait_shutdown.
+    for browser in reversed(opened):
+        browser.__exit__(None, None, None)
 
 
 @pytest.fixture

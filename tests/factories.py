@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise
 from reviewapp.panels.models import Expert, Panel, PanelMember
-from reviewapp.rounds.models import Round, Tier
+from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round, Tier
 
 _counter = itertools.count(1)
 
@@ -37,6 +37,33 @@ def make_round(db: Session, **overrides) -> Round:  # type: ignore[no-untyped-de
     db.add(rnd)
     db.commit()
     return rnd
+
+
+# A small criteria tree: (dimension code, title, [(item code, title, kind, max points, step)]).
+SMALL_CRITERIA = [
+    ("JB", "基本要求", [("JB01", "企业规模", "points", "10", "0.5"), ("JB-G1", "近三年未发生重大安全、质量、环境事故", "gate", "0", "0")]),
+    ("SC", "生产作业", [("SC01", "在线智能检测", "points", "50", "1"), ("SC02", "设备运行监控", "points", "40", "0.5")]),
+]
+
+
+def make_criteria_version(db: Session, tree=SMALL_CRITERIA, **overrides) -> CriteriaVersion:  # type: ignore[no-untyped-def]
+    """A criteria version with dimensions and items as the editor or an import would leave them."""
+    values = {"name": f"测试要素条件{next(_counter)}", "tier": Tier.advanced.value}
+    values.update(overrides)
+    version = CriteriaVersion(**values)
+    db.add(version)
+    db.flush()
+    for d_order, (code, title, items) in enumerate(tree, start=1):
+        dim = CriteriaNode(version_id=version.id, kind="dimension", code=code, title=title, max_points=Decimal("0"),
+                           step=Decimal("0"), sort_order=d_order)
+        db.add(dim)
+        db.flush()
+        for i_order, (i_code, i_title, kind, max_points, step) in enumerate(items, start=1):
+            db.add(CriteriaNode(version_id=version.id, parent_id=dim.id, kind=kind, code=i_code, title=i_title,
+                                max_points=Decimal(max_points), step=Decimal(step), sort_order=i_order,
+                                guidance=f"{i_title}的评分指引"))
+    db.commit()
+    return version
 
 
 def make_enterprise(db: Session, *, credit_code: str | None = None, **overrides) -> Enterprise:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from reviewapp.rounds.models import IndustryCode, MaturityLevel, Scenario
+from reviewapp.rounds.models import TIER_LABELS, IndustryCode, MaturityLevel, Scenario, Tier
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -54,6 +54,35 @@ def load_reference_data(session: Session, seeds_dir: Path = SEEDS_DIR) -> None:
     for row in _rows(seeds_dir / "industries-gbt4754-2017.csv"):
         if row["代码"] not in known_codes:
             session.add(IndustryCode(code=row["代码"], name=row["名称"], section=row["门类"], level=row["层级"]))
+    session.flush()
+    load_criteria_templates(session, seeds_dir)
+
+
+TEMPLATE_NOTE = (
+    "系统自带的示例模板，依据公开资料中已知的要素维度（基本要求及工厂建设、研发设计、生产作业、生产管理、运营管理）编写，"
+    "分值与评分指引为示例，不是官方《智能工厂梯度培育要素条件》原文。请复制后按本省要求修改，再用于批次。"
+)
+
+
+def load_criteria_templates(session: Session, seeds_dir: Path = SEEDS_DIR) -> None:
+    """Each seeds/criteria-<tier>-<year>-template.csv becomes a template version once (looked up by name)."""
+    from reviewapp.audit import Actor
+    from reviewapp.rounds import rules, service
+
+    for path in sorted(seeds_dir.glob("criteria-*-template.csv")):
+        match = re.fullmatch(r"criteria-(\w+)-(\d{4})-template", path.stem)
+        if match is None or rules.parse_tier(match.group(1)) is None:
+            raise ValueError(f"criteria template file name must be criteria-<tier>-<year>-template.csv: {path.name}")
+        tier = Tier(match.group(1))
+        rows = [(number, row) for number, row in enumerate(_rows(path), start=2)]
+        service.load_template(
+            session,
+            actor=Actor.system("系统初始化"),
+            name=f"{TIER_LABELS[tier]}要素条件默认模板（{match.group(2)}）",
+            tier=tier.value,
+            note=TEMPLATE_NOTE,
+            parsed=rules.parse_criteria_rows(rows),
+        )
     session.flush()
 
 

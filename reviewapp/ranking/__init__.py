@@ -1,0 +1,1 @@
+"""Aggregation, ranking and calibration of submitted score sheets; later chair finalization and the official Excel lists."""

@@ -1,0 +1,1 @@
+"""Score sheets (专家评分表): independent, blind, autosaved scoring with versions, submit, return and resubmit."""
