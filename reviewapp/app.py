@@ -8,15 +8,16 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from reviewapp.db import create_db_engine
+from reviewapp.errors import NotFound
 from reviewapp.nav import nav_for
 from reviewapp.settings import Settings, load_settings
 from reviewapp.web import (
@@ -86,6 +87,11 @@ def _is_chinese(text: object) -> bool:
     return isinstance(text, str) and any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
+def handle_not_found(request: Request, exc: NotFound) -> Response[Any]:
+    """A service's NotFound raised through a route is the 404 page with its message, not a server error."""
+    return _error_page(request, 404, exc.message)
+
+
 def handle_server_error(request: Request, exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_page(request, 500)
@@ -108,7 +114,7 @@ def _configure_templates(settings: Settings):  # type: ignore[no-untyped-def]
 def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
-    from reviewapp.home import HomeController
+    from reviewapp.home import HealthController, HomeController
     from reviewapp.panels.routes import (
         ExpertPoolController,
         ExpertRoundsController,
@@ -116,6 +122,7 @@ def route_handlers() -> list[Any]:
         RoundPanelsController,
     )
     from reviewapp.rounds.routes import CriteriaController, RoundController
+    from reviewapp.scoring.routes import ChairController, ScoreSheetController, ScoringProgressController
 
     return [
         AuthController,
@@ -123,12 +130,16 @@ def route_handlers() -> list[Any]:
         UserAdminController,
         AuditController,
         HomeController,
+        HealthController,
         RoundController,
         CriteriaController,
         ExpertPoolController,
         PanelIndexController,
         RoundPanelsController,
         ExpertRoundsController,
+        ScoreSheetController,
+        ChairController,
+        ScoringProgressController,
     ]
 
 
@@ -149,7 +160,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         middleware=[SessionAuthMiddleware()],
         request_class=HTMXRequest,
-        exception_handlers={HTTPException: handle_http_exception, Exception: handle_server_error},
+        exception_handlers={
+            HTTPException: handle_http_exception,
+            NotFound: handle_not_found,
+            Exception: handle_server_error,
+        },
         before_send=[flash_before_send],
         on_shutdown=[lambda: engine.dispose()],
         request_max_body_size=(settings.upload_max_mb + 5) * 1024 * 1024,

@@ -62,6 +62,10 @@ from reviewapp.panels.demo import panels_step  # noqa: E402 - the step needs Dem
 
 DEMO_STEPS.append(panels_step)
 
+from reviewapp.scoring.demo import scoring_step  # noqa: E402
+
+DEMO_STEPS.append(scoring_step)
+
 
 def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, str]]:
     """Run every demo step on an empty database; return the demo logins (username, password, role label)."""

@@ -7,3 +7,4 @@ from reviewapp.auth import models as auth_models  # noqa: F401
 from reviewapp.panels import models as panels_models  # noqa: F401
 from reviewapp.reports import models as reports_models  # noqa: F401
 from reviewapp.rounds import models as rounds_models  # noqa: F401
+from reviewapp.scoring import models as scoring_models  # noqa: F401

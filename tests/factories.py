@@ -6,13 +6,15 @@ depend on driving another through its pages. Capabilities' own tests go through 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlmodel import Session
 
 from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise
-from reviewapp.panels.models import Expert, Panel, PanelMember
+from reviewapp.panels.models import Expert, Panel, PanelMember, Pledge
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round, Tier
 
 _counter = itertools.count(1)
@@ -139,3 +141,16 @@ def make_panel(db: Session, rnd: Round, experts: list[Expert], *, chair: Expert 
         db.add(PanelMember(panel_id=panel.id, expert_id=expert.id, is_chair=expert is chair))
     db.commit()
     return panel
+
+
+def make_pledge(db: Session, rnd: Round, expert: Expert) -> Pledge:
+    """The expert has signed the round's current pledge text and finished the conflict declaration."""
+    pledge = Pledge(
+        round_id=rnd.id,
+        expert_id=expert.id,
+        pledge_text_sha256=hashlib.sha256((rnd.pledge_text or "").encode("utf-8")).hexdigest(),
+        declaration_done_at=datetime.now(UTC),
+    )
+    db.add(pledge)
+    db.commit()
+    return pledge

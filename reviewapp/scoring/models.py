@@ -40,7 +40,9 @@ class ScoreSheet(SQLModel, table=True):
     status: str = Field(default=SheetStatus.draft.value, max_length=16, index=True)
     opinion: str = ""
     total: Decimal = Field(default=Decimal(0), max_digits=7, decimal_places=2)
-    returned_reason: str = ""
+    returned_reason: str = ""  # why the chair returned it, or why staff reopened it
+    returned_at: datetime | None = None
+    returned_by: int | None = Field(default=None, foreign_key="user_account.id")
     submitted_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -54,7 +56,9 @@ class ItemScore(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("sheet_id", "node_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    sheet_id: int = Field(foreign_key="score_sheet.id", index=True)
+    # No separate index on sheet_id: the unique (sheet_id, node_id) index serves lookups by sheet, and every
+    # autosave writes here, so each index costs.
+    sheet_id: int = Field(foreign_key="score_sheet.id")
     node_id: int = Field(foreign_key="criteria_node.id")
     value: Decimal | None = Field(default=None, max_digits=6, decimal_places=2)
     gate: str | None = Field(default=None, max_length=8)  # "pass" | "fail"
@@ -68,7 +72,7 @@ class SheetVersion(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("sheet_id", "version"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    sheet_id: int = Field(foreign_key="score_sheet.id", index=True)
+    sheet_id: int = Field(foreign_key="score_sheet.id")  # indexed by the unique (sheet_id, version)
     version: int  # the sheet's row_version after this change
     kind: str = Field(max_length=16)  # save | submit | return | resubmit | reopen
     actor_id: int | None = Field(default=None, foreign_key="user_account.id")
