@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
-from litestar.response import Redirect
+from litestar.response import Template
+from sqlmodel import Session
 
 from reviewapp.auth.models import Role
 from reviewapp.web import PUBLIC, render, signed_in
@@ -15,10 +15,12 @@ from reviewapp.web import PUBLIC, render, signed_in
 class HomeController(Controller):
     guards = [signed_in]
 
-    @get("/", sync_to_thread=False)
-    def home(self, request: Request) -> Any:
+    @get("/", sync_to_thread=True)
+    def home(self, request: Request, db: NamedDependency[Session]) -> Template:
         if request.user.role == Role.expert.value:
-            return Redirect(path="/expert/rounds", status_code=303)  # an expert's home is their review list
+            from reviewapp.panels.routes import expert_home
+
+            return expert_home(db, request)  # an expert's home is their review list
         return render("home/index.html")
 
 

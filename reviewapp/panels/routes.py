@@ -773,16 +773,21 @@ def my_expert(db: Session, request: Request) -> Expert:
     return expert
 
 
+def expert_home(db: Session, request: Request) -> Template:
+    """The expert's home (also at /): each round with panels, pledge state, the applications to score with the
+    status of the expert's own sheet, and the time left to the deadline."""
+    expert = service.expert_of_user(db, user_id=request.user.id)
+    overviews = scoring.expert_rounds(db, expert_id=expert.id, now=utcnow()) if expert else []  # type: ignore[arg-type]
+    return render("panels/expert_rounds.html", expert=expert, overviews=overviews, labels=service.PLEDGE_STATE_LABELS)
+
+
 class ExpertRoundsController(Controller):
     path = "/expert/rounds"
     guards = [require(Role.expert)]
 
     @get("/", sync_to_thread=True)
     def my_rounds(self, request: Request, db: NamedDependency[Session]) -> Template:
-        """The expert's home: each round with panels, pledge state, the applications to score and the deadline."""
-        expert = service.expert_of_user(db, user_id=request.user.id)
-        overviews = scoring.expert_rounds(db, expert_id=expert.id, now=utcnow()) if expert else []  # type: ignore[arg-type]
-        return render("panels/expert_rounds.html", expert=expert, overviews=overviews, labels=service.PLEDGE_STATE_LABELS)
+        return expert_home(db, request)
 
     @get("/{round_id:int}", sync_to_thread=True)
     def my_round(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Any:

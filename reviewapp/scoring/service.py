@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, update
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -390,41 +390,45 @@ def save_field(
     sheet_id = ctx.sheet_id
     if sheet_id is None:
         sheet_id = _create_sheet(session, ctx=ctx, actor=actor, version_id=version_id, now=now)
-    values: dict[str, Any] = {"row_version": current_version + 1, "updated_at": now}
     result = Saved(field=field, kind=kind, node_id=node_id, ok=True, row_version=current_version + 1, at=now, need=need)
+    conn = session.connection()
+    bump: dict[str, Any] = {
+        "sheet_id": sheet_id,
+        "expected": current_version,
+        "version": current_version + 1,
+        "now": now,
+    }
+    statement = _BUMP_PLAIN
     if kind == "opinion":
-        values["opinion"] = raw
+        statement, bump["opinion"] = _BUMP_OPINION, raw
     elif kind == "score":
-        # Sums of the stored items with this item's new value in place of its old one (exact decimals).
-        sums = _dimension_sums(session, sheet_id)
-        parent = ctx.node_parent
-        sums[parent] = sums.get(parent, Decimal(0)) - (old.value or Decimal(0)) + (new.value or Decimal(0))
-        values["total"] = sum(sums.values(), Decimal(0))
-        result.dimension_id, result.subtotal, result.total = parent, sums[parent], values["total"]
+        # The stored sums with this item's new value in place of its old one (exact decimals; the version check
+        # below guarantees nothing changed them since they were read).
+        delta = (new.value or Decimal(0)) - (old.value or Decimal(0))
+        bump["total"] = (_dec(ctx.total) or Decimal(0)) + delta
+        statement = _BUMP_TOTAL
+        result.dimension_id, result.total = ctx.node_parent, bump["total"]
+        result.subtotal = (_dec(ctx.dimension_sum) or Decimal(0)) + delta
     # The version check comes first: on PostgreSQL it takes the sheet's row lock, so a concurrent save of the
     # same sheet waits here and then finds the version moved on.
-    bumped = session.execute(
-        update(ScoreSheet)
-        .where(col(ScoreSheet.id) == sheet_id, col(ScoreSheet.row_version) == current_version)
-        .values(**values)
-    )
-    if bumped.rowcount != 1:
+    if conn.execute(statement, bump).rowcount != 1:
         raise StaleSheet()
     if kind != "opinion":
         columns = {"value": new.value, "gate": new.gate, "justification": new.justification}
         if ctx.item_id is not None:
-            session.execute(update(ItemScore).where(col(ItemScore.id) == ctx.item_id).values(**columns))
+            conn.execute(_ITEM_UPDATE, {"item_id": ctx.item_id, **columns})
         else:
-            session.execute(insert(ItemScore).values(sheet_id=sheet_id, node_id=node_id, **columns))
-    session.execute(
-        insert(SheetVersion).values(
-            sheet_id=sheet_id,
-            version=current_version + 1,
-            kind="save",
-            actor_id=user_id,
-            at=now,
-            change_json=json.dumps(change, ensure_ascii=False, separators=(",", ":")),
-        )
+            conn.execute(_ITEM_INSERT, {"sheet_id": sheet_id, "node_id": node_id, **columns})
+    conn.execute(
+        _VERSION_INSERT,
+        {
+            "sheet_id": sheet_id,
+            "version": current_version + 1,
+            "kind": "save",
+            "actor_id": user_id,
+            "at": now,
+            "change_json": json.dumps(change, ensure_ascii=False, separators=(",", ":")),
+        },
     )
     return result
 
@@ -439,84 +443,108 @@ def _shown(value: Decimal | None) -> str:
     return fmt_points(value) if value is not None else ""
 
 
-def _dimension_sums(session: Session, sheet_id: int) -> dict[int, Decimal]:
-    rows = session.execute(
-        select(CriteriaNode.parent_id, func.sum(ItemScore.value))
-        .join(CriteriaNode, col(CriteriaNode.id) == col(ItemScore.node_id))
-        .where(col(ItemScore.sheet_id) == sheet_id, col(ItemScore.value).is_not(None))
-        .group_by(CriteriaNode.parent_id)
+# The autosave's statements, built once: constructing SQLAlchemy expressions costs more than running them on
+# SQLite, and these run on every keystroke pause of every expert. Plain Core on the tables (no ORM layer).
+_sheet, _item, _node, _version = (
+    ScoreSheet.__table__,
+    ItemScore.__table__,
+    CriteriaNode.__table__,
+    SheetVersion.__table__,
+)  # type: ignore[attr-defined]
+_expert, _app, _round = Expert.__table__, Application.__table__, Round.__table__  # type: ignore[attr-defined]
+_panel, _member, _pledge, _conflict = Panel.__table__, PanelMember.__table__, Pledge.__table__, Conflict.__table__  # type: ignore[attr-defined]
+
+
+def _context_statement(with_item: bool) -> Any:
+    """One row with everything an autosave checks (None: the user is no expert, or the application is gone)."""
+    conflicted = (
+        exists()
+        .where(
+            _conflict.c.round_id == _app.c.round_id,
+            _conflict.c.expert_id == _expert.c.id,
+            _conflict.c.application_id == _app.c.id,
+        )
+        .label("conflicted")
     )
-    return {parent: _dec(total) or Decimal(0) for parent, total in rows}
+    columns = [
+        _expert.c.id.label("expert_id"),
+        _app.c.id.label("application_id"),
+        _app.c.round_id,
+        _app.c.panel_id.label("app_panel"),
+        _app.c.formal_status,
+        _round.c.scoring_deadline,
+        _round.c.pledge_text,
+        _round.c.criteria_version_id.label("round_criteria"),
+        _round.c.scoring_started_at,
+        _sheet.c.id.label("sheet_id"),
+        _sheet.c.status,
+        _sheet.c.row_version,
+        _sheet.c.criteria_version_id.label("sheet_criteria"),
+        _sheet.c.opinion,
+        _sheet.c.total,
+        _panel.c.finalized_at,
+        _member.c.id.label("member"),
+        _pledge.c.pledge_text_sha256.label("pledge_hash"),
+        _pledge.c.declaration_done_at,
+        conflicted,
+    ]
+    stmt_from = (
+        _expert.join(_app, _app.c.id == bindparam("application_id"))
+        .join(_round, _round.c.id == _app.c.round_id)
+        .outerjoin(_sheet, and_(_sheet.c.application_id == _app.c.id, _sheet.c.expert_id == _expert.c.id))
+        .outerjoin(_panel, _panel.c.id == _app.c.panel_id)
+        .outerjoin(_member, and_(_member.c.panel_id == _app.c.panel_id, _member.c.expert_id == _expert.c.id))
+        .outerjoin(_pledge, and_(_pledge.c.round_id == _app.c.round_id, _pledge.c.expert_id == _expert.c.id))
+    )
+    if with_item:
+        # The stored subtotal of the item's dimension, for the answer's running subtotal.
+        other, other_node = _item.alias("other"), _node.alias("other_node")
+        dimension_sum = (
+            select(func.sum(other.c.value))
+            .select_from(other.join(other_node, other_node.c.id == other.c.node_id))
+            .where(other.c.sheet_id == _sheet.c.id, other_node.c.parent_id == _node.c.parent_id)
+            .scalar_subquery()
+            .label("dimension_sum")
+        )
+        columns += [
+            _node.c.kind.label("node_kind"),
+            _node.c.version_id.label("node_version"),
+            _node.c.code.label("node_code"),
+            _node.c.title.label("node_title"),
+            _node.c.max_points.label("node_max"),
+            _node.c.step.label("node_step"),
+            _node.c.parent_id.label("node_parent"),
+            _item.c.id.label("item_id"),
+            _item.c.value.label("item_value"),
+            _item.c.gate.label("item_gate"),
+            _item.c.justification.label("item_just"),
+            dimension_sum,
+        ]
+        stmt_from = stmt_from.outerjoin(_node, _node.c.id == bindparam("node_id")).outerjoin(
+            _item, and_(_item.c.sheet_id == _sheet.c.id, _item.c.node_id == bindparam("node_id"))
+        )
+    else:
+        names = ("node_parent", "item_id", "item_value", "item_gate", "item_just", "dimension_sum")
+        columns += [literal(None).label(n) for n in names]
+    return select(*columns).select_from(stmt_from).where(_expert.c.user_id == bindparam("user_id"))
+
+
+_CONTEXT_ITEM = _context_statement(with_item=True)
+_CONTEXT_OPINION = _context_statement(with_item=False)
+_BUMP = _sheet.c.id == bindparam("sheet_id"), _sheet.c.row_version == bindparam("expected")
+_BUMP_PLAIN = update(_sheet).where(*_BUMP).values(row_version=bindparam("version"), updated_at=bindparam("now"))
+_BUMP_TOTAL = _BUMP_PLAIN.values(total=bindparam("total"))
+_BUMP_OPINION = _BUMP_PLAIN.values(opinion=bindparam("opinion"))
+_ITEM_UPDATE = update(_item).where(_item.c.id == bindparam("item_id"))
+_ITEM_INSERT = insert(_item)
+_VERSION_INSERT = insert(_version)
 
 
 def _save_context(session: Session, *, user_id: int, application_id: int, node_id: int | None) -> Any:
-    """One row with everything an autosave checks, or None when the user is no expert or the application is gone."""
-    conflicted = exists().where(
-        col(Conflict.round_id) == col(Application.round_id),
-        col(Conflict.expert_id) == col(Expert.id),
-        col(Conflict.application_id) == col(Application.id),
-    )
-    columns: list[Any] = [
-        col(Expert.id).label("expert_id"),
-        col(Application.id).label("application_id"),
-        col(Application.round_id).label("round_id"),
-        col(Application.panel_id).label("app_panel"),
-        col(Application.formal_status).label("formal_status"),
-        col(Round.scoring_deadline).label("scoring_deadline"),
-        col(Round.pledge_text).label("pledge_text"),
-        col(Round.criteria_version_id).label("round_criteria"),
-        col(Round.scoring_started_at).label("scoring_started_at"),
-        col(ScoreSheet.id).label("sheet_id"),
-        col(ScoreSheet.status).label("status"),
-        col(ScoreSheet.row_version).label("row_version"),
-        col(ScoreSheet.criteria_version_id).label("sheet_criteria"),
-        col(ScoreSheet.opinion).label("opinion"),
-        col(Panel.finalized_at).label("finalized_at"),
-        col(PanelMember.id).label("member"),
-        col(Pledge.pledge_text_sha256).label("pledge_hash"),
-        col(Pledge.declaration_done_at).label("declaration_done_at"),
-        conflicted.label("conflicted"),
-    ]
-    if node_id is not None:
-        columns += [
-            col(CriteriaNode.kind).label("node_kind"),
-            col(CriteriaNode.version_id).label("node_version"),
-            col(CriteriaNode.code).label("node_code"),
-            col(CriteriaNode.title).label("node_title"),
-            col(CriteriaNode.max_points).label("node_max"),
-            col(CriteriaNode.step).label("node_step"),
-            col(CriteriaNode.parent_id).label("node_parent"),
-            col(ItemScore.id).label("item_id"),
-            col(ItemScore.value).label("item_value"),
-            col(ItemScore.gate).label("item_gate"),
-            col(ItemScore.justification).label("item_just"),
-        ]
-    else:
-        columns += [literal(None).label(n) for n in ("item_id", "item_value", "item_gate", "item_just")]
-    stmt = (
-        select(*columns)
-        .select_from(Expert)
-        .join(Application, col(Application.id) == application_id)
-        .join(Round, col(Round.id) == col(Application.round_id))
-        .outerjoin(
-            ScoreSheet,
-            and_(col(ScoreSheet.application_id) == col(Application.id), col(ScoreSheet.expert_id) == col(Expert.id)),
-        )
-        .outerjoin(Panel, col(Panel.id) == col(Application.panel_id))
-        .outerjoin(
-            PanelMember,
-            and_(col(PanelMember.panel_id) == col(Application.panel_id), col(PanelMember.expert_id) == col(Expert.id)),
-        )
-        .outerjoin(
-            Pledge, and_(col(Pledge.round_id) == col(Application.round_id), col(Pledge.expert_id) == col(Expert.id))
-        )
-        .where(col(Expert.user_id) == user_id)
-    )
-    if node_id is not None:
-        stmt = stmt.outerjoin(CriteriaNode, col(CriteriaNode.id) == node_id).outerjoin(
-            ItemScore, and_(col(ItemScore.sheet_id) == col(ScoreSheet.id), col(ItemScore.node_id) == node_id)
-        )
-    return session.execute(stmt).first()
+    params = {"user_id": user_id, "application_id": application_id}
+    if node_id is None:
+        return session.connection().execute(_CONTEXT_OPINION, params).first()
+    return session.connection().execute(_CONTEXT_ITEM, {**params, "node_id": node_id}).first()
 
 
 def _create_sheet(session: Session, *, ctx: Any, actor: Actor, version_id: int, now: datetime) -> int:
