@@ -73,8 +73,10 @@ def actor_of(request: Request) -> Actor:
 class SessionAuthMiddleware(ASGIMiddleware):
     """Puts the signed-in User (or None) into scope["user"], reading the database off the event loop."""
 
-    # Static files and the health check need no user: no session lookup for them.
-    exclude_path_pattern = ("^/static/", "^/healthz$")
+    def should_bypass_for_scope(self, scope: Scope) -> bool:
+        # Static files and the health check need no user: no session lookup for them.
+        path = scope.get("path", "")
+        return path.startswith("/static/") or path == "/healthz"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = None
