@@ -256,6 +256,12 @@ def render(template_name: str, /, *, status_code: int = 200, **context: Any) -> 
     return Template(template_name=template_name, context=context, status_code=status_code, media_type=MediaType.HTML)
 
 
+def no_store(response: Template) -> Template:
+    """Confidential pages (passwords shown once, score sheets): no browser or proxy keeps a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def render_block(template_name: str, block_name: str, /, **context: Any) -> Template:
     """One named block of a page, for an htmx swap (validation errors come back with 200)."""
     from jinja2_fragments.litestar import HTMXBlockTemplate

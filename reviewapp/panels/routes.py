@@ -31,6 +31,7 @@ from reviewapp.web import (
     Page,
     actor_of,
     flash,
+    no_store,
     paginate,
     parse_page,
     render,
@@ -61,11 +62,6 @@ def _text(data: dict[str, Any] | None, key: str) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     return str(value or "").strip()
-
-
-def _no_store(response: Template) -> Template:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- expert pool ----------------------------------------------------------------------------------
@@ -264,7 +260,7 @@ class ExpertPoolController(Controller):
             db.rollback()
             flash(request, exc.message, "error")
             return Redirect(path="/experts", status_code=303)
-        return _no_store(render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=pool.USERNAME_SCHEME))
+        return no_store(render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=pool.USERNAME_SCHEME))
 
     # --- import ---
 

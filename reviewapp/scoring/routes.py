@@ -23,7 +23,7 @@ from reviewapp.rounds.routes import END_OF_DAY
 from reviewapp.rounds.rules import beijing_to_utc, fmt_points
 from reviewapp.scoring import rules, service
 from reviewapp.scoring.models import SheetStatus
-from reviewapp.web import FormData, actor_of, flash, render, render_block, require, settings_of, staff_only
+from reviewapp.web import FormData, actor_of, flash, no_store, render, render_block, require, settings_of, staff_only
 
 SHEET = "scoring/sheet.html"
 expert_only = require(Role.expert)
@@ -47,18 +47,12 @@ def _pledge_redirect(request: Request, exc: panels.PledgeRequired) -> Response[A
     return Redirect(path=exc.next_url, status_code=303)
 
 
-def _no_store(response: Any) -> Any:
-    # Scores are confidential: no browser or proxy keeps a copy of a sheet.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _saved_fragment(request: Request, saved: service.Saved) -> Response[str]:
     """The autosave's answer: the `saved` block rendered straight to a string. It is the hottest response of the
     app and needs neither the request nor a CSRF token in its context, which a Template response prepares."""
     template = request.app.template_engine.engine.get_template(SHEET)  # type: ignore[union-attr]
     html = "".join(template.blocks["saved"](template.new_context({"s": saved, "pts": fmt_points})))
-    return Response(content=html, media_type=MediaType.HTML, status_code=200)
+    return Response(content=html, media_type=MediaType.HTML, status_code=200, headers={"Cache-Control": "no-store"})
 
 
 class ScoreSheetController(Controller):
@@ -80,14 +74,14 @@ class ScoreSheetController(Controller):
         page = self._page(db, request, application_id)
         if isinstance(page, Response):
             return page
-        return _no_store(render(SHEET, page=page, pts=fmt_points, issues=None, now=utcnow()))
+        return no_store(render(SHEET, page=page, pts=fmt_points, issues=None, now=utcnow()))
 
     @get("/print", sync_to_thread=True)
     def print_view(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Any:
         page = self._page(db, request, application_id)
         if isinstance(page, Response):
             return page
-        return _no_store(render("scoring/print.html", page=page, pts=fmt_points, now=utcnow()))
+        return no_store(render("scoring/print.html", page=page, pts=fmt_points, now=utcnow()))
 
     @post("/save", sync_to_thread=True)
     def save(
@@ -154,8 +148,8 @@ class ScoreSheetController(Controller):
             "now": utcnow(),
         }
         if request.headers.get("hx-request") == "true":
-            return _no_store(render_block(SHEET, "check", **context))
-        return _no_store(render(SHEET, **context))
+            return no_store(render_block(SHEET, "check", **context))
+        return no_store(render(SHEET, **context))
 
     @post("/submit", sync_to_thread=True)
     def submit(
@@ -222,7 +216,7 @@ class ChairController(Controller):
             return _pledge_redirect(request, exc)
         progress = service.panel_progress(db, panel_id=panel_id, hide_from_expert=expert.id)
         rnd = panels.get_round(db, panel.round_id)
-        return _no_store(
+        return no_store(
             render("scoring/chair.html", progress=progress, rnd=rnd, me=expert, submitted=SheetStatus.submitted.value)
         )
 
