@@ -610,6 +610,26 @@ def _last_submitted(session: Session, sheet_id: int) -> dict[str, Any] | None:
     return json.loads(row) if row else None
 
 
+def _new_version(
+    session: Session, *, sheet: ScoreSheet, kind: str, actor: Actor, now: datetime, change: dict[str, Any]
+) -> None:
+    """Bump the sheet's version and keep what happened in its history (submit, resubmit, return, reopen)."""
+    sheet.row_version += 1
+    sheet.updated_at = now
+    session.add(sheet)
+    session.add(
+        SheetVersion(
+            sheet_id=sheet.id,  # type: ignore[arg-type]
+            version=sheet.row_version,
+            kind=kind,
+            actor_id=actor.user_id,
+            at=now,
+            change_json=json.dumps(change, ensure_ascii=False),
+        )
+    )
+    session.flush()
+
+
 def submit_sheet(
     session: Session, *, actor: Actor, expert: Expert, application_id: int, row_version: int, now: datetime
 ) -> tuple[ScoreSheet, bool]:
@@ -641,20 +661,7 @@ def submit_sheet(
     sheet.status = SheetStatus.submitted.value
     sheet.submitted_at = now
     sheet.total = Decimal(content["total"])
-    sheet.row_version += 1
-    sheet.updated_at = now
-    session.add(sheet)
-    session.add(
-        SheetVersion(
-            sheet_id=sheet.id,  # type: ignore[arg-type]
-            version=sheet.row_version,
-            kind=kind,
-            actor_id=actor.user_id,
-            at=now,
-            change_json=json.dumps(content, ensure_ascii=False),
-        )
-    )
-    session.flush()
+    _new_version(session, sheet=sheet, kind=kind, actor=actor, now=now, change=content)
     verb = "重新提交" if kind == "resubmit" else "提交"
     audit.record(
         session,
@@ -688,20 +695,7 @@ def _send_back(
     sheet.returned_reason = reason
     sheet.returned_at = now
     sheet.returned_by = actor.user_id
-    sheet.row_version += 1
-    sheet.updated_at = now
-    session.add(sheet)
-    session.add(
-        SheetVersion(
-            sheet_id=sheet.id,  # type: ignore[arg-type]
-            version=sheet.row_version,
-            kind=kind,
-            actor_id=actor.user_id,
-            at=now,
-            change_json=json.dumps({"reason": reason, "by": who}, ensure_ascii=False),
-        )
-    )
-    session.flush()
+    _new_version(session, sheet=sheet, kind=kind, actor=actor, now=now, change={"reason": reason, "by": who})
     expert = session.get(Expert, sheet.expert_id)
     verb = "退回" if kind == "return" else "重新开放"
     audit.record(
