@@ -8,10 +8,10 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -119,7 +119,7 @@ def route_handlers() -> list[Any]:
     )
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
-    from reviewapp.home import HomeController
+    from reviewapp.home import HealthController, HomeController
     from reviewapp.panels.routes import (
         ExpertPoolController,
         ExpertRoundsController,
@@ -128,6 +128,7 @@ def route_handlers() -> list[Any]:
     )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
+    from reviewapp.scoring.routes import ChairController, ScoreSheetController, ScoringProgressController
 
     return [
         AuthController,
@@ -135,6 +136,7 @@ def route_handlers() -> list[Any]:
         UserAdminController,
         AuditController,
         HomeController,
+        HealthController,
         RoundController,
         CriteriaController,
         ApplicationsOverviewController,
@@ -147,6 +149,9 @@ def route_handlers() -> list[Any]:
         CertificationController,
         ReportController,
         PublicReportController,
+        ScoreSheetController,
+        ChairController,
+        ScoringProgressController,
     ]
 
 

@@ -73,6 +73,11 @@ def actor_of(request: Request) -> Actor:
 class SessionAuthMiddleware(ASGIMiddleware):
     """Puts the signed-in User (or None) into scope["user"], reading the database off the event loop."""
 
+    def should_bypass_for_scope(self, scope: Scope) -> bool:
+        # Static files and the health check need no user: no session lookup for them.
+        path = scope.get("path", "")
+        return path.startswith("/static/") or path == "/healthz"
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = None
         token = _cookie(scope, SESSION_COOKIE)
@@ -249,6 +254,12 @@ def make_formatters(settings: Settings) -> dict[str, Callable[..., str]]:
 def render(template_name: str, /, *, status_code: int = 200, **context: Any) -> Template:
     """A full page. The media type is explicit: handlers that may also redirect are annotated loosely."""
     return Template(template_name=template_name, context=context, status_code=status_code, media_type=MediaType.HTML)
+
+
+def no_store(response: Template) -> Template:
+    """Confidential pages (passwords shown once, score sheets): no browser or proxy keeps a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def render_block(template_name: str, block_name: str, /, **context: Any) -> Template:

@@ -6,13 +6,15 @@ depend on driving another through its pages. Capabilities' own tests go through 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlmodel import Session
 
 from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise
-from reviewapp.panels.models import Expert, Panel, PanelMember
+from reviewapp.panels.models import Expert, Panel, PanelMember, Pledge
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round, Tier
 
 _counter = itertools.count(1)
@@ -191,3 +193,16 @@ def formal_ban_check(db: Session, enterprise: Enterprise, *, today) -> dict:  # 
     db.commit()
     db.refresh(application)
     return next(c for c in json.loads(application.formal_checks_json) if c["code"] == "revocation_ban")
+
+
+def make_pledge(db: Session, rnd: Round, expert: Expert) -> Pledge:
+    """The expert has signed the round's current pledge text and finished the conflict declaration."""
+    pledge = Pledge(
+        round_id=rnd.id,
+        expert_id=expert.id,
+        pledge_text_sha256=hashlib.sha256((rnd.pledge_text or "").encode("utf-8")).hexdigest(),
+        declaration_done_at=datetime.now(UTC),
+    )
+    db.add(pledge)
+    db.commit()
+    return pledge

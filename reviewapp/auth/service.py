@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import Session, select
 
 from reviewapp import audit
@@ -196,29 +196,43 @@ class SessionLookup:
     expired: bool = False
 
 
+# Built once: this runs on every request, and building the statement costs more than running it.
+_USER_COLUMNS = [c.name for c in User.__table__.columns]  # type: ignore[attr-defined]
+_SESSION_LOOKUP = (
+    select(UserSession.__table__.c.id, UserSession.__table__.c.last_seen_at, *User.__table__.columns)  # type: ignore[attr-defined]
+    .join_from(UserSession.__table__, User.__table__, User.__table__.c.id == UserSession.__table__.c.user_id)  # type: ignore[attr-defined]
+    .where(UserSession.__table__.c.token_hash == bindparam("token_hash"))  # type: ignore[attr-defined]
+)
+
+
 def load_session(session: Session, *, token: str, idle_minutes: int) -> SessionLookup:
-    """Find the signed-in user for a cookie token, ending the session when it is idle too long."""
+    """Find the signed-in user for a cookie token, ending the session when it is idle too long.
+
+    Runs on every request, so it reads with one query; the rare writes (the once-a-minute touch, ending an
+    idle session) run in a transaction of their own that starts with the write. On SQLite a read transaction
+    that later writes fails at once with "database is locked" when another writer committed meanwhile.
+    """
     if not token or len(token) > 128:
         return SessionLookup(None)
-    row = session.exec(select(UserSession).where(UserSession.token_hash == _token_hash(token))).first()
-    if row is None:
+    found = session.connection().execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).first()
+    session.rollback()  # end the read before any write
+    if found is None:
         return SessionLookup(None)
+    row_id, last_seen = found[0], found[1]
+    user = User(**dict(zip(_USER_COLUMNS, found[2:], strict=True)))  # detached, as the request needs it
     now = utcnow()
-    if now - as_utc(row.last_seen_at) > timedelta(minutes=idle_minutes):
-        session.delete(row)
-        session.commit()
-        return SessionLookup(None, expired=True)
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        session.delete(row)
+    if now - as_utc(last_seen) > timedelta(minutes=idle_minutes) or not user.is_active:
+        session.exec(delete(UserSession).where(UserSession.id == row_id))  # type: ignore[call-overload]
         session.commit()
         return SessionLookup(None, expired=True)
     # Touch at most once a minute: a review day has hundreds of experts autosaving.
-    if now - as_utc(row.last_seen_at) > timedelta(seconds=60):
-        row.last_seen_at = now
-        session.add(row)
+    if now - as_utc(last_seen) > timedelta(seconds=60):
+        session.exec(
+            update(UserSession)
+            .where(UserSession.id == row_id, UserSession.last_seen_at < now - timedelta(seconds=60))  # type: ignore[arg-type]
+            .values(last_seen_at=now)
+        )  # type: ignore[call-overload]
         session.commit()
-    session.expunge(user)
     return SessionLookup(user)
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterprise, FormalStatus
 from reviewapp.auth.models import Role
-from reviewapp.clock import today_beijing
+from reviewapp.clock import today_beijing, utcnow
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import XLSX_MEDIA_TYPE, ExcelReadError, content_disposition
 from reviewapp.forms import Field, validate
@@ -25,11 +25,13 @@ from reviewapp.panels import experts as pool
 from reviewapp.panels import service
 from reviewapp.panels.models import RELATION_KINDS, Conflict, ConflictRule, Expert, Panel, PanelMember
 from reviewapp.rounds.models import Round
+from reviewapp.scoring import service as scoring
 from reviewapp.web import (
     FormData,
     Page,
     actor_of,
     flash,
+    no_store,
     paginate,
     parse_page,
     render,
@@ -60,11 +62,6 @@ def _text(data: dict[str, Any] | None, key: str) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     return str(value or "").strip()
-
-
-def _no_store(response: Template) -> Template:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- expert pool ----------------------------------------------------------------------------------
@@ -263,7 +260,7 @@ class ExpertPoolController(Controller):
             db.rollback()
             flash(request, exc.message, "error")
             return Redirect(path="/experts", status_code=303)
-        return _no_store(render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=pool.USERNAME_SCHEME))
+        return no_store(render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=pool.USERNAME_SCHEME))
 
     # --- import ---
 
@@ -765,11 +762,19 @@ class RoundPanelsController(Controller):
 # --- the expert's side ----------------------------------------------------------------------------
 
 
-def _my_expert(db: Session, request: Request) -> Expert:
+def my_expert(db: Session, request: Request) -> Expert:
     expert = service.expert_of_user(db, user_id=request.user.id)
     if expert is None:
         raise NotFound("您的账号尚未关联专家信息，请联系工作人员。")
     return expert
+
+
+def expert_home(db: Session, request: Request) -> Template:
+    """The expert's home (also at /): each round with panels, pledge state, the applications to score with the
+    status of the expert's own sheet, and the time left to the deadline."""
+    expert = service.expert_of_user(db, user_id=request.user.id)
+    overviews = scoring.expert_rounds(db, expert_id=expert.id, now=utcnow()) if expert else []  # type: ignore[arg-type]
+    return render("panels/expert_rounds.html", expert=expert, overviews=overviews, labels=service.PLEDGE_STATE_LABELS)
 
 
 class ExpertRoundsController(Controller):
@@ -778,37 +783,22 @@ class ExpertRoundsController(Controller):
 
     @get("/", sync_to_thread=True)
     def my_rounds(self, request: Request, db: NamedDependency[Session]) -> Template:
-        expert = service.expert_of_user(db, user_id=request.user.id)
-        rows = []
-        if expert is not None:
-            for panel in service.expert_panels(db, expert_id=expert.id):  # type: ignore[arg-type]
-                rnd = service.get_round(db, panel.round_id)
-                state = service.pledge_state(service.get_pledge(db, expert_id=expert.id, round_id=rnd.id), rnd)  # type: ignore[arg-type]
-                is_chair = bool(
-                    db.exec(select(PanelMember.is_chair).where(PanelMember.panel_id == panel.id, PanelMember.expert_id == expert.id)).first()
-                )
-                rows.append({"round": rnd, "panel": panel, "state": state, "is_chair": is_chair})
-        return render("panels/expert_rounds.html", expert=expert, rows=rows, labels=service.PLEDGE_STATE_LABELS)
+        return expert_home(db, request)
 
     @get("/{round_id:int}", sync_to_thread=True)
     def my_round(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Any:
-        expert = _my_expert(db, request)
+        expert = my_expert(db, request)
         try:
             service.require_pledge(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
         except service.PledgeRequired as exc:
             flash(request, exc.message, "info")
             return Redirect(path=exc.next_url, status_code=303)
-        rnd = service.get_round(db, round_id)
-        apps = service.visible_applications(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
-        names = dict(
-            db.exec(select(Enterprise.id, Enterprise.name).where(col(Enterprise.id).in_([a.enterprise_id for a in apps] or [0]))).all()
-        )
-        panels = service.expert_panels(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
-        return render("panels/expert_round.html", rnd=rnd, applications=apps, names=names, panels=panels)
+        overview = scoring.round_overview(db, expert_id=expert.id, round_id=round_id, now=utcnow())  # type: ignore[arg-type]
+        return render("panels/expert_round.html", ov=overview, labels=service.PLEDGE_STATE_LABELS)
 
     @get("/{round_id:int}/pledge", sync_to_thread=True)
     def pledge_page(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
-        expert = _my_expert(db, request)
+        expert = my_expert(db, request)
         rnd = service.get_round(db, round_id)
         if not service.expert_panels(db, expert_id=expert.id, round_id=round_id):  # type: ignore[arg-type]
             raise NotFound("您不是该批次任何专家组的成员。")
@@ -817,7 +807,7 @@ class ExpertRoundsController(Controller):
 
     @post("/{round_id:int}/pledge", sync_to_thread=True)
     def sign(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Any:
-        expert = _my_expert(db, request)
+        expert = my_expert(db, request)
         rnd = service.get_round(db, round_id)
         try:
             service.sign_pledge(
@@ -833,7 +823,7 @@ class ExpertRoundsController(Controller):
 
     @get("/{round_id:int}/declaration", sync_to_thread=True)
     def declaration_page(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Any:
-        expert = _my_expert(db, request)
+        expert = my_expert(db, request)
         rnd = service.get_round(db, round_id)
         pledge = service.get_pledge(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
         state = service.pledge_state(pledge, rnd)
@@ -845,7 +835,7 @@ class ExpertRoundsController(Controller):
 
     @post("/{round_id:int}/declaration", sync_to_thread=True)
     def declare(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Any:
-        expert = _my_expert(db, request)
+        expert = my_expert(db, request)
         rnd = service.get_round(db, round_id)
         chosen = set(_ids((data or {}).get("enterprise_id")))
         words = {e: _text(data, f"reason_{e}") for e in chosen}

@@ -22,9 +22,10 @@ def test_expert_walks_through_pledge_and_declaration(page, db, make_user):
 
     sign_in(page, "e00007", PASSWORD)
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的评审").click()
-    row = page.get_by_role("row", name="2026年度先进级智能工厂遴选")
-    expect(row).to_contain_text("未签署承诺")
-    row.get_by_role("link", name="签署承诺").click()
+    card = page.get_by_role("region", name="2026年度先进级智能工厂遴选")
+    expect(card).to_contain_text("未签署承诺")
+    expect(card).not_to_contain_text("恒锐数控加工智能工厂")  # nothing of the round before the pledge
+    card.get_by_role("link", name="阅读并签署承诺").click()
 
     expect(page.get_by_role("heading", name="保密与公正承诺")).to_be_visible()
     expect(page.get_by_text("对评审材料、评审过程和评审结果严格保密")).to_be_visible()
@@ -45,7 +46,9 @@ def test_expert_walks_through_pledge_and_declaration(page, db, make_user):
     expect(page.get_by_text("华联智能装配工厂")).to_have_count(0)
 
     page.goto("/expert/rounds")
-    expect(page.get_by_role("row", name="2026年度先进级智能工厂遴选")).to_contain_text("已完成承诺与回避声明")
+    card = page.get_by_role("region", name="2026年度先进级智能工厂遴选")
+    expect(card.get_by_role("cell", name="恒锐数控加工智能工厂", exact=True)).to_be_visible()
+    expect(card.get_by_text("华联智能装配工厂")).to_have_count(0)
 
     db.rollback()
     conflict = db.exec(select(Conflict).where(Conflict.expert_id == me.id)).one()

@@ -85,3 +85,78 @@ def test_scoring_closes_after_the_deadline():
     assert scoring_open(deadline, deadline)
     assert not scoring_open(deadline + timedelta(seconds=1), deadline)
     assert scoring_open(deadline, None)
+
+
+# --- what may be done, field names, the deadline in words ----------------------------------------
+
+NOW = datetime(2026, 6, 30, 8, tzinfo=UTC)
+
+
+def test_a_sheet_is_editable_while_draft_or_returned_before_the_deadline_and_finalization():
+    from reviewapp.scoring.rules import edit_refusal
+
+    later = NOW + timedelta(hours=1)
+    assert edit_refusal(status=None, now=NOW, deadline=later, finalized=False) is None
+    assert edit_refusal(status="draft", now=NOW, deadline=None, finalized=False) is None
+    assert edit_refusal(status="returned", now=NOW, deadline=later, finalized=False) is None
+    assert "已提交" in edit_refusal(status="submitted", now=NOW, deadline=later, finalized=False)
+    assert "评分已截止" in edit_refusal(status="draft", now=later + timedelta(seconds=1), deadline=later, finalized=False)
+    assert "已定稿" in edit_refusal(status="returned", now=NOW, deadline=later, finalized=True)
+
+
+def test_only_submitted_sheets_of_open_panels_can_be_returned():
+    from reviewapp.scoring.rules import return_refusal
+
+    assert return_refusal(status="submitted", finalized=False) is None
+    assert return_refusal(status="draft", finalized=False) == "只能退回已提交的评分表。"
+    assert return_refusal(status=None, finalized=False) == "只能退回已提交的评分表。"
+    assert return_refusal(status="submitted", finalized=True) == "本专家组已定稿，不能退回评分表。"
+
+
+def test_reasons_need_four_characters():
+    from reviewapp.scoring.rules import reason_problem
+
+    assert reason_problem("  重评  ", what="退回原因") == "请填写退回原因（至少 4 个字）。"
+    assert reason_problem("分数偏高请复核", what="退回原因") is None
+
+
+def test_field_names_and_gate_values():
+    from reviewapp.scoring.rules import parse_field_name, parse_gate
+
+    assert parse_field_name("score-12") == ("score", 12)
+    assert parse_field_name("gate-3") == ("gate", 3)
+    assert parse_field_name("just-7") == ("just", 7)
+    assert parse_field_name("opinion") == ("opinion", None)
+    for bad in ("score-", "score-x", "total-1", "row_version", "score-12345678901", ""):
+        assert parse_field_name(bad) is None
+    assert parse_gate("pass") == (GATE_PASS, None)
+    assert parse_gate(" fail ") == (GATE_FAIL, None)
+    assert parse_gate("") == (None, None)
+    assert parse_gate("yes") == (None, "请选择「通过」或「不通过」。")
+
+
+def test_completeness_issues_name_the_field_to_fix():
+    from reviewapp.scoring.rules import completeness_issues
+
+    issues = completeness_issues([P, G], {1: Entry(value=Decimal(0)), 3: Entry()}, opinion="", opinion_min_length=5)
+    assert [field for field, _message in issues] == ["just-1", "gate-3", "opinion"]
+
+
+def test_time_left_in_words():
+    from reviewapp.scoring.rules import time_left
+
+    assert time_left(NOW, None) == "未设截止时间"
+    assert time_left(NOW, NOW + timedelta(days=3, hours=4, minutes=5)) == "剩余 3 天 4 小时"
+    assert time_left(NOW, NOW + timedelta(hours=2, minutes=5)) == "剩余 2 小时 5 分钟"
+    assert time_left(NOW, NOW + timedelta(minutes=25, seconds=30)) == "剩余 25 分钟"
+    assert time_left(NOW, NOW + timedelta(seconds=30)) == "剩余不足 1 分钟"
+    assert time_left(NOW, NOW) == "剩余不足 1 分钟"
+    assert time_left(NOW, NOW - timedelta(seconds=1)) == "已截止"
+
+
+@given(st.text(max_size=30))
+def test_field_names_never_crash_and_only_known_kinds_pass(name):
+    from reviewapp.scoring.rules import parse_field_name
+
+    parsed = parse_field_name(name)
+    assert parsed is None or parsed[0] in {"score", "gate", "just", "opinion"}

@@ -1,0 +1,344 @@
+"""Pages of scoring: the expert's score sheet with autosave, the chair's return of sheets, staff's progress view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import MediaType
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from reviewapp.applications.models import Application
+from reviewapp.auth.models import Role
+from reviewapp.clock import as_utc, utcnow
+from reviewapp.errors import NotFound, ServiceError
+from reviewapp.excel import content_disposition
+from reviewapp.forms import Field, validate
+from reviewapp.panels import service as panels
+from reviewapp.panels.routes import my_expert
+from reviewapp.rounds.routes import END_OF_DAY
+from reviewapp.rounds.rules import beijing_to_utc, fmt_points
+from reviewapp.scoring import rules, service
+from reviewapp.scoring.models import SheetStatus
+from reviewapp.web import FormData, actor_of, flash, no_store, render, render_block, require, settings_of, staff_only
+
+SHEET = "scoring/sheet.html"
+expert_only = require(Role.expert)
+
+
+def _first(value: Any) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return "" if value is None else str(value)
+
+
+def _version(data: dict[str, Any] | None) -> int:
+    text = _first((data or {}).get("row_version")).strip()
+    return int(text) if text.isdigit() else -1
+
+
+def _pledge_redirect(request: Request, exc: panels.PledgeRequired) -> Response[Any]:
+    flash(request, exc.message, "info")
+    if request.headers.get("hx-request") == "true":
+        return Response(content="", status_code=200, headers={"HX-Redirect": exc.next_url})
+    return Redirect(path=exc.next_url, status_code=303)
+
+
+def _saved_fragment(request: Request, saved: service.Saved) -> Response[str]:
+    """The autosave's answer: the `saved` block rendered straight to a string. It is the hottest response of the
+    app and needs neither the request nor a CSRF token in its context, which a Template response prepares."""
+    template = request.app.template_engine.engine.get_template(SHEET)  # type: ignore[union-attr]
+    html = "".join(template.blocks["saved"](template.new_context({"s": saved, "pts": fmt_points})))
+    return Response(content=html, media_type=MediaType.HTML, status_code=200, headers={"Cache-Control": "no-store"})
+
+
+class ScoreSheetController(Controller):
+    """One expert's score sheet (专家评分表) for one application."""
+
+    path = "/expert/applications/{application_id:int}"
+    guards = [expert_only]
+
+    def _page(self, db: Session, request: Request, application_id: int) -> service.SheetPage | Response[Any]:
+        expert = my_expert(db, request)
+        try:
+            app = service.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+        except panels.PledgeRequired as exc:
+            return _pledge_redirect(request, exc)
+        return service.sheet_page(db, expert=expert, application=app, now=utcnow())
+
+    @get("/", sync_to_thread=True)
+    def sheet(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Any:
+        page = self._page(db, request, application_id)
+        if isinstance(page, Response):
+            return page
+        return no_store(render(SHEET, page=page, pts=fmt_points, issues=None, now=utcnow()))
+
+    @get("/print", sync_to_thread=True)
+    def print_view(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Any:
+        page = self._page(db, request, application_id)
+        if isinstance(page, Response):
+            return page
+        return no_store(render("scoring/print.html", page=page, pts=fmt_points, now=utcnow()))
+
+    @post("/save", sync_to_thread=True)
+    def save(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData
+    ) -> Any:
+        """One autosaved field. Always answers 200 with fragments htmx swaps out of band."""
+        fields = [(k, v) for k, v in (data or {}).items() if k not in {"row_version", "_csrf_token"}]
+        if len(fields) != 1:
+            raise NotFound("无法识别要保存的内容。")
+        name, raw = fields[0][0], _first(fields[0][1])
+        try:
+            saved = service.save_field(
+                db,
+                actor=actor_of(request),
+                application_id=application_id,
+                field=name,
+                raw=raw,
+                row_version=_version(data),
+                now=utcnow(),
+            )
+            db.commit()
+        except service.StaleSheet as exc:
+            db.rollback()
+            return self._conflict(db, request, application_id, message=exc.message, field=name, raw=raw)
+        except panels.PledgeRequired as exc:
+            db.rollback()
+            return _pledge_redirect(request, exc)
+        except NotFound:
+            raise
+        except ServiceError as exc:
+            db.rollback()
+            saved = service.Saved(
+                field=name, kind="", node_id=None, ok=False, message=exc.message, row_version=_version(data)
+            )
+        return _saved_fragment(request, saved)
+
+    def _conflict(
+        self, db: Session, request: Request, application_id: int, *, message: str, field: str, raw: str
+    ) -> Any:
+        """A stale tab: nothing was written; show the values stored now, and what was not saved."""
+        page = self._page(db, request, application_id)
+        if isinstance(page, Response):
+            return page
+        return render_block(SHEET, "conflict", page=page, pts=fmt_points, message=message, refused=(field, raw))
+
+    @get("/check", sync_to_thread=True)
+    def check(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        application_id: FromPath[int],
+        row_version: FromQuery[str] = "",
+    ) -> Any:
+        """Before submitting: every problem (linked to its field), or the confirmation dialog."""
+        page = self._page(db, request, application_id)
+        if isinstance(page, Response):
+            return page
+        stale = row_version.isdigit() and int(row_version) != page.row_version
+        context = {
+            "page": page,
+            "pts": fmt_points,
+            "issues": service.completeness(page),
+            "stale": stale,
+            "now": utcnow(),
+        }
+        if request.headers.get("hx-request") == "true":
+            return no_store(render_block(SHEET, "check", **context))
+        return no_store(render(SHEET, **context))
+
+    @post("/submit", sync_to_thread=True)
+    def submit(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData
+    ) -> Any:
+        expert = my_expert(db, request)
+        try:
+            _sheet, changed = service.submit_sheet(
+                db,
+                actor=actor_of(request),
+                expert=expert,
+                application_id=application_id,
+                row_version=_version(data),
+                now=utcnow(),
+            )
+            db.commit()
+        except panels.PledgeRequired as exc:
+            db.rollback()
+            return _pledge_redirect(request, exc)
+        except NotFound:
+            raise
+        except ServiceError as exc:
+            db.rollback()
+            flash(request, exc.message, "error")
+            return Redirect(path=f"/expert/applications/{application_id}#submit-area", status_code=303)
+        flash(request, "评分表已提交，现已锁定。感谢您的评审！" if changed else "评分表此前已提交，无须重复提交。")
+        return Redirect(path=f"/expert/applications/{application_id}", status_code=303)
+
+    @get("/files/{file_id:int}", sync_to_thread=True)
+    def download(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], file_id: FromPath[int]
+    ) -> Any:
+        app = db.get(Application, application_id)
+        if app is None or not service.expert_may_view(request.user, app, db):
+            raise NotFound("未找到该附件，或您无权查看。")
+        stored = service.attachment(db, application_id=application_id, file_id=file_id)
+        path = settings_of(request).upload_dir / stored.storage_key[:2] / stored.storage_key
+        if not path.exists():
+            raise NotFound("附件文件已丢失，请联系工作人员。")
+        return Response(
+            content=path.read_bytes(),
+            media_type=stored.content_type,
+            headers={
+                "Content-Disposition": content_disposition(stored.filename),
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+
+class ChairController(Controller):
+    """The panel chair (组长): the panel's sheets by status, and returning a submitted sheet with a reason."""
+
+    path = "/expert/panels/{panel_id:int}"
+    guards = [expert_only]
+
+    @get("/", sync_to_thread=True)
+    def panel(self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int]) -> Any:
+        expert = my_expert(db, request)
+        panel = service.chair_panel(db, expert_id=expert.id, panel_id=panel_id)  # type: ignore[arg-type]
+        try:
+            panels.require_pledge(db, expert_id=expert.id, round_id=panel.round_id)  # type: ignore[arg-type]
+        except panels.PledgeRequired as exc:
+            return _pledge_redirect(request, exc)
+        progress = service.panel_progress(db, panel_id=panel_id, hide_from_expert=expert.id)
+        rnd = panels.get_round(db, panel.round_id)
+        return no_store(
+            render("scoring/chair.html", progress=progress, rnd=rnd, me=expert, submitted=SheetStatus.submitted.value)
+        )
+
+    @post("/sheets/{sheet_id:int}/return", sync_to_thread=True)
+    def return_sheet(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        panel_id: FromPath[int],
+        sheet_id: FromPath[int],
+        data: FormData,
+    ) -> Redirect:
+        expert = my_expert(db, request)
+        try:
+            service.return_sheet(
+                db,
+                actor=actor_of(request),
+                chair=expert,
+                panel_id=panel_id,
+                sheet_id=sheet_id,
+                reason=_first((data or {}).get("reason")),
+                now=utcnow(),
+            )
+            db.commit()
+            flash(request, "已退回该评分表，专家将看到退回原因并重新评分。")
+        except NotFound:
+            db.rollback()
+            raise
+        except ServiceError as exc:
+            db.rollback()
+            flash(request, exc.message, "error")
+        return Redirect(path=f"/expert/panels/{panel_id}", status_code=303)
+
+
+DEADLINE_FIELDS = [
+    Field("deadline_date", "评分截止日期", kind="date"),
+    Field("deadline_time", "评分截止时间", kind="time", required=False),
+    Field("reason", "调整原因", max_length=300),
+]
+
+
+class ScoringProgressController(Controller):
+    """Staff: every panel's sheets by status, reopening a submitted sheet, and the scoring deadline."""
+
+    path = "/rounds/{round_id:int}/scoring"
+    guards = [staff_only]
+
+    def _render(
+        self,
+        db: Session,
+        request: Request,
+        round_id: int,
+        *,
+        form: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> Template:
+        rnd = panels.get_round(db, round_id)
+        progress = [service.panel_progress(db, panel_id=p.id) for p in panels.round_panels(db, round_id)]  # type: ignore[arg-type]
+        tz = settings_of(request).tz
+        if form is None:
+            local = as_utc(rnd.scoring_deadline).astimezone(tz) if rnd.scoring_deadline else None
+            form = {
+                "deadline_date": local.date().isoformat() if local else "",
+                "deadline_time": local.strftime("%H:%M") if local else "",
+                "reason": "",
+            }
+        return render(
+            "scoring/progress.html",
+            rnd=rnd,
+            progress=progress,
+            form=form,
+            errors=errors or {},
+            time_left=rules.time_left(utcnow(), as_utc(rnd.scoring_deadline) if rnd.scoring_deadline else None),
+            submitted=SheetStatus.submitted.value,
+        )
+
+    @get("/", sync_to_thread=True)
+    def progress(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
+        return self._render(db, request, round_id)
+
+    @post("/deadline", sync_to_thread=True)
+    def deadline(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Any:
+        form = validate(data, DEADLINE_FIELDS)
+        if form.ok:
+            tz = settings_of(request).tz
+            when = beijing_to_utc(form.values["deadline_date"], form.values["deadline_time"] or END_OF_DAY, tz)
+            try:
+                service.set_scoring_deadline(
+                    db, actor=actor_of(request), round_id=round_id, deadline=when, reason=form.values["reason"], tz=tz
+                )
+                db.commit()
+                flash(request, "已调整评分截止时间。")
+                return Redirect(path=f"/rounds/{round_id}/scoring", status_code=303)
+            except ServiceError as exc:
+                db.rollback()
+                form.add_error(exc.field or "deadline_date", exc.message)
+        return self._render(db, request, round_id, form=form.raw, errors=form.errors)
+
+    @post("/sheets/{sheet_id:int}/reopen", sync_to_thread=True)
+    def reopen(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        sheet_id: FromPath[int],
+        data: FormData,
+    ) -> Redirect:
+        try:
+            service.reopen_sheet(
+                db,
+                actor=actor_of(request),
+                round_id=round_id,
+                sheet_id=sheet_id,
+                reason=_first((data or {}).get("reason")),
+                now=utcnow(),
+            )
+            db.commit()
+            flash(request, "已重新开放该评分表，专家可以修改后重新提交。")
+        except NotFound:
+            db.rollback()
+            raise
+        except ServiceError as exc:
+            db.rollback()
+            flash(request, exc.message, "error")
+        return Redirect(path=f"/rounds/{round_id}/scoring", status_code=303)
