@@ -14,18 +14,19 @@ class NavItem:
     roles: frozenset[str]
 
 
+# In the order of a round's work.
 NAV: list[NavItem] = [
     NavItem("首页", "/", frozenset({Role.admin, Role.staff, Role.expert})),
     NavItem("评审批次", "/rounds", frozenset({Role.admin, Role.staff})),
     NavItem("要素条件", "/criteria", frozenset({Role.admin, Role.staff})),
     NavItem("申报与形式审查", "/applications", frozenset({Role.admin, Role.staff})),
-    NavItem("认定管理", "/certifications", frozenset({Role.admin, Role.staff})),
-    NavItem("举报核查", "/reports", frozenset({Role.admin, Role.staff})),
-    NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
     NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
     NavItem("专家组与分配", "/panels", frozenset({Role.admin, Role.staff})),
     NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
+    NavItem("认定管理", "/certifications", frozenset({Role.admin, Role.staff})),
+    NavItem("举报核查", "/reports", frozenset({Role.admin, Role.staff})),
     NavItem("操作日志", "/audit", frozenset({Role.admin, Role.staff})),
+    NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
 ]
 
 
