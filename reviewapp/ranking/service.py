@@ -8,7 +8,7 @@ what people decide on top, and writes each decision to the audit log.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -41,6 +41,7 @@ audit.register_labels(
         "ranking.reopen": "重新开放专家组",
         "ranking.list_move": "调整推荐顺序",
         "ranking.list_move_cleared": "恢复推荐顺序",
+        "ranking.list_final": "推荐名单定稿",
     },
     entities={"panel_decision": "组长意见", "recommendation_list": "推荐名单"},
 )
@@ -785,3 +786,43 @@ def clear_list_move(session: Session, *, actor: Actor, round_id: int, applicatio
         before=before,
         after={"application_id": application_id, "position": None},
     )
+
+
+# What else must be settled before the list can be marked final (e.g. open objections): each callable returns the
+# problems, in Chinese, for a round. Capabilities that can hold the list up register here.
+FINAL_LIST_BLOCKERS: list[Callable[[Session, int], list[str]]] = []
+
+
+def final_list_problems(session: Session, view: RoundList) -> list[str]:
+    problems = [f"专家组「{p.name}」尚未定稿。" for p in view.open_panels]
+    if not view.listed:
+        problems.append("推荐名单上没有项目。")
+    for blocker in FINAL_LIST_BLOCKERS:
+        problems.extend(blocker(session, view.round.id))  # type: ignore[arg-type]
+    return problems
+
+
+def mark_list_final(session: Session, *, actor: Actor, round_id: int, row_version: int) -> RecommendationList:
+    """Staff mark the round's list final (after publicity and every objection is closed)."""
+    the_list = lock_list(session, round_id=round_id, row_version=row_version)
+    view = round_list(session, round_id=round_id)
+    problems = final_list_problems(session, view)
+    if problems:
+        raise ServiceError("推荐名单还不能定稿：" + "；".join(problems))
+    the_list.marked_final_at = utcnow()
+    the_list.marked_final_by = actor.user_id
+    session.add(the_list)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="ranking.list_final",
+        entity_type="recommendation_list",
+        entity_id=round_id,
+        summary=f"「{view.round.name}」推荐名单定稿：{len(view.listed)}个项目，移出{len(view.removed)}个",
+        after={
+            "listed": [{"position": r.position, "application_id": r.application.id} for r in view.listed],
+            "removed": [{"application_id": r.application.id, "reason": r.standing.removed_reason} for r in view.removed if r.standing],
+        },
+    )
+    return the_list
