@@ -126,6 +126,12 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
     )
+    from reviewapp.ranking.routes import (
+        ChairRankingController,
+        RankingController,
+        RankingIndexController,
+        RecommendationController,
+    )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
     from reviewapp.scoring.routes import ChairController, ScoreSheetController, ScoringProgressController
@@ -152,6 +158,10 @@ def route_handlers() -> list[Any]:
         ScoreSheetController,
         ChairController,
         ScoringProgressController,
+        ChairRankingController,
+        RankingIndexController,
+        RankingController,
+        RecommendationController,
     ]
 
 

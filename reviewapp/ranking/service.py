@@ -27,7 +27,7 @@ from reviewapp.panels.models import Expert, Panel
 from reviewapp.ranking import rules
 from reviewapp.ranking.models import ListEntry, PanelDecision, RecommendationList
 from reviewapp.rounds import service as rounds
-from reviewapp.rounds.models import NodeKind, Round
+from reviewapp.rounds.models import Aggregation, NodeKind, Round
 from reviewapp.scoring import service as scoring
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus
 
@@ -251,6 +251,14 @@ class PanelRanking:
     @cached_property
     def calibration(self) -> rules.Calibration:
         return rules.calibrate(self.scores.sheets, self.scores.facts, self.scores.settings, official=self.ranking)
+
+    @property
+    def method_text(self) -> str:
+        return Aggregation(self.scores.settings.aggregation).label
+
+    @property
+    def tie_text(self) -> str:
+        return "、".join(rules.tie_break_label(k) for k in self.scores.settings.tie_break)
 
     def expert_name(self, expert_id: int) -> str:
         expert = self.scores.experts.get(expert_id)
