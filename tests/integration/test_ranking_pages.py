@@ -278,7 +278,7 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "ranking.list_move")).one()
 
 
-def test_demo_has_a_finalized_panel_on_the_recommendation_list(db, settings, staff_client: Browser) -> None:  # type: ignore[no-untyped-def]
+def test_demo_has_a_finalized_panel_on_the_recommendation_list(db, settings, login) -> None:  # type: ignore[no-untyped-def]
     from reviewapp.demo import load_demo
 
     load_demo(db, settings=settings)
@@ -286,5 +286,5 @@ def test_demo_has_a_finalized_panel_on_the_recommendation_list(db, settings, sta
     rnd = db.exec(select(Round)).one()
     view = service.round_list(db, round_id=rnd.id)
     assert len(view.listed) >= 2 and any(r.notes for r in view.listed)  # the demo chair moved one, with a reason
-    page = staff_client.get(f"/rounds/{rnd.id}/recommendations").text
+    page = login("staff", "staff-demo-2026").get(f"/rounds/{rnd.id}/recommendations").text
     assert view.listed[0].enterprise.name in page and "专家组调整排序" in page
