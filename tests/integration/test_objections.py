@@ -17,10 +17,9 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role
 from reviewapp.errors import ServiceError
 from reviewapp.objections.models import Objection
-from reviewapp.publicity.models import PublicityPeriod
 from reviewapp.ranking import service as ranking
 from tests.conftest import reread
-from tests.factories import make_scored_panel
+from tests.factories import make_listed_round
 
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n"
 NAME, CONTACT, ADDRESS = "济南恒信检测技术有限公司", "0531-88886666", "济南市历下区经十路 100 号"
@@ -74,26 +73,9 @@ def people(make_user, login):  # type: ignore[no-untyped-def]
 def listed(db):  # type: ignore[no-untyped-def]
     """A round whose one panel is finalized with three recommended applications, publicized 2026-09-28 for
     5 working days (to 2026-10-09, National Day in between). Returns (round, apps)."""
-    rnd, panel, apps, experts = make_scored_panel(db, totals=[[92, 90, 91], [85, 86, 84], [78, 80, 79]])
-    chair = experts[0]
-    for app in apps:
-        ranking.save_decision(
-            db,
-            actor=ACTOR,
-            chair=chair,
-            panel_id=panel.id,
-            application_id=app.id,
-            recommend=True,
-            group_opinion="同意推荐。",
-            row_version=0,
-        )
-    db.refresh(panel)
-    ranking.save_panel_opinion(
-        db, actor=ACTOR, chair=chair, panel_id=panel.id, opinion="本组项目整体水平较高。", row_version=panel.row_version
+    rnd, _panel, apps = make_listed_round(
+        db, totals=[[92, 90, 91], [85, 86, 84], [78, 80, 79]], publicity_start=date(2026, 9, 28)
     )
-    ranking.finalize_panel(db, actor=ACTOR, chair=chair, panel_id=panel.id, row_version=panel.row_version)
-    db.add(PublicityPeriod(round_id=rnd.id, start_date=date(2026, 9, 28), working_days=5, end_date=date(2026, 10, 9)))
-    db.commit()
     assert len(ranking.round_list(db, round_id=rnd.id).listed) == 3
     return rnd, apps
 
