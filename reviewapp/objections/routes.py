@@ -95,7 +95,7 @@ NOTE_LABELS = {
     "onsite_check": "核查情况",
     "note": "办理记录",
 }
-EVENT_ACTIONS = [("record_explanation", rules.EVENT_LABELS["record_explanation"]), ("onsite_check", rules.EVENT_LABELS["onsite_check"]), ("note", "添加办理记录")]
+EVENT_ACTIONS = [*rules.EVENT_LABELS.items(), ("note", "添加办理记录")]  # what a handler records while verifying
 
 
 def _today() -> date:
@@ -145,11 +145,11 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
     defaults = _step_defaults(today)
     if proposal is not None and not proposal.accept:
         defaults["refuse_note"] = proposal.refusal_text  # the standard reasons, for staff to confirm or edit
+    open_case = objection.state not in OBJECTION_WORKFLOW.final_states
     events = [
         (code, label)
         for code, label in EVENT_ACTIONS
-        if is_handler
-        and (objection.state in rules.EVENT_STATES[code] if code in rules.EVENT_STATES else objection.state not in OBJECTION_WORKFLOW.final_states)
+        if is_handler and (objection.state in rules.EVENT_STATES[code] if code in rules.EVENT_STATES else open_case)
     ]
     context = {
         "o": objection,
@@ -176,7 +176,9 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
         "event_requires": rules.EVENT_REQUIRES,
         "choice_labels": {
             "conclusion": rules.CONCLUSION_LABELS,
-            "outcome": {k: v for k, v in rules.OUTCOME_LABELS.items() if k in rules.ALLOWED_OUTCOMES.get(objection.conclusion, ())},
+            "outcome": {  # only what the conclusion allows
+                k: v for k, v in rules.OUTCOME_LABELS.items() if k in rules.ALLOWED_OUTCOMES.get(objection.conclusion, ())
+            },
         },
         "identity": None,
         "identity_error": "",
