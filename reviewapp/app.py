@@ -120,6 +120,7 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HealthController, HomeController
+    from reviewapp.objections.routes import ObjectionController
     from reviewapp.panels.routes import (
         ExpertPoolController,
         ExpertRoundsController,
@@ -155,6 +156,7 @@ def route_handlers() -> list[Any]:
         CertificationController,
         ReportController,
         PublicReportController,
+        ObjectionController,
         ScoreSheetController,
         ChairController,
         ScoringProgressController,

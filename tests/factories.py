@@ -285,3 +285,38 @@ def make_scored_panel(  # type: ignore[no-untyped-def]
     for expert in experts:
         make_pledge(db, rnd, expert)
     return rnd, panel, apps, experts
+
+
+def make_listed_round(  # type: ignore[no-untyped-def]
+    db: Session, *, totals: list[list[int | Decimal]], publicity_start=None, working_days: int = 5, **round_overrides
+):
+    """A round whose one panel the chair has finalized with every application recommended (so all are on the
+    round's recommendation list), plus, with `publicity_start`, its publicity period. Returns (round, panel, apps)."""
+    from reviewapp.audit import Actor
+    from reviewapp.publicity.calendar import period_end
+    from reviewapp.publicity.models import PublicityPeriod
+    from reviewapp.ranking import service as ranking
+
+    rnd, panel, apps, experts = make_scored_panel(db, totals=totals, **round_overrides)
+    actor, chair = Actor(user_id=None, name="测试"), experts[0]
+    for app in apps:
+        ranking.save_decision(
+            db, actor=actor, chair=chair, panel_id=panel.id, application_id=app.id, recommend=True,
+            group_opinion="同意推荐。", row_version=0,
+        )
+    db.refresh(panel)
+    ranking.save_panel_opinion(
+        db, actor=actor, chair=chair, panel_id=panel.id, opinion="本组项目整体水平较高。", row_version=panel.row_version
+    )
+    ranking.finalize_panel(db, actor=actor, chair=chair, panel_id=panel.id, row_version=panel.row_version)
+    if publicity_start is not None:
+        db.add(
+            PublicityPeriod(
+                round_id=rnd.id,
+                start_date=publicity_start,
+                working_days=working_days,
+                end_date=period_end(publicity_start, working_days),
+            )
+        )
+    db.commit()
+    return rnd, panel, apps
