@@ -275,6 +275,38 @@ class RankingController(Controller):
         context = _sheets_context(view, row.application.id, mode="staff", base=f"/rounds/{round_id}/ranking/panels/{panel_id}")  # type: ignore[arg-type]
         return render("ranking/sheets.html", **context)
 
+    @post("/panels/{panel_id:int}/decisions/{application_id:int}", sync_to_thread=True)
+    def decision(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        panel_id: FromPath[int],
+        application_id: FromPath[int],
+        data: FormData,
+    ) -> Redirect:
+        """For an application the chair is conflicted with: staff record the panel's decision."""
+        panels.get_panel(db, panel_id, round_id=round_id)
+        try:
+            service.record_decision_for_chair(
+                db,
+                actor=actor_of(request),
+                panel_id=panel_id,
+                application_id=application_id,
+                recommend=_recommend(data),
+                group_opinion=_text(data, "group_opinion"),
+                row_version=_int(data, "row_version", label="版本号"),
+            )
+            db.commit()
+            flash(request, "已代组长记录专家组意见。")
+        except NotFound:
+            db.rollback()
+            raise
+        except ServiceError as exc:
+            db.rollback()
+            flash(request, exc.message, "error")
+        return Redirect(path=f"/rounds/{round_id}/ranking/panels/{panel_id}#app-{application_id}", status_code=303)
+
     @post("/panels/{panel_id:int}/reopen", sync_to_thread=True)
     def reopen(
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int], data: FormData

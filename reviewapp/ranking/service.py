@@ -231,6 +231,10 @@ class PanelRanking:
     rows: list[PanelRow]
     decisions: dict[int, PanelDecision]
     members: list[tuple[Any, Expert]] = field(default_factory=list)
+    # The chair's view leaves out applications the chair is conflicted with; finalizing still needs them settled.
+    hidden_outstanding: int = 0  # sheets not yet submitted on those applications
+    hidden_undecided: int = 0  # those applications without a recommendation and group opinion (staff record them)
+    chair_conflicted: set[int] = field(default_factory=set)  # staff's view: applications the chair may not see
 
     @property
     def finalized(self) -> bool:
@@ -275,6 +279,12 @@ class PanelRanking:
                 problems.append(f"{label}尚未选择推荐或不推荐。")
             if row.decision is None or not row.decision.group_opinion.strip():
                 problems.append(f"{label}尚未填写专家组意见。")
+        if self.hidden_outstanding:
+            problems.append(f"与您存在回避关系的项目还有 {self.hidden_outstanding} 份评分表未提交。")
+        if self.hidden_undecided:
+            problems.append(
+                f"有 {self.hidden_undecided} 个项目与您存在回避关系，须由工作人员代为记录专家组意见和推荐结论。"
+            )
         if not (self.panel.group_opinion or "").strip():
             problems.append("尚未填写专家组总体意见。")
         return problems
@@ -320,7 +330,7 @@ def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | No
         )
         for i, a in enumerate(order, start=1)
     ]
-    return PanelRanking(
+    view = PanelRanking(
         panel=panel,
         round=scores.round,
         scores=scores,
@@ -330,6 +340,25 @@ def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | No
         decisions=decisions,
         members=progress.members,
     )
+    if hide_from_expert is None:
+        chair_index = next((i for i, (m, _e) in enumerate(progress.members) if m.is_chair), None)
+        if chair_index is not None:
+            view.chair_conflicted = {a.id for a, _n, cells in progress.rows if cells[chair_index].conflicted}  # type: ignore[misc]
+    else:
+        full = scoring.panel_progress(session, panel_id=panel_id)
+        hidden = [(a, cells) for a, _n, cells in full.rows if a.id not in set(app_ids)]
+        view.hidden_outstanding = sum(
+            1 for _a, cells in hidden for c in cells if not c.conflicted and c.status != SheetStatus.submitted.value
+        )
+        settled = {
+            d.application_id
+            for d in session.exec(
+                select(PanelDecision).where(col(PanelDecision.application_id).in_([a.id for a, _c in hidden] or [-1]))
+            )
+            if d.recommend is not None and d.group_opinion.strip()
+        }
+        view.hidden_undecided = sum(1 for a, _c in hidden if a.id not in settled)
+    return view
 
 
 def chair_ranking(session: Session, *, expert_id: int, panel_id: int) -> PanelRanking:
@@ -371,23 +400,18 @@ def _lock_panel(session: Session, panel_id: int) -> Panel:
     return panel
 
 
-def save_decision(
+def _write_decision(
     session: Session,
     *,
     actor: Actor,
-    chair: Expert,
     panel_id: int,
-    application_id: int,
+    row: PanelRow,
     recommend: bool | None,
     group_opinion: str,
     row_version: int,
+    who: str,
 ) -> PanelDecision:
-    """The chair records recommend / not and the group opinion for one application."""
-    _lock_panel(session, panel_id)
-    view = chair_ranking(session, expert_id=chair.id, panel_id=panel_id)  # type: ignore[arg-type]
-    _chair_editable(view)
-    row = _row(view, application_id)
-    decision = _decision(session, panel_id=panel_id, application_id=application_id)
+    decision = _decision(session, panel_id=panel_id, application_id=row.application.id)  # type: ignore[arg-type]
     if decision.row_version != row_version:
         raise StaleEdit("该项目的专家组意见已在其他窗口修改过，您这次的修改未保存。请刷新后核对。")
     opinion = (group_opinion or "").strip()
@@ -408,11 +432,70 @@ def save_decision(
         action="ranking.decision",
         entity_type="panel_decision",
         entity_id=decision.id,
-        summary=f"组长{chair.name}对「{row.enterprise_name}」：{verdict}",
+        summary=f"{who}对「{row.enterprise_name}」：{verdict}",
         before=before,
         after={"recommend": recommend, "group_opinion": opinion},
     )
     return decision
+
+
+def save_decision(
+    session: Session,
+    *,
+    actor: Actor,
+    chair: Expert,
+    panel_id: int,
+    application_id: int,
+    recommend: bool | None,
+    group_opinion: str,
+    row_version: int,
+) -> PanelDecision:
+    """The chair records recommend / not and the group opinion for one application."""
+    _lock_panel(session, panel_id)
+    view = chair_ranking(session, expert_id=chair.id, panel_id=panel_id)  # type: ignore[arg-type]
+    _chair_editable(view)
+    return _write_decision(
+        session,
+        actor=actor,
+        panel_id=panel_id,
+        row=_row(view, application_id),
+        recommend=recommend,
+        group_opinion=group_opinion,
+        row_version=row_version,
+        who=f"组长{chair.name}",
+    )
+
+
+def record_decision_for_chair(
+    session: Session,
+    *,
+    actor: Actor,
+    panel_id: int,
+    application_id: int,
+    recommend: bool | None,
+    group_opinion: str,
+    row_version: int,
+) -> PanelDecision:
+    """Staff record the panel's decision on an application the chair is conflicted with (the chair cannot see it),
+    as the panel agreed it; only for such applications, and only before the panel is finalized."""
+    _lock_panel(session, panel_id)
+    view = panel_ranking(session, panel_id=panel_id)
+    if view.finalized:
+        raise ServiceError("本专家组已定稿，不能再修改。")
+    if not view.complete:
+        raise ServiceError("全部评分表提交后才能记录专家组意见。")
+    if application_id not in view.chair_conflicted:
+        raise ServiceError("该项目由组长填写专家组意见；工作人员只代为记录与组长存在回避关系的项目。")
+    return _write_decision(
+        session,
+        actor=actor,
+        panel_id=panel_id,
+        row=_row(view, application_id),
+        recommend=recommend,
+        group_opinion=group_opinion,
+        row_version=row_version,
+        who=f"工作人员{actor.name}代组长记录",
+    )
 
 
 def move_application(

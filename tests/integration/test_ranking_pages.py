@@ -288,3 +288,40 @@ def test_demo_has_a_finalized_panel_on_the_recommendation_list(db, settings, log
     assert len(view.listed) >= 2 and any(r.notes for r in view.listed)  # the demo chair moved one, with a reason
     page = login("staff", "staff-demo-2026").get(f"/rounds/{rnd.id}/recommendations").text
     assert view.listed[0].enterprise.name in page and "专家组调整排序" in page
+
+
+def test_application_the_chair_is_conflicted_with_is_settled_by_staff_before_finalizing(
+    world: World, staff_client: Browser
+) -> None:
+    from reviewapp.panels.models import Conflict
+
+    hidden = world.apps[1]
+    world.db.add(Conflict(round_id=world.rnd.id, expert_id=world.experts[0].id, application_id=hidden.id,
+                          rule="declaration", evidence="评审前声明回避"))
+    world.db.commit()
+    chair = world.browser(0)
+    page = chair.get(world.base).text
+    assert name(world, 1) not in page  # it does not exist for the chair
+    for app in (world.apps[0], world.apps[2]):
+        chair.submit(f"{world.base}/decisions/{app.id}", {"recommend": "yes", "group_opinion": OPINION, "row_version": "0"})
+    chair.submit(f"{world.base}/opinion", {"opinion": "本组意见一致。", "row_version": str(world.panel_version())})
+    response = chair.submit(f"{world.base}/finalize", {"row_version": str(world.panel_version())})
+    assert "与您存在回避关系，须由工作人员代为记录" in response.text
+    reread(world.db)
+    assert world.db.get(Panel, world.panel.id).finalized_at is None  # type: ignore[union-attr]
+
+    staff_url = f"/rounds/{world.rnd.id}/ranking/panels/{world.panel.id}"
+    # Staff may record only for the chair's conflicted application.
+    response = staff_client.submit(
+        f"{staff_url}/decisions/{world.apps[0].id}", {"recommend": "no", "group_opinion": "工作人员的意见", "row_version": "1"}
+    )
+    assert "工作人员只代为记录与组长存在回避关系的项目" in response.text
+    response = staff_client.submit(
+        f"{staff_url}/decisions/{hidden.id}", {"recommend": "yes", "group_opinion": "经其余四位专家合议，同意推荐。", "row_version": "0"}
+    )
+    assert "已代组长记录专家组意见" in response.text and "组长回避" in response.text
+    response = chair.submit(f"{world.base}/finalize", {"row_version": str(world.panel_version())})
+    assert "本专家组已定稿" in response.text
+    reread(world.db)
+    entry = world.db.exec(select(AuditEntry).where(AuditEntry.action == "ranking.decision").order_by(AuditEntry.seq.desc())).first()
+    assert "代组长记录" in entry.summary  # type: ignore[union-attr]
