@@ -126,6 +126,12 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
     )
+    from reviewapp.publicity.routes import (
+        PublicityIndexController,
+        PublicPublicityController,
+        RoundPublicityController,
+        SpotCheckController,
+    )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
     from reviewapp.scoring.routes import ChairController, ScoreSheetController, ScoringProgressController
@@ -152,6 +158,10 @@ def route_handlers() -> list[Any]:
         ScoreSheetController,
         ChairController,
         ScoringProgressController,
+        PublicityIndexController,
+        RoundPublicityController,
+        SpotCheckController,
+        PublicPublicityController,
     ]
 
 

@@ -22,6 +22,7 @@ NAV: list[NavItem] = [
     NavItem("申报与形式审查", "/applications", frozenset({Role.admin, Role.staff})),
     NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
     NavItem("专家组与分配", "/panels", frozenset({Role.admin, Role.staff})),
+    NavItem("抽查与公示", "/publicity", frozenset({Role.admin, Role.staff})),
     NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
     NavItem("认定管理", "/certifications", frozenset({Role.admin, Role.staff})),
     NavItem("举报核查", "/reports", frozenset({Role.admin, Role.staff})),

@@ -3,6 +3,7 @@ on-site spot checks (现场抽查) of applications on the recommendation list.""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -74,6 +75,14 @@ class SpotCheckDraw(SQLModel, table=True):
     drawn_json: str  # the ids drawn, in draw order
     drawn_at: datetime = Field(default_factory=utcnow)
     drawn_by: int | None = Field(default=None, foreign_key="user_account.id")
+
+    @property
+    def population(self) -> list[int]:
+        return [int(i) for i in json.loads(self.population_json)]
+
+    @property
+    def drawn(self) -> list[int]:
+        return [int(i) for i in json.loads(self.drawn_json)]
 
 
 class SpotCheck(SQLModel, table=True):
