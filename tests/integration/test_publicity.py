@@ -300,3 +300,15 @@ def test_round_hub_and_navigation_link_the_pages(db: Session, staff_client: Brow
     assert f"/rounds/{rnd.id}/spot-checks" in hub and f"/rounds/{rnd.id}/publicity" in hub
     index = staff_client.get("/publicity")
     assert index.status_code == 200 and 'href="/publicity"' in index.text and rnd.name in index.text
+
+
+def test_pages_of_a_round_without_a_list_explain_what_is_missing(db: Session, staff_client: Browser) -> None:
+    from tests.factories import make_round
+
+    rnd = make_round(db, name="2027年度先进级智能工厂遴选")
+    page = staff_client.get(f"/rounds/{rnd.id}/publicity")
+    assert page.status_code == 200 and "推荐名单上没有项目" in page.text and "尚未设置公示期和公告" in page.text
+    page = staff_client.get(f"/rounds/{rnd.id}/spot-checks")
+    assert page.status_code == 200 and "推荐名单上没有可选取的项目" in page.text
+    assert staff_client.get(f"/rounds/{rnd.id}/publicity/preview").status_code == 404
+    assert staff_client.get("/rounds/999999/publicity").status_code == 404
