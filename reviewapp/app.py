@@ -133,6 +133,12 @@ def route_handlers() -> list[Any]:
         RankingIndexController,
         RecommendationController,
     )
+    from reviewapp.publicity.routes import (
+        PublicityIndexController,
+        PublicPublicityController,
+        RoundPublicityController,
+        SpotCheckController,
+    )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
     from reviewapp.scoring.routes import ChairController, ScoreSheetController, ScoringProgressController
@@ -164,6 +170,10 @@ def route_handlers() -> list[Any]:
         RankingIndexController,
         RankingController,
         RecommendationController,
+        PublicityIndexController,
+        RoundPublicityController,
+        SpotCheckController,
+        PublicPublicityController,
     ]
 
 

@@ -24,6 +24,7 @@ NAV: list[NavItem] = [
     NavItem("专家组与分配", "/panels", frozenset({Role.admin, Role.staff})),
     NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
     NavItem("排名与推荐", "/ranking", frozenset({Role.admin, Role.staff})),
+    NavItem("抽查与公示", "/publicity", frozenset({Role.admin, Role.staff})),
     NavItem("异议处理", "/objections", frozenset({Role.admin, Role.staff})),
     NavItem("认定管理", "/certifications", frozenset({Role.admin, Role.staff})),
     NavItem("举报核查", "/reports", frozenset({Role.admin, Role.staff})),
