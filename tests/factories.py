@@ -316,6 +316,7 @@ def make_listed_round(  # type: ignore[no-untyped-def]
                 start_date=publicity_start,
                 working_days=working_days,
                 end_date=period_end(publicity_start, working_days),
+                published_at=datetime.now(UTC),  # objections only come in once the notice is out
             )
         )
     db.commit()

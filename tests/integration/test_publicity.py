@@ -14,7 +14,8 @@ from reviewapp.ranking import service as ranking
 from reviewapp.ranking.models import RecommendationList
 from reviewapp.reports.models import Certification
 from tests.conftest import Browser, reread
-from tests.factories import make_application, make_expert, make_panel, make_scored_panel
+from reviewapp.panels import service as panels
+from tests.factories import make_application, make_expert, make_listed_round, make_panel
 
 ACTOR = Actor(user_id=None, name="测试")
 # Five experts' totals per application (full marks 100): trimmed means 81.0, 75.3, 68.0, 90.0.
@@ -23,20 +24,10 @@ OPINION = "该项目智能化水平较高，同意推荐。"
 
 
 def finalized_round(db: Session, totals=TOTALS, **round_overrides):  # type: ignore[no-untyped-def]
-    """A round whose only panel the chair has finalized, recommending every application."""
+    """A round whose only panel the chair has finalized, recommending every application (no publicity yet)."""
     reread(db)  # end any read snapshot: this session writes now
-    rnd, panel, apps, experts = make_scored_panel(db, totals=totals, **round_overrides)
-    chair = experts[0]
-    for app in apps:
-        ranking.save_decision(
-            db, actor=ACTOR, chair=chair, panel_id=panel.id, application_id=app.id, recommend=True,
-            group_opinion=OPINION, row_version=0,
-        )
-    panel = ranking.save_panel_opinion(
-        db, actor=ACTOR, chair=chair, panel_id=panel.id, opinion="专家组同意推荐以上项目。", row_version=panel.row_version
-    )
-    ranking.finalize_panel(db, actor=ACTOR, chair=chair, panel_id=panel.id, row_version=panel.row_version)
-    db.commit()
+    rnd, panel, apps = make_listed_round(db, totals=totals, **round_overrides)
+    experts = [e for _m, e in panels.panel_members(db, panel.id)]
     return rnd, panel, apps, experts
 
 
