@@ -127,6 +127,7 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
     )
+    from reviewapp.ranking.export_routes import ExportController
     from reviewapp.ranking.routes import (
         ChairRankingController,
         RankingController,
@@ -174,6 +175,7 @@ def route_handlers() -> list[Any]:
         RoundPublicityController,
         SpotCheckController,
         PublicPublicityController,
+        ExportController,
     ]
 
 

@@ -8,6 +8,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -26,6 +27,27 @@ class Column:
     header: str
     width: float = 14
     wrap: bool = False
+    number_format: str | None = None  # e.g. "0.0": a score shown with one decimal, still a number in Excel
+
+
+_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+_LINE = Alignment(horizontal="left", vertical="center", wrap_text=True)
+
+
+def _merged_line(ws: Worksheet, text: str, last_col: str, *, height: float | None = None) -> None:
+    ws.append([text])
+    r = ws.max_row
+    ws.merge_cells(f"A{r}:{last_col}{r}")
+    ws.cell(row=r, column=1).alignment = _LINE
+    if height is not None:
+        ws.row_dimensions[r].height = height
+
+
+def _line_height(text: str, width: float) -> float | None:
+    """Excel does not grow merged rows to fit: a rough height for a long note (15 points a line)."""
+    per_line = max(int(width / 2), 10)  # Chinese characters are about two width units
+    lines = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+    return 15.0 * lines if lines > 1 else None
 
 
 def write_sheet(
@@ -36,29 +58,37 @@ def write_sheet(
     rows: Iterable[Sequence[Any]],
     unit_line: str | None = None,
     landscape: bool = True,
-) -> None:
-    """Fill `ws`: title row, optional 报送单位 row, header, data rows; widths, borders, frozen header, print set-up."""
+    head_lines: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> int:
+    """Fill `ws`: title row, optional 报送单位 row, `head_lines` (e.g. 专家组、汇总方法), header, data rows, then
+    `notes` under the table (the official form's footnotes, counts, a signature line), each merged across the
+    table; widths, borders, number formats, frozen header, print set-up (header row repeated on every page).
+    Returns the header's row number."""
     ncols = len(columns)
     last_col = get_column_letter(ncols)
+    table_width = sum(c.width for c in columns)
     ws.append([title])
     ws.merge_cells(f"A1:{last_col}1")
     ws["A1"].font = Font(name="宋体", size=16, bold=True)
-    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.row_dimensions[1].height = 30
-    header_row = 2
     if unit_line is not None:
-        ws.append([unit_line])
-        ws.merge_cells(f"A2:{last_col}2")
-        ws["A2"].alignment = Alignment(horizontal="left", vertical="center")
-        header_row = 3
+        _merged_line(ws, unit_line, last_col)
+    for line in head_lines:
+        _merged_line(ws, line, last_col, height=_line_height(line, table_width))
+    header_row = ws.max_row + 1
     ws.append([c.header for c in columns])
+    header_font = Font(bold=True)
+    header_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for idx, col in enumerate(columns, start=1):
         cell = ws.cell(row=header_row, column=idx)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.font = header_font
+        cell.alignment = header_align
         cell.border = _BORDER
         ws.column_dimensions[get_column_letter(idx)].width = col.width
     wrap_cols = {i for i, c in enumerate(columns, start=1) if c.wrap}
+    formats = {i: c.number_format for i, c in enumerate(columns, start=1) if c.number_format}
     for row in rows:
         ws.append(list(row))
         r = ws.max_row
@@ -66,7 +96,11 @@ def write_sheet(
             cell = ws.cell(row=r, column=idx)
             cell.border = _BORDER
             if idx in wrap_cols:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = _WRAP_TOP
+            if idx in formats and isinstance(cell.value, (int, float, Decimal)):
+                cell.number_format = formats[idx]
+    for line in notes:
+        _merged_line(ws, line, last_col, height=_line_height(line, table_width))
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
@@ -76,6 +110,36 @@ def write_sheet(
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    return header_row
+
+
+def workbook_to_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A legal, unique worksheet name (≤ 31 characters, none of []:*?/\\); adds it to `taken`."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name).strip("' ") or "Sheet"
+    title, n = base[:31], 2
+    while title.lower() in {t.lower() for t in taken}:
+        suffix = f"({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title)
+    return title
+
+
+_ILLEGAL_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+
+
+def safe_filename(name: str, *, limit: int = 120) -> str:
+    """A file name every system accepts: characters illegal on Windows become _, spaces collapse, length capped
+    (the extension is kept)."""
+    stem, dot, ext = name.rpartition(".") if "." in name[-6:] else (name, "", "")
+    stem = re.sub(r"\s+", " ", _ILLEGAL_FILENAME.sub("_", stem)).strip(" .") or "未命名"
+    ext = _ILLEGAL_FILENAME.sub("_", ext)
+    return stem[: limit - len(ext) - 1] + (dot + ext if dot else "")
 
 
 def workbook_bytes(
@@ -90,9 +154,7 @@ def workbook_bytes(
     ws = wb.active
     ws.title = (sheet_name or title)[:31]
     write_sheet(ws, title=title, columns=columns, rows=rows, unit_line=unit_line)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_to_bytes(wb)
 
 
 def content_disposition(filename: str) -> str:

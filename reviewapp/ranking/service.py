@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
-from reviewapp.applications.models import Application, Enterprise, FormalStatus
+from reviewapp.applications.models import Application, ApplicationScenario, Enterprise, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.clock import utcnow
 from reviewapp.errors import Conflict as StaleEdit
@@ -917,3 +917,184 @@ def mark_list_final(session: Session, *, actor: Actor, round_id: int, row_versio
         },
     )
     return the_list
+
+
+# --- what the official exports read (reviewapp.ranking.exports builds the files) --------------------------------
+
+audit.register_labels(actions={"ranking.export": "导出名单或评分表"}, entities={})
+
+
+def scenario_names(session: Session, application_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The scenarios each application claims, in the order it listed them."""
+    out: dict[int, list[str]] = {a: [] for a in application_ids}
+    for chunk in _chunks(sorted(set(application_ids))):
+        for application_id, name in session.exec(
+            select(ApplicationScenario.application_id, ApplicationScenario.name)
+            .where(col(ApplicationScenario.application_id).in_(chunk))
+            .order_by(ApplicationScenario.application_id, ApplicationScenario.sort_order, ApplicationScenario.id)
+        ):
+            out[application_id].append(name)
+    return out
+
+
+def overseas_applications(session: Session, *, round_id: int) -> list[tuple[Application, Enterprise]]:
+    """The round's overseas factories (海外智能工厂) that passed formal review, in the order they arrived (序号)."""
+    rounds.get_round(session, round_id)
+    return [
+        (a, e)
+        for a, e in session.exec(
+            select(Application, Enterprise)
+            .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+            .where(
+                Application.round_id == round_id,
+                Application.is_overseas == True,  # noqa: E712
+                Application.formal_status == FormalStatus.passed.value,
+            )
+            .order_by(Application.serial, Application.id)
+        )
+    ]
+
+
+def round_scores(session: Session, *, round_id: int, panel_id: int | None = None) -> tuple[Scores, dict[int, Panel]]:
+    """The submitted sheets of every application assigned to a panel of the round (or of one panel), with the
+    panel of each application: what the raw-score file holds."""
+    rnd = rounds.get_round(session, round_id)
+    all_panels = {p.id: p for p in panels.round_panels(session, rnd.id)}  # type: ignore[arg-type]
+    if panel_id is not None and panel_id not in all_panels:
+        raise NotFound("未找到该专家组。")
+    stmt = select(Application.id, Application.panel_id).where(
+        Application.round_id == round_id,
+        col(Application.panel_id).is_not(None),
+        Application.formal_status == FormalStatus.passed.value,
+    )
+    if panel_id is not None:
+        stmt = stmt.where(Application.panel_id == panel_id)
+    assigned = dict(session.exec(stmt).all())
+    scores = load_scores(session, round_id=round_id, application_ids=sorted(assigned))
+    return scores, {a: all_panels[p] for a, p in assigned.items() if p in all_panels}  # type: ignore[index]
+
+
+@dataclass
+class SheetLine:
+    """One criteria item on an expert's sheet as the 专家评分表 prints it."""
+
+    dimension: str
+    code: str
+    title: str
+    kind: str
+    max_points: Decimal
+    value: Decimal | None
+    gate: str | None  # "pass" | "fail" | None
+    justification: str
+
+
+@dataclass
+class ExpertSheet:
+    expert: Expert
+    sheet: ScoreSheet
+    lines: list[SheetLine]
+    dimensions: list[tuple[str, Decimal, Decimal]]  # (title, max points, subtotal) in order
+    total: Decimal
+    full_marks: Decimal
+    gate_failed: bool
+
+
+@dataclass
+class ApplicationSheets:
+    """Every submitted sheet of one application (staff's archive: experts are named)."""
+
+    round: Round
+    application: Application
+    enterprise: Enterprise
+    panel: Panel | None
+    sheets: list[ExpertSheet]
+
+
+def application_sheets(session: Session, *, round_id: int, application_id: int) -> ApplicationSheets:
+    """The submitted 专家评分表 of one application of the round, chair first, then by panel membership."""
+    from reviewapp.scoring import rules as sheet_rules
+
+    found = session.exec(
+        select(Application, Enterprise)
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+        .where(Application.id == application_id, Application.round_id == round_id)
+    ).first()
+    if found is None:
+        raise NotFound("未找到该申报项目。")
+    application, enterprise = found
+    rnd = rounds.get_round(session, round_id)
+    panel = session.get(Panel, application.panel_id) if application.panel_id else None
+    member_order = (
+        {e.id: i for i, (_m, e) in enumerate(panels.panel_members(session, panel.id))}  # type: ignore[arg-type]
+        if panel
+        else {}
+    )
+    rows = list(
+        session.exec(
+            select(ScoreSheet, Expert)
+            .join(Expert, col(Expert.id) == col(ScoreSheet.expert_id))
+            .where(ScoreSheet.application_id == application_id, ScoreSheet.status == SheetStatus.submitted.value)
+        )
+    )
+    rows.sort(key=lambda r: (member_order.get(r[1].id, len(member_order)), r[1].id))
+    trees: dict[int, Any] = {}
+    out = []
+    for sheet, expert in rows:
+        tree = trees.get(sheet.criteria_version_id) or rounds.criteria_tree(session, sheet.criteria_version_id)
+        trees[sheet.criteria_version_id] = tree
+        items = scoring.scoring_items(tree)
+        entries = scoring.sheet_entries(session, sheet.id)
+        result = sheet_rules.totals(items, entries)
+        titles = {d.code: d.title for d in tree.dimensions}
+        lines = [
+            SheetLine(
+                dimension=titles[i.dimension],
+                code=i.code,
+                title=i.title,
+                kind=i.kind,
+                max_points=i.max_points,
+                value=entries[i.id].value if i.id in entries else None,
+                gate=entries[i.id].gate if i.id in entries else None,
+                justification=entries[i.id].justification if i.id in entries else "",
+            )
+            for i in items
+        ]
+        out.append(
+            ExpertSheet(
+                expert=expert,
+                sheet=sheet,
+                lines=lines,
+                dimensions=[(d.title, d.total, result.by_dimension.get(d.code, Decimal(0))) for d in tree.dimensions],
+                total=result.total,
+                full_marks=tree.total,
+                gate_failed=result.gate_failed,
+            )
+        )
+    return ApplicationSheets(round=rnd, application=application, enterprise=enterprise, panel=panel, sheets=out)
+
+
+def panel_application_ids(session: Session, *, round_id: int, panel_id: int) -> list[int]:
+    """The panel's applications (formal review passed) in the order they arrived."""
+    panels.get_panel(session, panel_id, round_id=round_id)
+    return list(
+        session.exec(
+            select(Application.id)
+            .where(Application.panel_id == panel_id, Application.formal_status == FormalStatus.passed.value)
+            .order_by(Application.serial, Application.id)
+        )
+    )
+
+
+def record_export(
+    session: Session, *, actor: Actor, round_id: int, kind: str, label: str, filename: str, detail: dict[str, Any]
+) -> None:
+    """Who took which official file out of the system, and when (the file names experts and their scores)."""
+    audit.record(
+        session,
+        actor=actor,
+        action="ranking.export",
+        entity_type="round",
+        entity_id=round_id,
+        summary=f"导出{label}《{filename}》",
+        after={"type": kind, "filename": filename, **detail},
+    )
