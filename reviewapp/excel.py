@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from copy import copy
 import re
 import unicodedata
 import zipfile
@@ -12,8 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -32,15 +35,10 @@ class Column:
 
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 _LINE = Alignment(horizontal="left", vertical="center", wrap_text=True)
-
-
-def _merged_line(ws: Worksheet, text: str, last_col: str, *, height: float | None = None) -> None:
-    ws.append([text])
-    r = ws.max_row
-    ws.merge_cells(f"A{r}:{last_col}{r}")
-    ws.cell(row=r, column=1).alignment = _LINE
-    if height is not None:
-        ws.row_dimensions[r].height = height
+_TITLE_FONT = Font(name="宋体", size=16, bold=True)
+_TITLE_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_HEADER_FONT = Font(bold=True)
+_HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 def _line_height(text: str, width: float) -> float | None:
@@ -50,8 +48,51 @@ def _line_height(text: str, width: float) -> float | None:
     return 15.0 * lines if lines > 1 else None
 
 
+class _Rows:
+    """Appends styled rows to a worksheet, in memory or write-only (`Workbook(write_only=True)`, for files of
+    hundreds of thousands of cells). Styles are set once on a scratch cell and their style array copied: setting a
+    style hashes it against the workbook's style list, which on thousands of cells is most of the time. Rows are
+    counted here (Worksheet.max_row scans every cell)."""
+
+    def __init__(self, ws: Any, ncols: int) -> None:
+        self.ws, self.ncols, self.row = ws, ncols, 0
+        self.last_col = get_column_letter(ncols)
+        self._styles: dict[Any, Any] = {}
+
+    def style(self, key: Any, **attrs: Any) -> Any:
+        if key not in self._styles:
+            scratch = Cell(self.ws)
+            for name, value in attrs.items():
+                setattr(scratch, name, value)
+            self._styles[key] = scratch._style
+        return copy(self._styles[key])
+
+    def cell(self, value: Any, style: Any) -> Cell:
+        cell = Cell(self.ws, row=1, column=1, value=value)  # placed by append
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"  # text someone typed, never a formula Excel would run
+        cell._style = style
+        return cell
+
+    def append(self, cells: list[Any], *, height: float | None = None) -> int:
+        self.row += 1
+        if height is not None:
+            self.ws.row_dimensions[self.row].height = height
+        self.ws.append(cells)
+        return self.row
+
+    def merged_line(self, text: str, style: Any, *, height: float | None = None) -> int:
+        row = self.append([self.cell(text, style)], height=height)
+        ref = f"A{row}:{self.last_col}{row}"
+        if isinstance(self.ws, WriteOnlyWorksheet):
+            self.ws.merged_cells.add(ref)
+        else:
+            self.ws.merge_cells(ref)
+        return row
+
+
 def write_sheet(
-    ws: Worksheet,
+    ws: Worksheet | WriteOnlyWorksheet,
     *,
     title: str,
     columns: Sequence[Column],
@@ -60,51 +101,50 @@ def write_sheet(
     landscape: bool = True,
     head_lines: Sequence[str] = (),
     notes: Sequence[str] = (),
+    plain: bool = False,
 ) -> int:
-    """Fill `ws`: title row, optional 报送单位 row, `head_lines` (e.g. 专家组、汇总方法), header, data rows, then
-    `notes` under the table (the official form's footnotes, counts, a signature line), each merged across the
-    table; widths, borders, number formats, frozen header, print set-up (header row repeated on every page).
+    """Fill an empty `ws`: title row, optional 报送单位 row, `head_lines` (e.g. 专家组、汇总方法), header, data rows,
+    then `notes` under the table (the official form's footnotes, counts, a signature line), each line merged across
+    the table; widths, borders, number formats, frozen header, print set-up (header row repeated on every page).
+    `plain`: data rows without borders or styles, for machine-readable files of hundreds of thousands of cells.
     Returns the header's row number."""
     ncols = len(columns)
-    last_col = get_column_letter(ncols)
+    out = _Rows(ws, ncols)
     table_width = sum(c.width for c in columns)
-    ws.append([title])
-    ws.merge_cells(f"A1:{last_col}1")
-    ws["A1"].font = Font(name="宋体", size=16, bold=True)
-    ws["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[1].height = 30
-    if unit_line is not None:
-        _merged_line(ws, unit_line, last_col)
-    for line in head_lines:
-        _merged_line(ws, line, last_col, height=_line_height(line, table_width))
-    header_row = ws.max_row + 1
-    ws.append([c.header for c in columns])
-    header_font = Font(bold=True)
-    header_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for idx, col in enumerate(columns, start=1):
-        cell = ws.cell(row=header_row, column=idx)
-        cell.font = header_font
-        cell.alignment = header_align
-        cell.border = _BORDER
         ws.column_dimensions[get_column_letter(idx)].width = col.width
-    wrap_cols = {i for i, c in enumerate(columns, start=1) if c.wrap}
-    formats = {i: c.number_format for i, c in enumerate(columns, start=1) if c.number_format}
+    out.merged_line(title, out.style("title", font=_TITLE_FONT, alignment=_TITLE_ALIGN), height=30)
+    line = out.style("line", alignment=_LINE)
+    if unit_line is not None:
+        out.merged_line(unit_line, line)
+    for text in head_lines:
+        out.merged_line(text, line, height=_line_height(text, table_width))
+    header = out.style("header", font=_HEADER_FONT, alignment=_HEADER_ALIGN, border=_BORDER)
+    header_row = out.append([out.cell(c.header, copy(header)) for c in columns])
+
+    def style(idx: int, value: Any) -> Any:
+        col = columns[idx]
+        numeric = bool(col.number_format) and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+        attrs: dict[str, Any] = {"border": _BORDER}
+        if col.wrap:
+            attrs["alignment"] = _WRAP_TOP
+        if numeric:
+            attrs["number_format"] = col.number_format
+        return out.style((idx, numeric), **attrs)
+
     for row in rows:
-        ws.append(list(row))
-        r = ws.max_row
-        for idx in range(1, ncols + 1):
-            cell = ws.cell(row=r, column=idx)
-            cell.border = _BORDER
-            if idx in wrap_cols:
-                cell.alignment = _WRAP_TOP
-            if idx in formats and isinstance(cell.value, (int, float, Decimal)):
-                cell.number_format = formats[idx]
-    for line in notes:
-        _merged_line(ws, line, last_col, height=_line_height(line, table_width))
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+        values = list(row)[:ncols]
+        if plain:
+            out.append([out.cell(v, out.style("plain")) if isinstance(v, str) and v.startswith("=") else v for v in values])
+            continue
+        values += [None] * (ncols - len(values))
+        out.append([out.cell(v, style(i, v)) for i, v in enumerate(values)])
+    for text in notes:
+        out.merged_line(text, line, height=_line_height(text, table_width))
+    ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True

@@ -421,13 +421,11 @@ RAW_SHEET, ITEM_SHEET, APPLICATION_SHEET, RULE_SHEET = "原始评分", "评分�
 RAW_COLUMNS = [
     Column("申报项目编号", 10),
     Column("序号", 6),
-    Column("企业名称", 24, wrap=True),
-    Column("专家组", 12),
+    Column("企业名称", 26),
     Column("专家编号", 8),
     Column("专家姓名", 10),
     Column("评分项编码", 10),
-    Column("评分项名称", 24, wrap=True),
-    Column("评价维度", 10),
+    Column("评分项名称", 24),
     Column("得分或结论", 10),
 ]
 ITEM_COLUMNS = [Column("评分项编码", 10), Column("评分项名称", 30, wrap=True), Column("评价维度", 12),
@@ -462,12 +460,11 @@ def raw_scores_workbook(scores: ranking.Scores, panel_of: dict[int, Any], *, sco
     ranking_now = scores.ranking()
     items = {i.code: i for i in scores.items}
     experts = scores.experts
-    wb = Workbook()
+    wb = Workbook(write_only=True)  # a round is hundreds of thousands of cells: stream them
     taken: set[str] = set()
 
     def sheet(index: int, name: str, title: str, columns: list[Column], rows: Iterable[Sequence[Any]], **kw: Any) -> None:
-        ws = wb.active if index == 0 else wb.create_sheet()
-        ws.title = sheet_title(name, taken)
+        ws = wb.create_sheet(sheet_title(name, taken))
         write_sheet(ws, title=title, columns=columns, rows=rows, **kw)
 
     def panel_name(application_id: int) -> str:
@@ -484,17 +481,17 @@ def raw_scores_workbook(scores: ranking.Scores, panel_of: dict[int, Any], *, sco
                 r.application_id,
                 scores.applications[r.application_id].serial,
                 scores.enterprise_name(r.application_id),
-                panel_name(r.application_id),
                 r.expert_id,
                 experts[r.expert_id].name if r.expert_id in experts else "",
                 r.item_code,
                 items[r.item_code].title if r.item_code in items else "",
-                items[r.item_code].dimension if r.item_code in items else "",
                 r.cell,
             ]
             for r in rules.raw_rows(scores.sheets)
         ),
-        head_lines=[f"范围：{scope}。每行为一位专家对一个评分项的评分；门槛项为「通过」或「不通过」。"],
+        head_lines=[f"范围：{scope}。每行为一位专家对一个评分项的评分；门槛项为「通过」或「不通过」。"
+                    "评分项所属维度见「评分项」工作表，专家组见「申报项目」工作表。"],
+        plain=True,
     )
     sheet(
         1,

@@ -469,3 +469,14 @@ def test_cli_refuses_bad_ids_in_chinese(world, settings, tmp_path):
     assert result.exit_code == 1 and "本批次没有编号为 999999 的专家组" in result.output
     result = _cli(settings, ["export", "sheets", "--round", str(world.rnd.id), "--application", "999999", "-o", str(out)])
     assert result.exit_code == 1 and "未找到该申报项目" in result.output
+
+
+def test_text_that_looks_like_a_formula_stays_text(world, db, staff_client):
+    enterprise = db.get(Enterprise, world.apps["A"].enterprise_id)
+    enterprise.name = '=HYPERLINK("http://example.com","点击")'
+    db.add(enterprise)
+    db.commit()
+    for kind in ("recommendations", f"raw-scores?panel={world.panel.id}"):
+        wb = _workbook(_download(staff_client, f"/rounds/{world.rnd.id}/exports/{kind}"))
+        cells = [c for row in wb.worksheets[0].iter_rows() for c in row if c.value == enterprise.name]
+        assert cells and all(c.data_type == "s" for c in cells)
