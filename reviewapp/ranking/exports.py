@@ -251,7 +251,7 @@ def panel_scores_workbook(view: ranking.PanelRanking) -> bytes:
     members = [e for _m, e in view.members]
     chair = next((e for m, e in view.members if m.is_chair), None)
     cells = {a.id: dict(zip((e.id for e in members), cs, strict=True)) for a, _n, cs in view.progress.rows}
-    method = Aggregation(settings.aggregation).label
+    method = view.method_text
     columns = [
         Column("排名", 6),
         Column("序号", 6),
