@@ -45,7 +45,7 @@ def _command(kind: ExportKind) -> click.Command:
             output.write_bytes(file.data)
         except OSError as exc:
             _fail(f"无法写入文件 {output}：{exc.strerror or exc}")
-        click.echo(f"已导出{kind.label}（{file.rows} {'个文件' if kind.archive else '行'}）到 {output}（建议文件名：{file.filename}）。")
+        click.echo(f"已导出{kind.label}（{file.rows} {kind.unit}）到 {output}（建议文件名：{file.filename}）。")
 
     params: list[click.Parameter] = [
         click.Option(["--round", "round_id"], type=int, required=True, help="Round (批次) id."),
