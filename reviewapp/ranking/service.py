@@ -123,14 +123,19 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
             apps[app.id] = app  # type: ignore[index]
             enterprises[app.id] = enterprise  # type: ignore[index]
 
-    sheet_rows: list[ScoreSheet] = []
+    # Plain rows, not ORM objects: a round has tens of thousands of sheets and only these columns matter here.
+    sheet_rows: list[Any] = []
     for chunk in _chunks(ids):
         sheet_rows.extend(
             session.exec(
-                select(ScoreSheet).where(
-                    col(ScoreSheet.application_id).in_(chunk), ScoreSheet.status == SheetStatus.submitted.value
-                )
-            )
+                select(
+                    ScoreSheet.id,
+                    ScoreSheet.application_id,
+                    ScoreSheet.expert_id,
+                    ScoreSheet.criteria_version_id,
+                    ScoreSheet.opinion,
+                ).where(col(ScoreSheet.application_id).in_(chunk), ScoreSheet.status == SheetStatus.submitted.value)
+            ).all()
         )
     version_id = sheet_rows[0].criteria_version_id if sheet_rows else rnd.criteria_version_id
     items, dimensions, full_marks = _criteria(session, version_id)
@@ -147,20 +152,26 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
     values: dict[int, dict[str, Decimal | None]] = {s.id: {} for s in sheet_rows}  # type: ignore[misc]
     gates: dict[int, dict[str, bool]] = {s.id: {} for s in sheet_rows}  # type: ignore[misc]
     sheet_ids = [s.id for s in sheet_rows]
+    gate_nodes = {n for n, kind in node_kind.items() if kind == NodeKind.gate.value}
+    points: dict[Any, Decimal | None] = {}  # the few distinct stored values, converted once
     for chunk in _chunks(sheet_ids):  # type: ignore[arg-type]
-        for sheet_id, node_id, value, gate in session.exec(
+        # Core execution: hundreds of thousands of plain tuples, without the ORM's per-row work.
+        rows = session.connection().execute(
             select(ItemScore.sheet_id, ItemScore.node_id, ItemScore.value, ItemScore.gate).where(
                 col(ItemScore.sheet_id).in_(chunk)
             )
-        ):
+        )
+        for sheet_id, node_id, value, gate in rows:
             code = node_code.get(node_id)
             if code is None:
                 continue
-            if node_kind[node_id] == NodeKind.gate.value:
+            if node_id in gate_nodes:
                 if gate is not None:
                     gates[sheet_id][code] = gate == "pass"
             else:
-                values[sheet_id][code] = scoring.as_points(value)
+                if value not in points:
+                    points[value] = scoring.as_points(value)
+                values[sheet_id][code] = points[value]
     sheets = [
         rules.SheetScores.from_items(
             expert_id=s.expert_id,
