@@ -146,7 +146,14 @@ def authenticate(
             "或联系系统管理员重置密码。",
         )
     user = find_user(session, username)
-    ok = verify_password(user.password_hash if user else None, password)
+    stored_hash = user.password_hash if user else None
+    # End the read before the deliberately slow hash check (argon2, most of a second on a busy machine): on
+    # SQLite a POST's transaction holds the database's one write lock from its first statement, and a burst of
+    # logins (a review day's morning) would queue behind each other's hashing until they fail with "database is
+    # locked". The writes below start a new transaction; `user` reloads in it, so a disabling that happened
+    # meanwhile is still seen. (The throttle counts were read before hashing, as on PostgreSQL before.)
+    session.rollback()
+    ok = verify_password(stored_hash, password)
     if not ok or user is None or not user.is_active:
         session.add(LoginAttempt(username=username, client_addr=client_addr, at=now))
         if by_user + 1 >= settings.login_max_failures or by_addr + 1 >= settings.login_max_failures:
