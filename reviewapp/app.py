@@ -128,7 +128,12 @@ def route_handlers() -> list[Any]:
     )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
-    from reviewapp.scoring.routes import ChairController, ScoreSheetController, ScoringProgressController
+    from reviewapp.scoring.routes import (
+        AutosaveController,
+        ChairController,
+        ScoreSheetController,
+        ScoringProgressController,
+    )
 
     return [
         AuthController,
@@ -150,6 +155,7 @@ def route_handlers() -> list[Any]:
         ReportController,
         PublicReportController,
         ScoreSheetController,
+        AutosaveController,
         ChairController,
         ScoringProgressController,
     ]

@@ -70,6 +70,11 @@ def actor_of(request: Request) -> Actor:
 # --- authentication middleware --------------------------------------------------------------------
 
 
+# Route opt of a handler that reads the session itself, in the same database round trip as its own work
+# (the autosave): the middleware leaves scope["user"] None for it, and the handler calls `check_access`.
+SESSION_IN_HANDLER = {"session_in_handler": True}
+
+
 class SessionAuthMiddleware(ASGIMiddleware):
     """Puts the signed-in User (or None) into scope["user"], reading the database off the event loop."""
 
@@ -81,7 +86,7 @@ class SessionAuthMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = None
         token = _cookie(scope, SESSION_COOKIE)
-        if token:
+        if token and not scope["route_handler"].opt.get("session_in_handler"):
             app = scope["litestar_app"]
             settings: Settings = app.state.settings
 
@@ -92,10 +97,15 @@ class SessionAuthMiddleware(ASGIMiddleware):
                     return load_session(session, token=token, idle_minutes=settings.session_idle_minutes)
 
             lookup = await anyio.to_thread.run_sync(_load)
-            scope["user"] = lookup.user
-            if lookup.expired:
-                scope.setdefault("state", {})["session_expired"] = True
+            sign_in_scope(scope, lookup)
         await next_app(scope, receive, send)
+
+
+def sign_in_scope(scope: Scope, lookup: Any) -> None:
+    """Record a session lookup (auth.service.SessionLookup) on the request."""
+    scope["user"] = lookup.user
+    if lookup.expired:
+        scope.setdefault("state", {})["session_expired"] = True
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -119,16 +129,21 @@ def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
     allowed = {r.value for r in roles}
 
     def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-        user: User | None = connection.user
-        if user is None:
-            raise NotAuthorizedException("请先登录。")
-        if user.must_change_password and connection.url.path not in {"/account/password", "/logout"}:
-            raise PasswordChangeRequired()
-        if allowed and user.role not in allowed:
-            raise PermissionDeniedException("您没有权限访问此页面。")
+        check_access(connection, allowed)
 
     guard.roles = tuple(sorted(allowed))  # type: ignore[attr-defined]
     return guard
+
+
+def check_access(connection: ASGIConnection, allowed: set[str]) -> None:
+    """The guards' rule, also called by SESSION_IN_HANDLER handlers once they have read the session."""
+    user: User | None = connection.user
+    if user is None:
+        raise NotAuthorizedException("请先登录。")
+    if user.must_change_password and connection.url.path not in {"/account/password", "/logout"}:
+        raise PasswordChangeRequired()
+    if allowed and user.role not in allowed:
+        raise PermissionDeniedException("您没有权限访问此页面。")
 
 
 signed_in = require()
