@@ -77,7 +77,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             if not gate.acquire(timeout=SQLITE_LOCK_WAIT):
                 raise SqliteWriteLockTimeout()
             conn.info["holds_write_gate"] = True  # released when the connection goes back to the pool
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement machinery
+        # (exec_driver_sql) cost as much as one of the autosave's queries.
+        conn.connection.driver_connection.execute(f"BEGIN {mode}")
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]

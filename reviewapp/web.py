@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -27,7 +29,7 @@ from sqlmodel import Session, select
 from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
 from reviewapp.clock import as_utc
-from reviewapp.db import session_scope, writer_engine
+from reviewapp.db import session_scope
 from reviewapp.settings import Settings
 
 SESSION_COOKIE = "reviewapp_session"
@@ -45,11 +47,17 @@ def settings_of(connection: ASGIConnection) -> Settings:
 
 def provide_db(request: Request) -> Iterator[Session]:
     """One session per request. Writers (non-GET) start with the SQLite write lock held."""
-    engine = request.app.state.engine
-    if request.method not in {"GET", "HEAD"}:
-        engine = writer_engine(engine)
+    state = request.app.state
+    engine = state.engine if request.method in {"GET", "HEAD"} else state.writer_engine
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+async def in_writer_thread(request: Request, fn: Callable[..., Any], /, *args: Any) -> Any:
+    """Run fn(*args) in the app's one writer thread (the autosave's). Saves queue on the event loop and the
+    thread takes the next as soon as it is free: no worker threads wait for SQLite's write lock, and none
+    is woken only to wait again (with the GIL, waking threads that then contend costs more than the save)."""
+    return await asyncio.get_running_loop().run_in_executor(request.app.state.writer, partial(fn, *args))
 
 
 def client_addr(connection: ASGIConnection) -> str:

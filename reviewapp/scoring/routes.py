@@ -23,7 +23,6 @@ from reviewapp.rounds.routes import END_OF_DAY
 from reviewapp.rounds.rules import beijing_to_utc, fmt_points
 from reviewapp.scoring import rules, service
 from reviewapp.scoring.models import SheetStatus
-from reviewapp.db import writer_engine
 from reviewapp.web import (
     SESSION_COOKIE,
     SESSION_IN_HANDLER,
@@ -31,6 +30,7 @@ from reviewapp.web import (
     actor_of,
     check_access,
     flash,
+    in_writer_thread,
     no_store,
     render,
     render_block,
@@ -185,13 +185,16 @@ class AutosaveController(Controller):
     path = "/expert/applications/{application_id:int}/save"
     opt = SESSION_IN_HANDLER
 
-    @post("/", sync_to_thread=True)
-    def save(self, request: Request, application_id: FromPath[int], data: FormData) -> Any:
+    @post("/")
+    async def save(self, request: Request, application_id: FromPath[int], data: FormData) -> Any:
         """One autosaved field. Always answers 200 with fragments htmx swaps out of band."""
+        return await in_writer_thread(request, self._save, request, application_id, data)
+
+    def _save(self, request: Request, application_id: int, data: dict[str, Any]) -> Any:
         fields = [(k, v) for k, v in (data or {}).items() if k not in {"row_version", "_csrf_token"}]
         name, raw = (fields[0][0], _first(fields[0][1])) if len(fields) == 1 else ("", "")
         settings = settings_of(request)
-        with Session(writer_engine(request.app.state.engine), expire_on_commit=False) as db:
+        with Session(request.app.state.writer_engine, expire_on_commit=False) as db:
             lookup, context = service.signed_in_save_context(
                 db,
                 token=request.cookies.get(SESSION_COOKIE),
