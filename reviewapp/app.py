@@ -121,11 +121,25 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HealthController, HomeController
+    from reviewapp.objections.routes import ObjectionController
     from reviewapp.panels.routes import (
         ExpertPoolController,
         ExpertRoundsController,
         PanelIndexController,
         RoundPanelsController,
+    )
+    from reviewapp.ranking.export_routes import ExportController
+    from reviewapp.ranking.routes import (
+        ChairRankingController,
+        RankingController,
+        RankingIndexController,
+        RecommendationController,
+    )
+    from reviewapp.publicity.routes import (
+        PublicityIndexController,
+        PublicPublicityController,
+        RoundPublicityController,
+        SpotCheckController,
     )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
@@ -155,10 +169,20 @@ def route_handlers() -> list[Any]:
         CertificationController,
         ReportController,
         PublicReportController,
+        ObjectionController,
         ScoreSheetController,
         AutosaveController,
         ChairController,
         ScoringProgressController,
+        ChairRankingController,
+        RankingIndexController,
+        RankingController,
+        RecommendationController,
+        PublicityIndexController,
+        RoundPublicityController,
+        SpotCheckController,
+        PublicPublicityController,
+        ExportController,
     ]
 
 

@@ -72,8 +72,9 @@ def load_demo(session: Session, *, settings: Settings) -> list[tuple[str, str, s
 # Capabilities' steps in the order of a round; imported last because they import DemoContext from here.
 from reviewapp.applications.demo import applications_step  # noqa: E402
 from reviewapp.panels.demo import panels_step  # noqa: E402
+from reviewapp.ranking.demo import ranking_step  # noqa: E402
 from reviewapp.reports.demo import demo_reports  # noqa: E402
 from reviewapp.rounds.demo import demo_round  # noqa: E402
 from reviewapp.scoring.demo import scoring_step  # noqa: E402
 
-DEMO_STEPS.extend([demo_round, applications_step, panels_step, scoring_step, demo_reports])
+DEMO_STEPS.extend([demo_round, applications_step, panels_step, scoring_step, ranking_step, demo_reports])

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+from copy import copy
 import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,56 +30,156 @@ class Column:
     header: str
     width: float = 14
     wrap: bool = False
+    number_format: str | None = None  # e.g. "0.0": a score shown with one decimal, still a number in Excel
+
+
+_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+_LINE = Alignment(horizontal="left", vertical="center", wrap_text=True)
+_TITLE_FONT = Font(name="宋体", size=16, bold=True)
+_TITLE_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_HEADER_FONT = Font(bold=True)
+_HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _line_height(text: str, width: float) -> float | None:
+    """Excel does not grow merged rows to fit: a rough height for a long note (15 points a line)."""
+    per_line = max(int(width / 2), 10)  # Chinese characters are about two width units
+    lines = sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+    return 15.0 * lines if lines > 1 else None
+
+
+class _Rows:
+    """Appends styled rows to a worksheet, in memory or write-only (`Workbook(write_only=True)`, for files of
+    hundreds of thousands of cells). Styles are set once on a scratch cell and their style array copied: setting a
+    style hashes it against the workbook's style list, which on thousands of cells is most of the time. Rows are
+    counted here (Worksheet.max_row scans every cell)."""
+
+    def __init__(self, ws: Any, ncols: int) -> None:
+        self.ws, self.ncols, self.row = ws, ncols, 0
+        self.last_col = get_column_letter(ncols)
+        self._styles: dict[Any, Any] = {}
+
+    def style(self, key: Any, **attrs: Any) -> Any:
+        if key not in self._styles:
+            scratch = Cell(self.ws)
+            for name, value in attrs.items():
+                setattr(scratch, name, value)
+            self._styles[key] = scratch._style
+        return copy(self._styles[key])
+
+    def cell(self, value: Any, style: Any) -> Cell:
+        cell = Cell(self.ws, row=1, column=1, value=value)  # placed by append
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"  # text someone typed, never a formula Excel would run
+        cell._style = style
+        return cell
+
+    def append(self, cells: list[Any], *, height: float | None = None) -> int:
+        self.row += 1
+        if height is not None:
+            self.ws.row_dimensions[self.row].height = height
+        self.ws.append(cells)
+        return self.row
+
+    def merged_line(self, text: str, style: Any, *, height: float | None = None) -> int:
+        row = self.append([self.cell(text, style)], height=height)
+        ref = f"A{row}:{self.last_col}{row}"
+        if isinstance(self.ws, WriteOnlyWorksheet):
+            self.ws.merged_cells.add(ref)
+        else:
+            self.ws.merge_cells(ref)
+        return row
 
 
 def write_sheet(
-    ws: Worksheet,
+    ws: Worksheet | WriteOnlyWorksheet,
     *,
     title: str,
     columns: Sequence[Column],
     rows: Iterable[Sequence[Any]],
     unit_line: str | None = None,
     landscape: bool = True,
-) -> None:
-    """Fill `ws`: title row, optional 报送单位 row, header, data rows; widths, borders, frozen header, print set-up."""
+    head_lines: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    plain: bool = False,
+) -> int:
+    """Fill an empty `ws`: title row, optional 报送单位 row, `head_lines` (e.g. 专家组、汇总方法), header, data rows,
+    then `notes` under the table (the official form's footnotes, counts, a signature line), each line merged across
+    the table; widths, borders, number formats, frozen header, print set-up (header row repeated on every page).
+    `plain`: data rows without borders or styles, for machine-readable files of hundreds of thousands of cells.
+    Returns the header's row number."""
     ncols = len(columns)
-    last_col = get_column_letter(ncols)
-    ws.append([title])
-    ws.merge_cells(f"A1:{last_col}1")
-    ws["A1"].font = Font(name="宋体", size=16, bold=True)
-    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
-    ws.row_dimensions[1].height = 30
-    header_row = 2
-    if unit_line is not None:
-        ws.append([unit_line])
-        ws.merge_cells(f"A2:{last_col}2")
-        ws["A2"].alignment = Alignment(horizontal="left", vertical="center")
-        header_row = 3
-    ws.append([c.header for c in columns])
+    out = _Rows(ws, ncols)
+    table_width = sum(c.width for c in columns)
     for idx, col in enumerate(columns, start=1):
-        cell = ws.cell(row=header_row, column=idx)
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.border = _BORDER
         ws.column_dimensions[get_column_letter(idx)].width = col.width
-    wrap_cols = {i for i, c in enumerate(columns, start=1) if c.wrap}
+    out.merged_line(title, out.style("title", font=_TITLE_FONT, alignment=_TITLE_ALIGN), height=30)
+    line = out.style("line", alignment=_LINE)
+    if unit_line is not None:
+        out.merged_line(unit_line, line)
+    for text in head_lines:
+        out.merged_line(text, line, height=_line_height(text, table_width))
+    header = out.style("header", font=_HEADER_FONT, alignment=_HEADER_ALIGN, border=_BORDER)
+    header_row = out.append([out.cell(c.header, copy(header)) for c in columns])
+
+    def style(idx: int, value: Any) -> Any:
+        col = columns[idx]
+        numeric = bool(col.number_format) and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+        attrs: dict[str, Any] = {"border": _BORDER}
+        if col.wrap:
+            attrs["alignment"] = _WRAP_TOP
+        if numeric:
+            attrs["number_format"] = col.number_format
+        return out.style((idx, numeric), **attrs)
+
     for row in rows:
-        ws.append(list(row))
-        r = ws.max_row
-        for idx in range(1, ncols + 1):
-            cell = ws.cell(row=r, column=idx)
-            cell.border = _BORDER
-            if idx in wrap_cols:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+        values = list(row)[:ncols]
+        if plain:
+            out.append([out.cell(v, out.style("plain")) if isinstance(v, str) and v.startswith("=") else v for v in values])
+            continue
+        values += [None] * (ncols - len(values))
+        out.append([out.cell(v, style(i, v)) for i, v in enumerate(values)])
+    for text in notes:
+        out.merged_line(text, line, height=_line_height(text, table_width))
+    ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    return header_row
+
+
+def workbook_to_bytes(wb: Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A legal, unique worksheet name (≤ 31 characters, none of []:*?/\\); adds it to `taken`."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name).strip("' ") or "Sheet"
+    title, n = base[:31], 2
+    while title.lower() in {t.lower() for t in taken}:
+        suffix = f"({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title)
+    return title
+
+
+_ILLEGAL_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+
+
+def safe_filename(name: str, *, limit: int = 120) -> str:
+    """A file name every system accepts: characters illegal on Windows become _, spaces collapse, length capped
+    (the extension is kept)."""
+    stem, dot, ext = name.rpartition(".") if "." in name[-6:] else (name, "", "")
+    stem = re.sub(r"\s+", " ", _ILLEGAL_FILENAME.sub("_", stem)).strip(" .") or "未命名"
+    ext = _ILLEGAL_FILENAME.sub("_", ext)
+    return stem[: limit - len(ext) - 1] + (dot + ext if dot else "")
 
 
 def workbook_bytes(
@@ -90,9 +194,7 @@ def workbook_bytes(
     ws = wb.active
     ws.title = (sheet_name or title)[:31]
     write_sheet(ws, title=title, columns=columns, rows=rows, unit_line=unit_line)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_to_bytes(wb)
 
 
 def content_disposition(filename: str) -> str:

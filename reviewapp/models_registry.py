@@ -5,7 +5,10 @@ from reviewapp.applications import models as applications_models  # noqa: F401
 from reviewapp.audit import models as audit_models  # noqa: F401
 from reviewapp.auth import models as auth_models  # noqa: F401
 from reviewapp.casework import models as casework_models  # noqa: F401
+from reviewapp.objections import models as objections_models  # noqa: F401
 from reviewapp.panels import models as panels_models  # noqa: F401
+from reviewapp.publicity import models as publicity_models  # noqa: F401
+from reviewapp.ranking import models as ranking_models  # noqa: F401
 from reviewapp.reports import models as reports_models  # noqa: F401
 from reviewapp.rounds import models as rounds_models  # noqa: F401
 from reviewapp.scoring import models as scoring_models  # noqa: F401

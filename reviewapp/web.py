@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, urlencode
 import anyio
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -30,12 +30,14 @@ from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
 from reviewapp.clock import as_utc
 from reviewapp.db import session_scope
+from reviewapp.files import check_upload
 from reviewapp.settings import Settings
 
 SESSION_COOKIE = "reviewapp_session"
 FLASH_COOKIE = "reviewapp_flash"
 
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+MultipartData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 
 # --- settings and database per request ------------------------------------------------------------
@@ -199,6 +201,33 @@ async def flash_before_send(message: Message, scope: Scope) -> None:
     elif state.get("flash_taken") and _cookie(scope, FLASH_COOKIE):
         cookie = Cookie(key=FLASH_COOKIE, value="", path="/", httponly=True, samesite="lax", max_age=0)
         headers.append(cookie.to_encoded_header())
+
+
+# --- multipart forms with files ---------------------------------------------------------------------
+
+
+def form_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A multipart form without its files, for forms.validate."""
+    return {k: v for k, v in data.items() if k != "files" and not isinstance(v, UploadFile)}
+
+
+def checked_uploads(
+    data: dict[str, Any], *, max_bytes: int, max_count: int
+) -> tuple[list[tuple[str, bytes]], str | None]:
+    """The files of a multipart form's "files" field, each checked for type, content and size."""
+    raw = data.get("files")
+    items = raw if isinstance(raw, list) else [raw]
+    files = [f for f in items if isinstance(f, UploadFile) and f.filename]
+    if len(files) > max_count:
+        return [], f"一次最多上传 {max_count} 个文件。"
+    out: list[tuple[str, bytes]] = []
+    for upload in files:
+        content = upload.file.read(max_bytes + 1)
+        problem = check_upload(upload.filename, content, max_bytes=max_bytes)
+        if problem:
+            return [], problem
+        out.append((upload.filename, content))
+    return out, None
 
 
 # --- pagination -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -206,3 +207,117 @@ def make_pledge(db: Session, rnd: Round, expert: Expert) -> Pledge:
     db.add(pledge)
     db.commit()
     return pledge
+
+
+def make_submitted_sheet(  # type: ignore[no-untyped-def]
+    db: Session,
+    application: Application,
+    expert: Expert,
+    *,
+    values: dict[str, str | Decimal | None],
+    gates: dict[str, str] | None = None,
+    opinion: str = "该项目智能化水平较高，生产作业环节数字化覆盖全面，建议推荐。",
+    status: str = "submitted",
+):
+    """A score sheet as the expert's submit leaves it: item values by criteria code, gates "pass"/"fail"."""
+    from sqlmodel import select
+
+    from reviewapp.scoring.models import ItemScore, ScoreSheet
+
+    rnd = db.get(Round, application.round_id)
+    nodes = {n.code: n for n in db.exec(select(CriteriaNode).where(CriteriaNode.version_id == rnd.criteria_version_id))}
+    total = sum((Decimal(str(v)) for v in values.values() if v is not None), Decimal(0))
+    sheet = ScoreSheet(
+        round_id=application.round_id,
+        panel_id=application.panel_id,
+        application_id=application.id,
+        expert_id=expert.id,
+        criteria_version_id=rnd.criteria_version_id,
+        status=status,
+        opinion=opinion,
+        total=total,
+        submitted_at=datetime.now(UTC) if status == "submitted" else None,
+    )
+    db.add(sheet)
+    db.flush()
+    for code, value in values.items():
+        db.add(ItemScore(sheet_id=sheet.id, node_id=nodes[code].id, value=None if value is None else Decimal(str(value))))
+    for code, gate in (gates or {}).items():
+        db.add(ItemScore(sheet_id=sheet.id, node_id=nodes[code].id, gate=gate))
+    db.commit()
+    return sheet
+
+
+def scored_values(total: int | Decimal) -> dict[str, Decimal]:
+    """Item values of SMALL_CRITERIA that add up to `total` (0..100), with 生产作业 taking most of it."""
+    total = Decimal(str(total))
+    jb = min(Decimal(10), (total / 5).quantize(Decimal("1")) / 2)
+    rest = total - jb
+    sc01 = max(math.ceil(rest) - 40, int(rest // 2))
+    return {"JB01": jb, "SC01": Decimal(sc01), "SC02": rest - sc01}
+
+
+def make_scored_panel(  # type: ignore[no-untyped-def]
+    db: Session,
+    *,
+    totals: list[list[int | Decimal]],
+    users: list | None = None,
+    rnd: Round | None = None,
+    **round_overrides,
+):
+    """A round (SMALL_CRITERIA) with one panel whose experts have all submitted: totals[a][e] is expert e's total
+    for application a. `users`: expert accounts to link (first one chairs). Returns (round, panel, apps, experts)."""
+    if rnd is None:
+        version = make_criteria_version(db)
+        rnd = make_round(db, criteria_version_id=version.id, **round_overrides)
+    count = len(totals[0]) if totals else len(users or [])
+    experts = [
+        make_expert(db, user_id=users[i].id if users and i < len(users) else None, name=f"评审专家{chr(0x7532 + i)}")
+        for i in range(count)
+    ]
+    panel = make_panel(db, rnd, experts)
+    apps = []
+    for row in totals:
+        app = make_application(db, rnd, formal_status="passed", panel_id=panel.id)
+        apps.append(app)
+        for expert, total in zip(experts, row, strict=True):
+            make_submitted_sheet(db, app, expert, values=scored_values(total), gates={"JB-G1": "pass"})
+    for expert in experts:
+        make_pledge(db, rnd, expert)
+    return rnd, panel, apps, experts
+
+
+def make_listed_round(  # type: ignore[no-untyped-def]
+    db: Session, *, totals: list[list[int | Decimal]], publicity_start=None, working_days: int = 5, **round_overrides
+):
+    """A round whose one panel the chair has finalized with every application recommended (so all are on the
+    round's recommendation list), plus, with `publicity_start`, its publicity period. Returns (round, panel, apps)."""
+    from reviewapp.audit import Actor
+    from reviewapp.publicity.calendar import period_end
+    from reviewapp.publicity.models import PublicityPeriod
+    from reviewapp.ranking import service as ranking
+
+    rnd, panel, apps, experts = make_scored_panel(db, totals=totals, **round_overrides)
+    actor, chair = Actor(user_id=None, name="测试"), experts[0]
+    for app in apps:
+        ranking.save_decision(
+            db, actor=actor, chair=chair, panel_id=panel.id, application_id=app.id, recommend=True,
+            group_opinion="同意推荐。", row_version=0,
+        )
+    db.refresh(panel)
+    ranking.save_panel_opinion(
+        db, actor=actor, chair=chair, panel_id=panel.id, opinion="本组项目整体水平较高。", row_version=panel.row_version
+    )
+    ranking.finalize_panel(db, actor=actor, chair=chair, panel_id=panel.id, row_version=panel.row_version)
+    if publicity_start is not None:
+        db.add(
+            PublicityPeriod(
+                round_id=rnd.id,
+                start_date=publicity_start,
+                working_days=working_days,
+                end_date=period_end(publicity_start, working_days),
+                published_at=datetime.now(UTC),  # objections only come in once the notice is out
+            )
+        )
+    db.commit()
+    return rnd, panel, apps

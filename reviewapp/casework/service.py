@@ -131,9 +131,13 @@ def apply_transition(
     today: date,
     row_version: int,
     summary: str = "",
+    facts: Any = None,
 ) -> CaseStep:
     """Take transition `code` on `case`: check it against the workflow, move the state, bump row_version,
     write the CaseStep and the audit entry. Refusals raise ServiceError (Conflict for a stale row_version).
+
+    `facts` is what the transition's precondition looks at when the case row alone does not say enough (e.g. an
+    objection's acceptance checks, which need the publicity period and the list); by default, the case itself.
 
     `data` holds the values the step records (their keys are what the transition `requires`, besides "note");
     keep it free of anything confidential: the audit log shows it to every staff member.
@@ -142,7 +146,9 @@ def apply_transition(
         raise Conflict(STALE_CASE)
     given = {**(data or {}), "note": (note or "").strip()}
     try:
-        transition = workflow.check(case.state, code, is_handler=is_handler, given=given, case=case, today=today)
+        transition = workflow.check(
+            case.state, code, is_handler=is_handler, given=given, case=case if facts is None else facts, today=today
+        )
     except TransitionRefused as exc:
         raise ServiceError(exc.message) from exc
     from_state = case.state

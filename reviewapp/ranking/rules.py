@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from decimal import (
     ROUND_HALF_EVEN,
@@ -818,3 +819,38 @@ def rank_from_raw_rows(
 ) -> Ranking:
     """Recompute the official ranking from a raw-score file: the same rows give exactly the same ranking."""
     return rank_applications(sheets_from_raw_rows(rows, item_dimensions=item_dimensions), facts, settings)
+
+
+# --- people's order on top of the computed one ------------------------------------------------------------------
+
+
+def apply_moves(computed: Sequence[int], moves: Mapping[int, int]) -> list[int]:
+    """The order people decided: the computed order, with each moved application put at its stated 1-based place.
+
+    Moved applications are placed in ascending order of their stated place (ties: computed order), each inserted
+    at that place in the list built so far; the others keep their computed relative order. A place beyond the end
+    means last. Moves of applications not in `computed` are ignored (they left the list).
+    """
+    present = set(computed)
+    moved = sorted(
+        ((place, computed.index(a), a) for a, place in moves.items() if a in present), key=lambda m: (m[0], m[1])
+    )
+    moved_ids = {a for _, _, a in moved}
+    order = [a for a in computed if a not in moved_ids]
+    for place, _, application_id in moved:
+        order.insert(max(0, min(place - 1, len(order))), application_id)
+    return order
+
+
+def merge_orders(sequences: Iterable[Sequence[int]], key: Callable[[int], Any]) -> list[int]:
+    """One order from several decided orders (one per panel): each sequence keeps its own order, and at each step
+    the head with the smallest `key` (e.g. the computed round-wide position) comes next. With no departures from
+    the computed order this is simply the computed order; a chair's move stays inside its own panel's sequence."""
+    heads = [list(s) for s in sequences if s]
+    merged: list[int] = []
+    while heads:
+        best = min(range(len(heads)), key=lambda i: key(heads[i][0]))
+        merged.append(heads[best].pop(0))
+        if not heads[best]:
+            heads.pop(best)
+    return merged

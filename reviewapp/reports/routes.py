@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from openpyxl import Workbook
 from sqlmodel import Session, select
@@ -22,7 +20,7 @@ from reviewapp.auth.models import Role, User
 from reviewapp.casework import service as casework
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import XLSX_MEDIA_TYPE, Column, content_disposition, workbook_bytes, write_sheet
-from reviewapp.files import ALLOWED_UPLOAD_TEXT, check_upload, stored_path
+from reviewapp.files import ALLOWED_UPLOAD_TEXT, stored_path
 from reviewapp.forms import Field, parse_date, validate
 from reviewapp.publicity.calendar import add_working_days
 from reviewapp.reports import rules, service
@@ -44,6 +42,7 @@ from reviewapp.rounds.models import TIER_LABELS, Round, Tier
 from reviewapp.web import (
     PUBLIC,
     FormData,
+    MultipartData,
     actor_of,
     client_addr,
     flash,
@@ -54,8 +53,8 @@ from reviewapp.web import (
     settings_of,
     staff_only,
 )
-
-MultipartData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+from reviewapp.web import checked_uploads as _uploads
+from reviewapp.web import form_fields as _form_values
 
 TIER_CHOICES = {t.value: TIER_LABELS[t] for t in Tier}
 STATUS_CHOICES = {s.value: s.label for s in CertificationStatus}
@@ -98,28 +97,6 @@ def _xlsx(filename: str, data: bytes) -> Response[bytes]:
     return Response(
         content=data, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": content_disposition(filename)}
     )
-
-
-def _uploads(data: dict[str, Any], *, max_bytes: int, max_count: int) -> tuple[list[tuple[str, bytes]], str | None]:
-    """The files of a multipart form's "files" field, each checked for type, content and size."""
-    raw = data.get("files")
-    items = raw if isinstance(raw, list) else [raw]
-    files = [f for f in items if isinstance(f, UploadFile) and f.filename]
-    if len(files) > max_count:
-        return [], f"一次最多上传 {max_count} 个文件。"
-    out: list[tuple[str, bytes]] = []
-    for upload in files:
-        content = upload.file.read(max_bytes + 1)
-        problem = check_upload(upload.filename, content, max_bytes=max_bytes)
-        if problem:
-            return [], problem
-        out.append((upload.filename, content))
-    return out, None
-
-
-def _form_values(data: dict[str, Any]) -> dict[str, Any]:
-    """A multipart form without its files, for forms.validate."""
-    return {k: v for k, v in data.items() if k != "files" and not isinstance(v, UploadFile)}
 
 
 def _no_store(response: Template) -> Template:

@@ -245,24 +245,10 @@ def _conflict(db: Session, request: Request, application_id: int, *, message: st
 
 
 class ChairController(Controller):
-    """The panel chair (组长): the panel's sheets by status, and returning a submitted sheet with a reason."""
+    """The panel chair (组长) returns a submitted sheet with a reason (the chair's page is in reviewapp.ranking)."""
 
     path = "/expert/panels/{panel_id:int}"
     guards = [expert_only]
-
-    @get("/", sync_to_thread=True)
-    def panel(self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int]) -> Any:
-        expert = my_expert(db, request)
-        panel = service.chair_panel(db, expert_id=expert.id, panel_id=panel_id)  # type: ignore[arg-type]
-        try:
-            panels.require_pledge(db, expert_id=expert.id, round_id=panel.round_id)  # type: ignore[arg-type]
-        except panels.PledgeRequired as exc:
-            return _pledge_redirect(request, exc)
-        progress = service.panel_progress(db, panel_id=panel_id, hide_from_expert=expert.id)
-        rnd = panels.get_round(db, panel.round_id)
-        return no_store(
-            render("scoring/chair.html", progress=progress, rnd=rnd, me=expert, submitted=SheetStatus.submitted.value)
-        )
 
     @post("/sheets/{sheet_id:int}/return", sync_to_thread=True)
     def return_sheet(

@@ -99,12 +99,12 @@ def sheet_entries(session: Session, sheet_id: int | None) -> dict[int, rules.Ent
         )
     )
     return {
-        node_id: rules.Entry(value=_dec(value), gate=gate, justification=justification or "")
+        node_id: rules.Entry(value=as_points(value), gate=gate, justification=justification or "")
         for node_id, value, gate, justification in rows
     }
 
 
-def _dec(value: Any) -> Decimal | None:
+def as_points(value: Any) -> Decimal | None:
     """Numeric columns come back from SQLite as floats: two decimals is what they hold."""
     if value is None:
         return None
@@ -359,11 +359,11 @@ def save_field(
             code=ctx.node_code,
             title=ctx.node_title,
             kind=ctx.node_kind,
-            max_points=_dec(ctx.node_max) or Decimal(0),
-            step=_dec(ctx.node_step) or Decimal(0),
+            max_points=as_points(ctx.node_max) or Decimal(0),
+            step=as_points(ctx.node_step) or Decimal(0),
             dimension=str(ctx.node_parent),
         )
-    old = rules.Entry(value=_dec(ctx.item_value), gate=ctx.item_gate, justification=ctx.item_just or "")
+    old = rules.Entry(value=as_points(ctx.item_value), gate=ctx.item_gate, justification=ctx.item_just or "")
     new = old
     change: dict[str, Any] = {"field": field}
     if kind == "score":
@@ -417,10 +417,10 @@ def save_field(
         # The stored sums with this item's new value in place of its old one (exact decimals; the version check
         # below guarantees nothing changed them since they were read).
         delta = (new.value or Decimal(0)) - (old.value or Decimal(0))
-        bump["total"] = (_dec(ctx.total) or Decimal(0)) + delta
+        bump["total"] = (as_points(ctx.total) or Decimal(0)) + delta
         statement = _BUMP_TOTAL
         result.dimension_id, result.total = ctx.node_parent, bump["total"]
-        result.subtotal = (_dec(ctx.dimension_sum) or Decimal(0)) + delta
+        result.subtotal = (as_points(ctx.dimension_sum) or Decimal(0)) + delta
     # The version check comes first: on PostgreSQL it takes the sheet's row lock, so a concurrent save of the
     # same sheet waits here and then finds the version moved on.
     if conn.execute(statement, bump).rowcount != 1:

@@ -521,3 +521,55 @@ def test_raw_cells_are_read_as_numbers_verdicts_or_empty():
             [RawScoreRow(1, 2, "3.1", D(1)), RawScoreRow(1, 2, "3.1", D(2))],
             item_dimensions=ITEMS, facts=[ApplicationFacts(1)], settings=RankingSettings(),
         )
+
+
+# --- people's order on top of the computed one -------------------------------------------------------------------
+
+from reviewapp.ranking.rules import apply_moves, merge_orders  # noqa: E402
+
+
+def test_a_move_puts_the_application_at_its_stated_place_and_the_rest_keep_their_order():
+    assert apply_moves([1, 2, 3, 4], {}) == [1, 2, 3, 4]
+    assert apply_moves([1, 2, 3, 4], {3: 1}) == [3, 1, 2, 4]
+    assert apply_moves([1, 2, 3, 4], {1: 4}) == [2, 3, 4, 1]
+    assert apply_moves([1, 2, 3, 4], {4: 1, 1: 3}) == [4, 2, 1, 3]
+    assert apply_moves([1, 2, 3], {2: 99}) == [1, 3, 2]  # beyond the end: last
+    assert apply_moves([1, 2, 3], {9: 1}) == [1, 2, 3]  # an application that left the list is ignored
+
+
+@given(
+    st.lists(st.integers(1, 50), min_size=1, max_size=12, unique=True).flatmap(
+        lambda order: st.tuples(
+            st.just(order),
+            st.dictionaries(st.sampled_from(order), st.integers(1, len(order)), max_size=len(order)),
+        )
+    )
+)
+def test_moves_give_a_permutation_with_each_moved_application_where_stated_when_places_differ(case):
+    order, moves = case
+    result = apply_moves(order, moves)
+    assert sorted(result) == sorted(order)
+    unmoved = [a for a in result if a not in moves]
+    assert unmoved == [a for a in order if a not in moves]
+    if len(set(moves.values())) == len(moves):  # distinct places: each lands exactly where stated
+        for application_id, place in moves.items():
+            assert result.index(application_id) == place - 1
+
+
+def test_merge_keeps_each_panels_order_and_takes_the_better_head_first():
+    position = {10: 1, 20: 2, 11: 3, 21: 4, 12: 5}.__getitem__
+    assert merge_orders([[10, 11, 12], [20, 21]], key=position) == [10, 20, 11, 21, 12]
+    # A chair moved 12 to the top of its panel: it stays ahead of its own panel's others.
+    assert merge_orders([[12, 10, 11], [20, 21]], key=position) == [20, 21, 12, 10, 11]
+    assert merge_orders([], key=position) == []
+
+
+@given(st.lists(st.lists(st.integers(0, 1000), max_size=6, unique=True), max_size=4))
+def test_merge_of_computed_orders_is_the_computed_order(panels):
+    seen: set[int] = set()
+    sequences = []
+    for seq in panels:
+        seq = sorted(a for a in seq if a not in seen)
+        seen.update(seq)
+        sequences.append(seq)
+    assert merge_orders(sequences, key=lambda a: a) == sorted(seen)
