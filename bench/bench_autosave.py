@@ -1,8 +1,9 @@
-"""Benchmark: 100 experts autosaving their score sheets against one app worker (uvicorn) on a SQLite file.
+"""Benchmark: 100 experts autosaving their score sheets against one app worker on a SQLite file.
 
 Run: .venv/bin/python bench/bench_autosave.py [--experts 100] [--seconds 10] [--rate 10] [--client-procs 2]
+     [--server uvicorn|granian]
 
-The app runs in a subprocess on 127.0.0.1 (one uvicorn worker, the `reviewapp serve` settings); the simulated
+The app runs in a subprocess on 127.0.0.1 (one worker of uvicorn or granian, the `reviewapp serve` settings); the simulated
 experts are httpx async clients, each signed in with its own session and its own sheet, spread over a few client
 processes so that the clients are not the bottleneck. Phases, in one run:
   1. warm-up: every expert saves once (this creates the sheets: the full visibility check runs once per sheet);
@@ -138,14 +139,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str, port: int, http: str, loop: str) -> subprocess.Popen:  # type: ignore[type-arg]
+def start_server(database_url: str, port: int, http: str, loop: str, server: str) -> subprocess.Popen:  # type: ignore[type-arg]
     env = dict(os.environ, REVIEWAPP_DATABASE_URL=database_url, REVIEWAPP_SECRET_KEY="b" * 40)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "reviewapp.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "--http", http,
-         "--loop", loop],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    if server == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log",
+                   "--loop", loop, "reviewapp.app:create_app"]  # fmt: skip
+    else:
+        command = [sys.executable, "-m", "uvicorn", "reviewapp.app:create_app", "--factory", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "--http", http,
+                   "--loop", loop]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -310,9 +314,24 @@ def verify(db_path: str, acks: list[tuple[int, int, str, str]]) -> dict:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process (all its threads) and its child processes (granian runs its worker
+    in a child), from /proc."""
+    total, children = 0.0, {pid}
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+    changed = True
+    while changed:
+        grown = {p for p, f in stats.items() if int(f[1]) in children} | children
+        changed, children = grown != children, grown
+    for p in children:
+        if p in stats:
+            total += int(stats[p][11]) + int(stats[p][12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -329,7 +348,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="saves per second per expert in the paced phase")
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--http", default="auto", help="uvicorn's HTTP parser: auto (httptools if installed) or h11")
-    parser.add_argument("--loop", default="auto", help="uvicorn's event loop: auto (uvloop if installed) or asyncio")
+    parser.add_argument("--loop", default="auto", help="the event loop: auto (uvloop if installed) or asyncio")
+    parser.add_argument("--server", default="uvicorn", choices=["uvicorn", "granian"], help="the ASGI server")
     args = parser.parse_args()
 
     load_at_start = os.getloadavg()[0]
@@ -339,7 +359,7 @@ def main() -> None:
     print(f"seeding {args.experts} experts into {db_path} …", flush=True)
     pairs = seed(url, args.experts)
     port = free_port()
-    server = start_server(url, port, args.http, args.loop)
+    server = start_server(url, port, args.http, args.loop, args.server)
     base = f"http://127.0.0.1:{port}"
     try:
         ctx = mp.get_context("spawn")
@@ -382,7 +402,7 @@ def main() -> None:
     paced = len(merged["paced"]) / seconds
     report = {
         "experts": args.experts,
-        "server": f"uvicorn, 1 worker, http={args.http}, loop={args.loop}",
+        "server": f"{args.server}, 1 worker, http={args.http}, loop={args.loop}",
         "machine_load_average_at_start": round(load_at_start, 1),  # other work on the machine skews every figure
         "capacity_saves_per_s": round(capacity),
         "capacity_p50_ms": round(pct(merged["capacity"], 50), 1),

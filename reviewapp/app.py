@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from reviewapp.db import create_db_engine
+from reviewapp.db import create_db_engine, writer_engine
 from reviewapp.errors import NotFound
 from reviewapp.nav import nav_for
 from reviewapp.settings import Settings, load_settings
@@ -142,7 +143,12 @@ def route_handlers() -> list[Any]:
     )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController
-    from reviewapp.scoring.routes import ChairController, ScoreSheetController, ScoringProgressController
+    from reviewapp.scoring.routes import (
+        AutosaveController,
+        ChairController,
+        ScoreSheetController,
+        ScoringProgressController,
+    )
 
     return [
         AuthController,
@@ -165,6 +171,7 @@ def route_handlers() -> list[Any]:
         PublicReportController,
         ObjectionController,
         ScoreSheetController,
+        AutosaveController,
         ChairController,
         ScoringProgressController,
         ChairRankingController,
@@ -182,6 +189,8 @@ def route_handlers() -> list[Any]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or load_settings()).check()
     engine = create_db_engine(settings)
+    # web.in_writer_thread; its idle thread ends when the app is dropped (no shutdown hook: tests reuse apps)
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reviewapp-writer")
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC, name="static")
 
     app = Litestar(
@@ -209,4 +218,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.writer_engine = writer_engine(engine)  # built once: each call makes a new option engine
+    app.state.writer = writer
     return app

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -27,7 +29,7 @@ from sqlmodel import Session, select
 from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
 from reviewapp.clock import as_utc
-from reviewapp.db import session_scope, writer_engine
+from reviewapp.db import session_scope
 from reviewapp.files import check_upload
 from reviewapp.settings import Settings
 
@@ -47,11 +49,17 @@ def settings_of(connection: ASGIConnection) -> Settings:
 
 def provide_db(request: Request) -> Iterator[Session]:
     """One session per request. Writers (non-GET) start with the SQLite write lock held."""
-    engine = request.app.state.engine
-    if request.method not in {"GET", "HEAD"}:
-        engine = writer_engine(engine)
+    state = request.app.state
+    engine = state.engine if request.method in {"GET", "HEAD"} else state.writer_engine
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+async def in_writer_thread(request: Request, fn: Callable[..., Any], /, *args: Any) -> Any:
+    """Run fn(*args) in the app's one writer thread (the autosave's). Saves queue on the event loop and the
+    thread takes the next as soon as it is free: no worker threads wait for SQLite's write lock, and none
+    is woken only to wait again (with the GIL, waking threads that then contend costs more than the save)."""
+    return await asyncio.get_running_loop().run_in_executor(request.app.state.writer, partial(fn, *args))
 
 
 def client_addr(connection: ASGIConnection) -> str:
@@ -72,6 +80,11 @@ def actor_of(request: Request) -> Actor:
 # --- authentication middleware --------------------------------------------------------------------
 
 
+# Route opt of a handler that reads the session itself, in the same database round trip as its own work
+# (the autosave): the middleware leaves scope["user"] None for it, and the handler calls `check_access`.
+SESSION_IN_HANDLER = {"session_in_handler": True}
+
+
 class SessionAuthMiddleware(ASGIMiddleware):
     """Puts the signed-in User (or None) into scope["user"], reading the database off the event loop."""
 
@@ -83,7 +96,7 @@ class SessionAuthMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = None
         token = _cookie(scope, SESSION_COOKIE)
-        if token:
+        if token and not scope["route_handler"].opt.get("session_in_handler"):
             app = scope["litestar_app"]
             settings: Settings = app.state.settings
 
@@ -94,10 +107,15 @@ class SessionAuthMiddleware(ASGIMiddleware):
                     return load_session(session, token=token, idle_minutes=settings.session_idle_minutes)
 
             lookup = await anyio.to_thread.run_sync(_load)
-            scope["user"] = lookup.user
-            if lookup.expired:
-                scope.setdefault("state", {})["session_expired"] = True
+            sign_in_scope(scope, lookup)
         await next_app(scope, receive, send)
+
+
+def sign_in_scope(scope: Scope, lookup: Any) -> None:
+    """Record a session lookup (auth.service.SessionLookup) on the request."""
+    scope["user"] = lookup.user
+    if lookup.expired:
+        scope.setdefault("state", {})["session_expired"] = True
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -121,16 +139,21 @@ def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
     allowed = {r.value for r in roles}
 
     def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
-        user: User | None = connection.user
-        if user is None:
-            raise NotAuthorizedException("请先登录。")
-        if user.must_change_password and connection.url.path not in {"/account/password", "/logout"}:
-            raise PasswordChangeRequired()
-        if allowed and user.role not in allowed:
-            raise PermissionDeniedException("您没有权限访问此页面。")
+        check_access(connection, allowed)
 
     guard.roles = tuple(sorted(allowed))  # type: ignore[attr-defined]
     return guard
+
+
+def check_access(connection: ASGIConnection, allowed: set[str]) -> None:
+    """The guards' rule, also called by SESSION_IN_HANDLER handlers once they have read the session."""
+    user: User | None = connection.user
+    if user is None:
+        raise NotAuthorizedException("请先登录。")
+    if user.must_change_password and connection.url.path not in {"/account/password", "/logout"}:
+        raise PasswordChangeRequired()
+    if allowed and user.role not in allowed:
+        raise PermissionDeniedException("您没有权限访问此页面。")
 
 
 signed_in = require()

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, update
 from sqlmodel import Session, select
@@ -146,7 +147,14 @@ def authenticate(
             "或联系系统管理员重置密码。",
         )
     user = find_user(session, username)
-    ok = verify_password(user.password_hash if user else None, password)
+    stored_hash = user.password_hash if user else None
+    # End the read before the deliberately slow hash check (argon2, most of a second on a busy machine): on
+    # SQLite a POST's transaction holds the database's one write lock from its first statement, and a burst of
+    # logins (a review day's morning) would queue behind each other's hashing until they fail with "database is
+    # locked". The writes below start a new transaction; `user` reloads in it, so a disabling that happened
+    # meanwhile is still seen. (The throttle counts were read before hashing, as on PostgreSQL before.)
+    session.rollback()
+    ok = verify_password(stored_hash, password)
     if not ok or user is None or not user.is_active:
         session.add(LoginAttempt(username=username, client_addr=client_addr, at=now))
         if by_user + 1 >= settings.login_max_failures or by_addr + 1 >= settings.login_max_failures:
@@ -196,13 +204,25 @@ class SessionLookup:
     expired: bool = False
 
 
-# Built once: this runs on every request, and building the statement costs more than running it.
-_USER_COLUMNS = [c.name for c in User.__table__.columns]  # type: ignore[attr-defined]
-_SESSION_LOOKUP = (
-    select(UserSession.__table__.c.id, UserSession.__table__.c.last_seen_at, *User.__table__.columns)  # type: ignore[attr-defined]
-    .join_from(UserSession.__table__, User.__table__, User.__table__.c.id == UserSession.__table__.c.user_id)  # type: ignore[attr-defined]
-    .where(UserSession.__table__.c.token_hash == bindparam("token_hash"))  # type: ignore[attr-defined]
-)
+# The session lookup in pieces, built once: it runs on every request, and building a statement costs more
+# than running it. The autosave joins its own checks onto the same pieces (scoring.service), so that one
+# query both validates the session and loads what the save needs.
+_session_t, _user_t = UserSession.__table__, User.__table__  # type: ignore[attr-defined]
+SESSION_FROM = _session_t.join(_user_t, _user_t.c.id == _session_t.c.user_id)
+SESSION_COLUMNS = [
+    _session_t.c.id.label("session_id"),
+    _session_t.c.last_seen_at.label("session_seen"),
+    *(c.label(f"user_{c.name}") for c in _user_t.columns),
+]
+SESSION_WHERE = _session_t.c.token_hash == bindparam("token_hash")
+_SESSION_LOOKUP = select(*SESSION_COLUMNS).select_from(SESSION_FROM).where(SESSION_WHERE)
+
+
+def token_params(token: str | None) -> dict[str, str] | None:
+    """The lookup's parameters for a cookie token (None: no token, or not one of ours)."""
+    if not token or len(token) > 128:
+        return None
+    return {"token_hash": _token_hash(token)}
 
 
 def load_session(session: Session, *, token: str, idle_minutes: int) -> SessionLookup:
@@ -212,28 +232,44 @@ def load_session(session: Session, *, token: str, idle_minutes: int) -> SessionL
     idle session) run in a transaction of their own that starts with the write. On SQLite a read transaction
     that later writes fails at once with "database is locked" when another writer committed meanwhile.
     """
-    if not token or len(token) > 128:
+    params = token_params(token)
+    if params is None:
         return SessionLookup(None)
-    found = session.connection().execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).first()
+    found = session.connection().execute(_SESSION_LOOKUP, params).first()
     session.rollback()  # end the read before any write
-    if found is None:
+    return session_from_row(session, found, idle_minutes=idle_minutes, commit=True)
+
+
+def session_from_row(session: Session, row: Any, *, idle_minutes: int, commit: bool) -> SessionLookup:
+    """The session rules applied to a row of SESSION_COLUMNS (None: no such session): an idle session or a
+    disabled account ends the session; an active one is touched at most once a minute. With `commit`, each
+    write commits at once; without, the writes join the caller's transaction (one that already holds the
+    write lock) and the caller commits them."""
+    if row is None or row.session_id is None:
         return SessionLookup(None)
-    row_id, last_seen = found[0], found[1]
-    user = User(**dict(zip(_USER_COLUMNS, found[2:], strict=True)))  # detached, as the request needs it
+    # Detached, as the request needs it; built without validation (the values are the database's own): the
+    # validating constructor cost 0.1 ms, on every request.
+    user = User.model_construct(**{name: getattr(row, f"user_{name}") for name in _USER_COLUMNS})
     now = utcnow()
-    if now - as_utc(last_seen) > timedelta(minutes=idle_minutes) or not user.is_active:
-        session.exec(delete(UserSession).where(UserSession.id == row_id))  # type: ignore[call-overload]
-        session.commit()
+    idle = now - as_utc(row.session_seen)
+    if idle > timedelta(minutes=idle_minutes) or not user.is_active:
+        session.exec(delete(UserSession).where(UserSession.id == row.session_id))  # type: ignore[call-overload]
+        if commit:
+            session.commit()
         return SessionLookup(None, expired=True)
     # Touch at most once a minute: a review day has hundreds of experts autosaving.
-    if now - as_utc(last_seen) > timedelta(seconds=60):
+    if idle > timedelta(seconds=60):
         session.exec(
             update(UserSession)
-            .where(UserSession.id == row_id, UserSession.last_seen_at < now - timedelta(seconds=60))  # type: ignore[arg-type]
+            .where(UserSession.id == row.session_id, UserSession.last_seen_at < now - timedelta(seconds=60))  # type: ignore[arg-type]
             .values(last_seen_at=now)
         )  # type: ignore[call-overload]
-        session.commit()
+        if commit:
+            session.commit()
     return SessionLookup(user)
+
+
+_USER_COLUMNS = [c.name for c in _user_t.columns]
 
 
 def end_session(session: Session, *, token: str, user: User | None, client_addr: str = "") -> None:

@@ -23,9 +23,25 @@ from reviewapp.rounds.routes import END_OF_DAY
 from reviewapp.rounds.rules import beijing_to_utc, fmt_points
 from reviewapp.scoring import rules, service
 from reviewapp.scoring.models import SheetStatus
-from reviewapp.web import FormData, actor_of, flash, no_store, render, render_block, require, settings_of, staff_only
+from reviewapp.web import (
+    SESSION_COOKIE,
+    SESSION_IN_HANDLER,
+    FormData,
+    actor_of,
+    check_access,
+    flash,
+    in_writer_thread,
+    no_store,
+    render,
+    render_block,
+    require,
+    settings_of,
+    sign_in_scope,
+    staff_only,
+)
 
 SHEET = "scoring/sheet.html"
+EXPERT = {Role.expert.value}
 expert_only = require(Role.expert)
 
 
@@ -55,77 +71,34 @@ def _saved_fragment(request: Request, saved: service.Saved) -> Response[str]:
     return Response(content=html, media_type=MediaType.HTML, status_code=200, headers={"Cache-Control": "no-store"})
 
 
+def _sheet_page(db: Session, request: Request, application_id: int) -> service.SheetPage | Response[Any]:
+    expert = my_expert(db, request)
+    try:
+        app = service.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+    except panels.PledgeRequired as exc:
+        return _pledge_redirect(request, exc)
+    return service.sheet_page(db, expert=expert, application=app, now=utcnow())
+
+
 class ScoreSheetController(Controller):
     """One expert's score sheet (专家评分表) for one application."""
 
     path = "/expert/applications/{application_id:int}"
     guards = [expert_only]
 
-    def _page(self, db: Session, request: Request, application_id: int) -> service.SheetPage | Response[Any]:
-        expert = my_expert(db, request)
-        try:
-            app = service.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
-        except panels.PledgeRequired as exc:
-            return _pledge_redirect(request, exc)
-        return service.sheet_page(db, expert=expert, application=app, now=utcnow())
-
     @get("/", sync_to_thread=True)
     def sheet(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Any:
-        page = self._page(db, request, application_id)
+        page = _sheet_page(db, request, application_id)
         if isinstance(page, Response):
             return page
         return no_store(render(SHEET, page=page, pts=fmt_points, issues=None, now=utcnow()))
 
     @get("/print", sync_to_thread=True)
     def print_view(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Any:
-        page = self._page(db, request, application_id)
+        page = _sheet_page(db, request, application_id)
         if isinstance(page, Response):
             return page
         return no_store(render("scoring/print.html", page=page, pts=fmt_points, now=utcnow()))
-
-    @post("/save", sync_to_thread=True)
-    def save(
-        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData
-    ) -> Any:
-        """One autosaved field. Always answers 200 with fragments htmx swaps out of band."""
-        fields = [(k, v) for k, v in (data or {}).items() if k not in {"row_version", "_csrf_token"}]
-        if len(fields) != 1:
-            raise NotFound("无法识别要保存的内容。")
-        name, raw = fields[0][0], _first(fields[0][1])
-        try:
-            saved = service.save_field(
-                db,
-                actor=actor_of(request),
-                application_id=application_id,
-                field=name,
-                raw=raw,
-                row_version=_version(data),
-                now=utcnow(),
-            )
-            db.commit()
-        except service.StaleSheet as exc:
-            db.rollback()
-            return self._conflict(db, request, application_id, message=exc.message, field=name, raw=raw)
-        except panels.PledgeRequired as exc:
-            db.rollback()
-            return _pledge_redirect(request, exc)
-        except NotFound:
-            raise
-        except ServiceError as exc:
-            db.rollback()
-            saved = service.Saved(
-                field=name, kind="", node_id=None, ok=False, message=exc.message, row_version=_version(data)
-            )
-        return _saved_fragment(request, saved)
-
-    def _conflict(
-        self, db: Session, request: Request, application_id: int, *, message: str, field: str, raw: str
-    ) -> Any:
-        """A stale tab: nothing was written; show the values stored now, and what was not saved."""
-        page = self._page(db, request, application_id)
-        if isinstance(page, Response):
-            return page
-        return render_block(SHEET, "conflict", page=page, pts=fmt_points, message=message, refused=(field, raw))
 
     @get("/check", sync_to_thread=True)
     def check(
@@ -136,7 +109,7 @@ class ScoreSheetController(Controller):
         row_version: FromQuery[str] = "",
     ) -> Any:
         """Before submitting: every problem (linked to its field), or the confirmation dialog."""
-        page = self._page(db, request, application_id)
+        page = _sheet_page(db, request, application_id)
         if isinstance(page, Response):
             return page
         stale = row_version.isdigit() and int(row_version) != page.row_version
@@ -198,6 +171,77 @@ class ScoreSheetController(Controller):
                 "Cache-Control": "private, no-store",
             },
         )
+
+
+class AutosaveController(Controller):
+    """The score sheet's autosave: the hottest request of a review day (every expert, every few seconds).
+
+    It reads the session itself (SESSION_IN_HANDLER: the session middleware skips it) so that the whole save
+    is one thread hop and one writer transaction whose first query both validates the session and loads what
+    the save checks (scoring.service.signed_in_save_context); `check_access` then applies the same rule as the
+    `expert_only` guard of the sheet's other routes. CSRF is checked by the CSRF middleware as everywhere.
+    """
+
+    path = "/expert/applications/{application_id:int}/save"
+    opt = SESSION_IN_HANDLER
+
+    @post("/")
+    async def save(self, request: Request, application_id: FromPath[int], data: FormData) -> Any:
+        """One autosaved field. Always answers 200 with fragments htmx swaps out of band."""
+        return await in_writer_thread(request, self._save, request, application_id, data)
+
+    def _save(self, request: Request, application_id: int, data: dict[str, Any]) -> Any:
+        fields = [(k, v) for k, v in (data or {}).items() if k not in {"row_version", "_csrf_token"}]
+        name, raw = (fields[0][0], _first(fields[0][1])) if len(fields) == 1 else ("", "")
+        settings = settings_of(request)
+        with Session(request.app.state.writer_engine, expire_on_commit=False) as db:
+            lookup, context = service.signed_in_save_context(
+                db,
+                token=request.cookies.get(SESSION_COOKIE),
+                idle_minutes=settings.session_idle_minutes,
+                application_id=application_id,
+                field=name,
+            )
+            sign_in_scope(request.scope, lookup)
+            if lookup.user is None:
+                db.commit()  # an idle session was ended
+            check_access(request, EXPERT)
+            if len(fields) != 1:
+                raise NotFound("无法识别要保存的内容。")
+            try:
+                saved = service.save_field(
+                    db,
+                    actor=actor_of(request),
+                    application_id=application_id,
+                    field=name,
+                    raw=raw,
+                    row_version=_version(data),
+                    now=utcnow(),
+                    context=context,
+                )
+                db.commit()
+            except service.StaleSheet as exc:
+                db.rollback()
+                return _conflict(db, request, application_id, message=exc.message, field=name, raw=raw)
+            except panels.PledgeRequired as exc:
+                db.rollback()
+                return _pledge_redirect(request, exc)
+            except NotFound:
+                raise
+            except ServiceError as exc:
+                db.rollback()
+                saved = service.Saved(
+                    field=name, kind="", node_id=None, ok=False, message=exc.message, row_version=_version(data)
+                )
+            return _saved_fragment(request, saved)
+
+
+def _conflict(db: Session, request: Request, application_id: int, *, message: str, field: str, raw: str) -> Any:
+    """A stale tab: nothing was written; show the values stored now, and what was not saved."""
+    page = _sheet_page(db, request, application_id)
+    if isinstance(page, Response):
+        return page
+    return render_block(SHEET, "conflict", page=page, pts=fmt_points, message=message, refused=(field, raw))
 
 
 class ChairController(Controller):

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from reviewapp import audit
 from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise, FormalStatus
 from reviewapp.audit import Actor
+from reviewapp.auth import service as accounts
 from reviewapp.auth.models import User
 from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import Conflict as StaleEdit
@@ -300,7 +301,15 @@ class Saved:
 
 
 def save_field(
-    session: Session, *, actor: Actor, application_id: int, field: str, raw: str, row_version: int, now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    application_id: int,
+    field: str,
+    raw: str,
+    row_version: int,
+    now: datetime,
+    context: Any = None,
 ) -> Saved:
     """Store one field of the signed-in expert's sheet: a few statements in the request's one transaction.
 
@@ -308,6 +317,7 @@ def save_field(
     query (membership, assignment, formal review, stored conflicts, pledge, deadline, finalization, version),
     and the change goes to the sheet's version history. A save whose `row_version` is not the sheet's current
     one raises StaleSheet; a refused value comes back as Saved(ok=False) and nothing is written.
+    `context`: that query's row when the caller already read it (`signed_in_save_context`, for `actor`'s user).
     """
     parsed = rules.parse_field_name(field)
     if parsed is None:
@@ -316,7 +326,9 @@ def save_field(
     user_id = actor.user_id
     if user_id is None:
         raise NotFound(NOT_VISIBLE)
-    ctx = _save_context(session, user_id=user_id, application_id=application_id, node_id=node_id)
+    if context is None:
+        context = _save_context(session, user_id=user_id, application_id=application_id, node_id=node_id)
+    ctx = context
     if ctx is None or not ctx.member or ctx.app_panel is None or ctx.formal_status != FormalStatus.passed.value:
         raise NotFound(NOT_VISIBLE)
     if ctx.conflicted:
@@ -451,12 +463,17 @@ _sheet, _item, _node, _version = (
     CriteriaNode.__table__,
     SheetVersion.__table__,
 )  # type: ignore[attr-defined]
-_expert, _app, _round = Expert.__table__, Application.__table__, Round.__table__  # type: ignore[attr-defined]
+_expert, _app, _round, _user = Expert.__table__, Application.__table__, Round.__table__, User.__table__  # type: ignore[attr-defined]
 _panel, _member, _pledge, _conflict = Panel.__table__, PanelMember.__table__, Pledge.__table__, Conflict.__table__  # type: ignore[attr-defined]
 
 
-def _context_statement(with_item: bool) -> Any:
-    """One row with everything an autosave checks (None: the user is no expert, or the application is gone)."""
+def _context_statement(with_item: bool, signed_in: bool = False) -> Any:
+    """One row with everything an autosave checks (None: the user is no expert, or the application is gone).
+
+    `signed_in`: found by the session token instead of the user id, with the session lookup's columns in
+    front (auth.service.SESSION_COLUMNS); the context's columns are NULL when the user is no expert or the
+    application is gone, and there is no row when the token is no live session.
+    """
     conflicted = (
         exists()
         .where(
@@ -526,6 +543,12 @@ def _context_statement(with_item: bool) -> Any:
     else:
         names = ("node_parent", "item_id", "item_value", "item_gate", "item_just", "dimension_sum")
         columns += [literal(None).label(n) for n in names]
+    if signed_in:
+        return (
+            select(*accounts.SESSION_COLUMNS, *columns)
+            .select_from(accounts.SESSION_FROM.outerjoin(stmt_from, _expert.c.user_id == _user.c.id))
+            .where(accounts.SESSION_WHERE)
+        )
     return select(*columns).select_from(stmt_from).where(_expert.c.user_id == bindparam("user_id"))
 
 
@@ -545,6 +568,30 @@ def _save_context(session: Session, *, user_id: int, application_id: int, node_i
     if node_id is None:
         return session.connection().execute(_CONTEXT_OPINION, params).first()
     return session.connection().execute(_CONTEXT_ITEM, {**params, "node_id": node_id}).first()
+
+
+# The same with the session lookup in front (signed_in_save_context).
+_SIGNED_IN_ITEM = _context_statement(with_item=True, signed_in=True)
+_SIGNED_IN_OPINION = _context_statement(with_item=False, signed_in=True)
+
+
+def signed_in_save_context(
+    session: Session, *, token: str | None, idle_minutes: int, application_id: int, field: str
+) -> tuple[accounts.SessionLookup, Any]:
+    """The autosave's first statement, in its writer transaction: the cookie's session and the save's context
+    (what `save_field` checks) in one query, then the session rules (idle timeout, disabled account, touch;
+    their writes join this transaction). Returns the lookup (the caller checks the user's access) and the row
+    to pass to `save_field`. A save costs one round trip fewer and no separate session read."""
+    params = accounts.token_params(token)
+    if params is None:
+        return accounts.SessionLookup(None), None
+    parsed = rules.parse_field_name(field)
+    node_id = parsed[1] if parsed else None
+    statement = _SIGNED_IN_OPINION if node_id is None else _SIGNED_IN_ITEM
+    row = session.connection().execute(statement, {**params, "application_id": application_id, "node_id": node_id})
+    found = row.first()
+    lookup = accounts.session_from_row(session, found, idle_minutes=idle_minutes, commit=False)
+    return lookup, (found if lookup.user is not None else None)
 
 
 def _create_sheet(session: Session, *, ctx: Any, actor: Actor, version_id: int, now: datetime) -> int:

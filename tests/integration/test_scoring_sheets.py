@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from reviewapp.applications.models import FormalStatus
 from reviewapp.audit.models import AuditEntry
-from reviewapp.auth.models import Role, User
+from reviewapp.auth.models import Role, User, UserSession
 from reviewapp.errors import ServiceError
 from reviewapp.files import StoredFile
 from reviewapp.panels import service as panels
@@ -545,6 +545,68 @@ def test_an_expert_account_without_an_expert_profile_gets_a_chinese_404(make_use
     browser = login(make_user("lonely", Role.expert))
     response = browser.get("/expert/applications/1")
     assert response.status_code == 404 and "尚未关联专家信息" in response.text
+
+
+def test_autosave_checks_the_session_and_role_itself_like_the_guards(world, db, make_user, login, client):
+    """The autosave reads the session in its own query (not through the middleware): every access rule holds."""
+    app_id, field = world.apps[0].id, f"score-{world.node['JB01']}"
+    form = {field: "8", "row_version": "0"}
+    # Anonymous: sent to the login page (the whole page, as htmx asked), nothing written.
+    anonymous = client.submit(f"/expert/applications/{app_id}/save", form, headers=HX)
+    assert anonymous.status_code == 200 and anonymous.headers["hx-redirect"].startswith("/login?next=")
+    # A forged or unknown session cookie is anonymous too.
+    forged = Browser(app=client.app, base_url="http://testserver.local")
+    forged.cookies.set("reviewapp_session", "not-a-session")
+    response = forged.submit(f"/expert/applications/{app_id}/save", form, headers=HX)
+    assert response.headers["hx-redirect"].startswith("/login?next=")
+    # Staff are not experts: the Chinese 403 page.
+    staff = login(make_user("gongzuo", Role.staff))
+    refused = staff.submit(f"/expert/applications/{app_id}/save", form, headers=HX)
+    assert refused.status_code == 403 and "无权访问" in refused.text
+    # A pending one-time password: nothing but changing it.
+    once = make_user("yicixing", Role.expert, must_change=True)
+    pending = login(once).submit(f"/expert/applications/{app_id}/save", form, headers=HX)
+    assert pending.headers["hx-redirect"] == "/account/password"
+    # No CSRF token: refused before anything else.
+    b = world.browser(0)
+    no_token = b.post(f"/expert/applications/{app_id}/save", data=form, headers=HX)
+    assert no_token.status_code == 403
+    assert world.sheet(0) is None
+    # An idle session ends, and says so; a disabled account's session ends at once.
+    assert version_of(save(b, app_id, field, "8", 0)) == 1
+    reread(db)
+    for row in db.exec(select(UserSession).where(UserSession.user_id == world.users[0].id)).all():
+        row.last_seen_at = datetime.now(UTC) - timedelta(minutes=121)
+        db.add(row)
+    db.commit()
+    expired = b.submit(f"/expert/applications/{app_id}/save", {field: "9", "row_version": "1"}, headers=HX)
+    assert "expired=1" in expired.headers["hx-redirect"]
+    reread(db)
+    assert db.exec(select(UserSession).where(UserSession.user_id == world.users[0].id)).all() == []
+    other = world.browser(1)
+    assert version_of(save(other, app_id, field, "7", 0)) == 1
+    reread(db)
+    user = db.get(User, world.users[1].id)
+    user.is_active = False
+    db.add(user)
+    db.commit()
+    disabled = other.submit(f"/expert/applications/{app_id}/save", {field: "6", "row_version": "1"}, headers=HX)
+    assert disabled.headers["hx-redirect"].startswith("/login?next=")
+    values = {s.expert_id: s.row_version for s in (world.sheet(0), world.sheet(1))}
+    assert values == {world.experts[0].id: 1, world.experts[1].id: 1}
+
+
+def test_autosave_touches_a_session_at_most_once_a_minute(world, db):
+    b, app_id, field = world.browser(0), world.apps[0].id, f"score-{world.node['JB01']}"
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
+    for row in db.exec(select(UserSession).where(UserSession.user_id == world.users[0].id)).all():
+        row.last_seen_at = earlier
+        db.add(row)
+    db.commit()
+    assert version_of(save(b, app_id, field, "8", 0)) == 1
+    reread(db)
+    (row,) = db.exec(select(UserSession).where(UserSession.user_id == world.users[0].id)).all()
+    assert row.last_seen_at > earlier + timedelta(minutes=4)
 
 
 # --- the home page, history, guards ---------------------------------------------------------------
