@@ -22,7 +22,7 @@ from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds.models import Round
 from reviewapp.rounds.rules import fmt_points
 from reviewapp.scoring.models import SheetStatus
-from reviewapp.scoring.routes import _pledge_redirect
+from reviewapp.scoring.routes import pledge_redirect
 from reviewapp.web import FormData, actor_of, flash, no_store, render, require, staff_only
 
 expert_only = require(Role.expert)
@@ -104,7 +104,7 @@ class ChairRankingController(Controller):
         try:
             view = self._view(db, request, panel_id)
         except panels.PledgeRequired as exc:
-            return _pledge_redirect(request, exc)
+            return pledge_redirect(request, exc)
         return no_store(render(PANEL_PAGE, **_panel_context(view, mode="chair", base=f"/expert/panels/{panel_id}")))
 
     @get("/calibration", sync_to_thread=True)
@@ -112,7 +112,7 @@ class ChairRankingController(Controller):
         try:
             view = self._view(db, request, panel_id)
         except panels.PledgeRequired as exc:
-            return _pledge_redirect(request, exc)
+            return pledge_redirect(request, exc)
         if not view.complete:
             raise NotFound("本组全部评分表提交后才能查看校准视图。")
         return no_store(
@@ -126,7 +126,7 @@ class ChairRankingController(Controller):
         try:
             view = self._view(db, request, panel_id)
         except panels.PledgeRequired as exc:
-            return _pledge_redirect(request, exc)
+            return pledge_redirect(request, exc)
         context = _sheets_context(view, application_id, mode="chair", base=f"/expert/panels/{panel_id}")
         return no_store(render("ranking/sheets.html", **context))
 

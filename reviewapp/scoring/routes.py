@@ -11,11 +11,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from reviewapp.applications.models import Application
 from reviewapp.auth.models import Role
 from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import NotFound, ServiceError
-from reviewapp.excel import content_disposition
 from reviewapp.forms import Field, validate
 from reviewapp.panels import service as panels
 from reviewapp.panels.routes import my_expert
@@ -56,7 +54,7 @@ def _version(data: dict[str, Any] | None) -> int:
     return int(text) if text.isdigit() else -1
 
 
-def _pledge_redirect(request: Request, exc: panels.PledgeRequired) -> Response[Any]:
+def pledge_redirect(request: Request, exc: panels.PledgeRequired) -> Response[Any]:
     flash(request, exc.message, "info")
     if request.headers.get("hx-request") == "true":
         return Response(content="", status_code=200, headers={"HX-Redirect": exc.next_url})
@@ -76,7 +74,7 @@ def _sheet_page(db: Session, request: Request, application_id: int) -> service.S
     try:
         app = service.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
     except panels.PledgeRequired as exc:
-        return _pledge_redirect(request, exc)
+        return pledge_redirect(request, exc)
     return service.sheet_page(db, expert=expert, application=app, now=utcnow())
 
 
@@ -141,7 +139,7 @@ class ScoreSheetController(Controller):
             db.commit()
         except panels.PledgeRequired as exc:
             db.rollback()
-            return _pledge_redirect(request, exc)
+            return pledge_redirect(request, exc)
         except NotFound:
             raise
         except ServiceError as exc:
@@ -150,27 +148,6 @@ class ScoreSheetController(Controller):
             return Redirect(path=f"/expert/applications/{application_id}#submit-area", status_code=303)
         flash(request, "评分表已提交，现已锁定。感谢您的评审！" if changed else "评分表此前已提交，无须重复提交。")
         return Redirect(path=f"/expert/applications/{application_id}", status_code=303)
-
-    @get("/files/{file_id:int}", sync_to_thread=True)
-    def download(
-        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], file_id: FromPath[int]
-    ) -> Any:
-        app = db.get(Application, application_id)
-        if app is None or not service.expert_may_view(request.user, app, db):
-            raise NotFound("未找到该附件，或您无权查看。")
-        stored = service.attachment(db, application_id=application_id, file_id=file_id)
-        path = settings_of(request).upload_dir / stored.storage_key[:2] / stored.storage_key
-        if not path.exists():
-            raise NotFound("附件文件已丢失，请联系工作人员。")
-        return Response(
-            content=path.read_bytes(),
-            media_type=stored.content_type,
-            headers={
-                "Content-Disposition": content_disposition(stored.filename),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
 
 
 class AutosaveController(Controller):
@@ -225,7 +202,7 @@ class AutosaveController(Controller):
                 return _conflict(db, request, application_id, message=exc.message, field=name, raw=raw)
             except panels.PledgeRequired as exc:
                 db.rollback()
-                return _pledge_redirect(request, exc)
+                return pledge_redirect(request, exc)
             except NotFound:
                 raise
             except ServiceError as exc:

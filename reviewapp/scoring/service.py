@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
+from reviewapp.applications import service as applications
 from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.auth import service as accounts
@@ -45,7 +46,6 @@ audit.register_labels(
     entities={"score_sheet": "评分表", "round": "评审批次"},
 )
 
-ATTACHMENT_OWNER = "application"  # StoredFile.owner_type of an application's attachments
 STALE_SHEET = "此评分表已在其他窗口或设备上修改过，您这次的修改未保存。下面显示的是当前已保存的内容，请核对后再修改。"
 NOT_VISIBLE = "未找到该申报项目，或您无权查看。"
 
@@ -150,7 +150,8 @@ def open_application(session: Session, *, expert_id: int, application_id: int) -
 
 
 def expert_may_view(user: Any, application: Application, session: Session) -> bool:
-    """View rule for attachments and application pages: an expert sees what the panels rules let them score."""
+    """View rule for an application's attachments (downloaded through the applications' own route): an expert
+    reaches what the panels' rules let them score, and nothing they are conflicted with."""
     if user is None or user.role != "expert":
         return False
     expert = panels.expert_of_user(session, user_id=user.id)
@@ -161,11 +162,7 @@ def expert_may_view(user: Any, application: Application, session: Session) -> bo
     )
 
 
-def attachment(session: Session, *, application_id: int, file_id: int) -> StoredFile:
-    stored = session.get(StoredFile, file_id)
-    if stored is None or stored.owner_type != ATTACHMENT_OWNER or stored.owner_id != application_id:
-        raise NotFound("未找到该附件。")
-    return stored
+applications.register_view_rule(expert_may_view)
 
 
 # --- the sheet page -------------------------------------------------------------------------------
@@ -260,7 +257,7 @@ def sheet_page(session: Session, *, expert: Expert, application: Application, no
         attachments=list(
             session.exec(
                 select(StoredFile)
-                .where(StoredFile.owner_type == ATTACHMENT_OWNER, StoredFile.owner_id == application.id)
+                .where(StoredFile.owner_type == applications.ATTACHMENT_OWNER, StoredFile.owner_id == application.id)
                 .order_by(StoredFile.uploaded_at, StoredFile.id)
             )
         ),

@@ -491,10 +491,11 @@ def test_conflicted_unassigned_and_unpassed_applications_do_not_exist_for_the_ex
         )
         assert b.submit(f"/expert/applications/{app.id}/submit", {"row_version": "0"}).status_code == 404
     files = {f.owner_id: f.id for f in db.exec(select(StoredFile)).all()}
-    assert b.get(f"/expert/applications/{conflicted.id}/files/{files[conflicted.id]}").status_code == 404
+    assert b.get(f"/applications/{conflicted.id}/attachments/{files[conflicted.id]}").status_code == 404
     # A file of another application is not reachable through a visible one either.
-    assert b.get(f"/expert/applications/{ok.id}/files/{files[conflicted.id]}").status_code == 404
-    download = b.get(f"/expert/applications/{ok.id}/files/{files[ok.id]}")
+    assert b.get(f"/applications/{ok.id}/attachments/{files[conflicted.id]}").status_code == 404
+    download = b.get(f"/applications/{ok.id}/attachments/{files[ok.id]}")
+    assert b.get(f"/applications/{ok.id}").status_code == 403  # the staff page of the application stays closed
     assert download.status_code == 200 and download.content.startswith(b"%PDF")
     assert "no-store" in download.headers["cache-control"]
     # The other experts still see the conflicted application.
