@@ -3,6 +3,7 @@ view, each application's sheets side by side, and the round's recommendation lis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -45,6 +46,24 @@ def _int(data: dict[str, Any] | None, name: str, *, label: str) -> int:
 
 def _recommend(data: dict[str, Any] | None) -> bool | None:
     return {"yes": True, "no": False}.get(_text(data, "recommend"))
+
+
+def _perform(request: Request, db: Session, action: Callable[[], object], *, done: str, to: str) -> Redirect:
+    """Run one decision in its transaction; say how it went on the page the browser goes back to."""
+    try:
+        action()
+        db.commit()
+        flash(request, done)
+    except NotFound:
+        db.rollback()
+        raise
+    except service.FinalizeRefused as exc:
+        db.rollback()
+        flash(request, exc.message + " " + "；".join(exc.problems), "error")
+    except ServiceError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+    return Redirect(path=to, status_code=303)
 
 
 def _panel_context(view: service.PanelRanking, *, mode: str, base: str) -> dict[str, Any]:
@@ -131,20 +150,9 @@ class ChairRankingController(Controller):
         return no_store(render("ranking/sheets.html", **context))
 
     def _act(self, request: Request, db: Session, panel_id: int, action: Any, done: str, anchor: str = "") -> Redirect:
-        try:
-            action(my_expert(db, request))
-            db.commit()
-            flash(request, done)
-        except NotFound:
-            db.rollback()
-            raise
-        except service.FinalizeRefused as exc:
-            db.rollback()
-            flash(request, exc.message + " " + "；".join(exc.problems), "error")
-        except ServiceError as exc:
-            db.rollback()
-            flash(request, exc.message, "error")
-        return self._back(panel_id, anchor)
+        return _perform(
+            request, db, lambda: action(my_expert(db, request)), done=done, to=f"/expert/panels/{panel_id}{anchor}"
+        )
 
     @post("/decisions/{application_id:int}", sync_to_thread=True)
     def decision(
@@ -287,8 +295,10 @@ class RankingController(Controller):
     ) -> Redirect:
         """For an application the chair is conflicted with: staff record the panel's decision."""
         panels.get_panel(db, panel_id, round_id=round_id)
-        try:
-            service.record_decision_for_chair(
+        return _perform(
+            request,
+            db,
+            lambda: service.record_decision_for_chair(
                 db,
                 actor=actor_of(request),
                 panel_id=panel_id,
@@ -296,30 +306,23 @@ class RankingController(Controller):
                 recommend=_recommend(data),
                 group_opinion=_text(data, "group_opinion"),
                 row_version=_int(data, "row_version", label="版本号"),
-            )
-            db.commit()
-            flash(request, "已代组长记录专家组意见。")
-        except NotFound:
-            db.rollback()
-            raise
-        except ServiceError as exc:
-            db.rollback()
-            flash(request, exc.message, "error")
-        return Redirect(path=f"/rounds/{round_id}/ranking/panels/{panel_id}#app-{application_id}", status_code=303)
+            ),
+            done="已代组长记录专家组意见。",
+            to=f"/rounds/{round_id}/ranking/panels/{panel_id}#app-{application_id}",
+        )
 
     @post("/panels/{panel_id:int}/reopen", sync_to_thread=True)
     def reopen(
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int], data: FormData
     ) -> Redirect:
         panels.get_panel(db, panel_id, round_id=round_id)
-        try:
-            service.reopen_panel(db, actor=actor_of(request), panel_id=panel_id, reason=_text(data, "reason"))
-            db.commit()
-            flash(request, "已重新开放该专家组，组长可以退回评分表并重新定稿。")
-        except ServiceError as exc:
-            db.rollback()
-            flash(request, exc.message, "error")
-        return Redirect(path=f"/rounds/{round_id}/ranking/panels/{panel_id}", status_code=303)
+        return _perform(
+            request,
+            db,
+            lambda: service.reopen_panel(db, actor=actor_of(request), panel_id=panel_id, reason=_text(data, "reason")),
+            done="已重新开放该专家组，组长可以退回评分表并重新定稿。",
+            to=f"/rounds/{round_id}/ranking/panels/{panel_id}",
+        )
 
 
 class RecommendationController(Controller):
@@ -336,17 +339,7 @@ class RecommendationController(Controller):
         )
 
     def _act(self, request: Request, db: Session, round_id: int, action: Any, done: str) -> Redirect:
-        try:
-            action()
-            db.commit()
-            flash(request, done)
-        except NotFound:
-            db.rollback()
-            raise
-        except ServiceError as exc:
-            db.rollback()
-            flash(request, exc.message, "error")
-        return Redirect(path=f"/rounds/{round_id}/recommendations", status_code=303)
+        return _perform(request, db, action, done=done, to=f"/rounds/{round_id}/recommendations")
 
     @post("/moves/{application_id:int}", sync_to_thread=True)
     def move(
