@@ -237,31 +237,39 @@ def test_password_is_rehashed_when_parameters_change(make_user, login, db):
     assert "m=65536" in db.get(User, user.id).password_hash
 
 
-def test_other_writers_are_not_blocked_while_a_password_is_checked(client, make_user, settings, monkeypatch):
-    """Hashing takes most of a second: on SQLite a login must not hold the database's write lock meanwhile, or a
-    morning's burst of logins queues up until requests fail with "database is locked"."""
+def test_other_writers_are_not_blocked_while_a_password_is_checked(client, make_user, settings, engine, monkeypatch):
+    """Hashing takes most of a second: a login must not hold a write lock meanwhile (on SQLite the database's
+    single write lock, on PostgreSQL the account's row), or a morning's burst of logins queues up until requests
+    fail with "database is locked" or wait on each other."""
     import sqlite3
 
-    import pytest
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from reviewapp.auth import service
 
     url = make_url(settings.database_url)
-    if url.get_backend_name() != "sqlite":
-        pytest.skip("the single write lock is SQLite's")
     make_user("sunqi", Role.staff)
     seen: list[str] = []
     real_verify = service.verify_password
 
+    def write_now() -> None:
+        if url.get_backend_name() == "sqlite":
+            other = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # raises "database is locked" at once if the login holds the lock
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+        else:
+            with engine.connect() as conn:  # fails after 200 ms if the login holds the account's row
+                conn.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                conn.execute(text("UPDATE user_account SET display_name = display_name WHERE username = 'sunqi'"))
+                conn.rollback()
+
     def verify_while_another_writer_writes(password_hash, password):  # type: ignore[no-untyped-def]
-        other = sqlite3.connect(url.database, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" at once if the login holds the lock
-            other.execute("ROLLBACK")
-            seen.append("free")
-        finally:
-            other.close()
+        write_now()
+        seen.append("free")
         return real_verify(password_hash, password)
 
     monkeypatch.setattr(service, "verify_password", verify_while_another_writer_writes)
