@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -14,6 +15,8 @@ from sqlmodel import Session, SQLModel
 
 from reviewapp.settings import Settings
 
+T = TypeVar("T")
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Execution option read by the SQLite "begin" hook: writers take the write lock up front
@@ -21,6 +24,16 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BEGIN = "reviewapp_sqlite_begin"
 # Seconds a writer waits for the write lock, in this process (the gate below) and in SQLite (busy_timeout).
 SQLITE_LOCK_WAIT = 30
+
+
+IN_LIST_SIZE = 900  # values per IN (...) list: below SQLite's bound-parameter limit; PostgreSQL does not mind
+
+
+def chunked(values: Iterable[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`, for queries with IN (...) over many ids."""
+    items: Sequence[T] = values if isinstance(values, (list, tuple)) else list(values)
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
 
 def import_all_models() -> None:

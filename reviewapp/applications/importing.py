@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,6 +22,7 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
+from reviewapp.db import chunked
 from reviewapp.applications import rules
 from reviewapp.applications.models import (
     ENTERPRISE_NATURES,
@@ -105,7 +106,6 @@ _APPLICATION_FIELDS = (
     "branch_industry", "major_accident", "serious_dishonesty", "contact_name", "contact_phone",
 )  # fmt: skip
 _CITY_RE = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:市|自治州|州|盟|地区))")
-_CHUNK = 900  # IN-list size that every database accepts
 
 
 @dataclass
@@ -413,11 +413,6 @@ def parse_file(data: bytes, *, filename: str, ref: Reference) -> Preview:
 # --- matching against the database ----------------------------------------------------------------
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
-
-
 @dataclass
 class _Existing:
     by_code: dict[str, Enterprise]
@@ -432,15 +427,15 @@ def _load_existing(session: Session, preview: Preview) -> _Existing:
     names = sorted({r.enterprise["name"] for r in preview.rows if r.enterprise["name"]})
     by_code: dict[str, Enterprise] = {}
     by_name: dict[str, list[Enterprise]] = defaultdict(list)
-    for chunk in _chunks(codes):
+    for chunk in chunked(codes):
         for e in session.exec(select(Enterprise).where(col(Enterprise.credit_code).in_(chunk))):
             by_code[e.credit_code] = e  # type: ignore[index]
-    for chunk in _chunks(names):
+    for chunk in chunked(names):
         for e in session.exec(select(Enterprise).where(col(Enterprise.name).in_(chunk))):
             by_name[e.name].append(e)
     enterprise_ids = {e.id for e in by_code.values()} | {e.id for es in by_name.values() for e in es}
     applications: dict[tuple[int, str], Application] = {}
-    for chunk in _chunks(sorted(enterprise_ids)):  # type: ignore[arg-type]
+    for chunk in chunked(sorted(enterprise_ids)):  # type: ignore[arg-type]
         stmt = select(Application).where(
             Application.round_id == preview.round_id, col(Application.enterprise_id).in_(chunk)
         )
@@ -449,7 +444,7 @@ def _load_existing(session: Session, preview: Preview) -> _Existing:
     app_ids = sorted(a.id for a in applications.values())  # type: ignore[type-var]
     scenarios: dict[int, list[str]] = defaultdict(list)
     parties: dict[int, set[tuple[str, str, str]]] = defaultdict(set)
-    for chunk in _chunks(app_ids):
+    for chunk in chunked(app_ids):
         stmt = (
             select(ApplicationScenario.application_id, ApplicationScenario.name)
             .where(col(ApplicationScenario.application_id).in_(chunk))
@@ -607,7 +602,7 @@ def commit_import(
 
     touched = creates + updates
     touched_ids = [r.application_id for r in touched]
-    for chunk in _chunks(touched_ids):
+    for chunk in chunked(touched_ids):
         session.exec(delete(ApplicationScenario).where(col(ApplicationScenario.application_id).in_(chunk)))  # type: ignore[call-overload]
     scenario_rows = [
         {"application_id": r.application_id, "name": name, "scenario_id": sid, "stage": stage, "sort_order": i}
@@ -617,7 +612,7 @@ def commit_import(
     if scenario_rows:
         session.exec(insert(ApplicationScenario), params=scenario_rows)  # type: ignore[call-overload]
     party_owners = [r.application_id for r in touched if r.parties is not None]
-    for chunk in _chunks(party_owners):
+    for chunk in chunked(party_owners):
         session.exec(delete(ApplicationParty).where(col(ApplicationParty.application_id).in_(chunk)))  # type: ignore[call-overload]
     party_rows = [
         {"application_id": r.application_id, "role": role, "name": name, "credit_code": code}

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
+from reviewapp.db import chunked
 from reviewapp.applications import rules
 from reviewapp.applications.models import (
     Application,
@@ -48,13 +49,6 @@ audit.register_labels(
     },
     entities={"application": "申报", "round": "批次"},
 )
-
-_CHUNK = 900
-
-
-def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-
 
 # --- who may see an application -------------------------------------------------------------------
 
@@ -134,12 +128,12 @@ def _facts(session: Session, applications: Sequence[Application]) -> tuple[dict[
     app_ids = [a.id for a in applications]
     enterprise_ids = sorted({a.enterprise_id for a in applications})
     enterprises: dict[int, Enterprise] = {}
-    for chunk in _chunks(enterprise_ids):
+    for chunk in chunked(enterprise_ids):
         for e in session.exec(select(Enterprise).where(col(Enterprise.id).in_(chunk))):
             enterprises[e.id] = e  # type: ignore[index]
     scenarios: dict[int, list[tuple[str, str, bool]]] = defaultdict(list)
     overrides: dict[int, dict[str, str]] = defaultdict(dict)
-    for chunk in _chunks(app_ids):  # type: ignore[arg-type]
+    for chunk in chunked(app_ids):  # type: ignore[arg-type]
         stmt = (
             select(ApplicationScenario)
             .where(col(ApplicationScenario.application_id).in_(chunk))
@@ -152,7 +146,7 @@ def _facts(session: Session, applications: Sequence[Application]) -> tuple[dict[
     codes = sorted({e.credit_code for e in enterprises.values() if e.credit_code})
     bans: dict[str, list[rules.Ban]] = defaultdict(list)
     certified: dict[str, list[date]] = defaultdict(list)
-    for chunk in _chunks(codes):
+    for chunk in chunked(codes):
         for r in session.exec(select(Revocation).where(col(Revocation.credit_code).in_(chunk))):
             label = REVOCATION_REASON_LABELS.get(r.reason_category, r.reason_category)  # type: ignore[call-overload]
             bans[r.credit_code].append(rules.Ban(banned_until=r.banned_until, revoked_on=r.revoked_on, reason=label))
@@ -202,7 +196,7 @@ def recompute_checks(
         applications = list(session.exec(select(Application).where(Application.round_id == round_id)))
     else:
         applications = []
-        for chunk in _chunks(list(application_ids)):
+        for chunk in chunked(list(application_ids)):
             applications += list(session.exec(select(Application).where(col(Application.id).in_(chunk))))
     facts, overrides = _facts(session, applications)
     result: dict[int, list[rules.Check]] = {}

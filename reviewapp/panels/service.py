@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
+from reviewapp.db import chunked
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, ApplicationParty, Enterprise, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.clock import today_beijing, utcnow
@@ -53,15 +54,6 @@ audit.register_labels(
 )
 
 PASSED = FormalStatus.passed.value
-_CHUNK = 500  # ids per IN (...) list: well below SQLite's and PostgreSQL's parameter limits
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    ids = list(ids)
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
-
-
 # --- lookups --------------------------------------------------------------------------------------
 
 
@@ -125,7 +117,7 @@ def expert_facts(session: Session, expert_ids: Iterable[int]) -> dict[int, rules
     jobs: dict[int, list[rules.Employment]] = defaultdict(list)
     relations: dict[int, list[rules.Relation]] = defaultdict(list)
     experts: list[Any] = []
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         experts += session.exec(
             select(Expert.id, Expert.name, Expert.employer, Expert.employer_credit_code, Expert.city).where(
                 col(Expert.id).in_(chunk)
@@ -194,7 +186,7 @@ def application_facts(
     if application_ids is None:
         rows = list(session.exec(stmt))
     else:
-        for chunk in _chunks(sorted(set(application_ids))):
+        for chunk in chunked(sorted(set(application_ids))):
             rows += session.exec(stmt.where(col(Application.id).in_(chunk))).all()
     parties: dict[int, list[rules.Party]] = defaultdict(list)
     party_stmt = select(ApplicationParty.application_id, ApplicationParty.role, ApplicationParty.name, ApplicationParty.credit_code)
@@ -205,7 +197,7 @@ def application_facts(
         party_rows = list(session.exec(party_stmt.order_by(ApplicationParty.id)))
     else:
         party_rows = []
-        for chunk in _chunks([r[0] for r in rows]):
+        for chunk in chunked([r[0] for r in rows]):
             party_rows += session.exec(
                 party_stmt.where(col(ApplicationParty.application_id).in_(chunk)).order_by(ApplicationParty.id)
             ).all()
@@ -271,7 +263,7 @@ def recompute_conflicts(
     if expert_ids is not None:
         # Stored rows of experts outside the scope stay; rows of the scoped experts are compared below.
         existing_rows: list[Any] = []
-        for chunk in _chunks(sorted(set(expert_ids))):
+        for chunk in chunked(sorted(set(expert_ids))):
             existing_rows += session.exec(existing_stmt.where(col(Conflict.expert_id).in_(chunk))).all()
     else:
         existing_rows = list(session.exec(existing_stmt))
@@ -284,7 +276,7 @@ def recompute_conflicts(
         for (e, a, rule), ev in wanted.items()
         if (e, a, rule) not in existing
     ]
-    for chunk in _chunks(stale):
+    for chunk in chunked(stale):
         session.exec(delete(Conflict).where(col(Conflict.id).in_(chunk)))  # type: ignore[call-overload]
     for row_id, evidence in changed:
         session.exec(update(Conflict).where(Conflict.id == row_id).values(evidence=evidence[:500]))  # type: ignore[call-overload]
@@ -312,7 +304,7 @@ def refresh_conflicts_for_experts(session: Session, *, actor: Actor, expert_ids:
     """After profiles changed: recompute the rounds in which any of these experts sits on a panel."""
     ids = sorted(set(expert_ids))
     round_ids: set[int] = set()
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         round_ids |= set(
             session.exec(
                 select(Panel.round_id)
@@ -501,7 +493,7 @@ def delete_panel(session: Session, *, actor: Actor, panel_id: int, reason: str =
     reason = guard_panel_change(
         session, rnd=rnd, panel_id=panel.id, reason=reason, leaving_expert_ids=members, leaving_application_ids=apps
     )
-    for chunk in _chunks(apps):
+    for chunk in chunked(apps):
         session.exec(update(Application).where(col(Application.id).in_(chunk)).values(panel_id=None))  # type: ignore[call-overload]
     session.exec(delete(PanelMember).where(PanelMember.panel_id == panel.id))  # type: ignore[call-overload]
     session.delete(panel)
@@ -702,7 +694,7 @@ def assign_application(
 
 def _expert_names(session: Session, expert_ids: Iterable[int]) -> dict[int, str]:
     names: dict[int, str] = {}
-    for chunk in _chunks(sorted(set(expert_ids))):
+    for chunk in chunked(sorted(set(expert_ids))):
         names.update(dict(session.exec(select(Expert.id, Expert.name).where(col(Expert.id).in_(chunk))).all()))  # type: ignore[arg-type]
     return names
 
@@ -780,7 +772,7 @@ def auto_assign(
         by_panel[panel].append(app_id)
     now = utcnow()
     for panel, app_ids in by_panel.items():
-        for chunk in _chunks(app_ids):
+        for chunk in chunked(app_ids):
             session.exec(
                 update(Application)
                 .where(col(Application.id).in_(chunk))

@@ -8,7 +8,7 @@ what people decide on top, and writes each decision to the audit log.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -20,6 +20,7 @@ from reviewapp import audit
 from reviewapp.applications.models import Application, ApplicationScenario, Enterprise, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.clock import utcnow
+from reviewapp.db import chunked
 from reviewapp.errors import Conflict as StaleEdit
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.panels import service as panels
@@ -114,7 +115,7 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
     ids = sorted(set(application_ids))
     apps: dict[int, Application] = {}
     enterprises: dict[int, Enterprise] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         for app, enterprise in session.exec(
             select(Application, Enterprise)
             .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
@@ -125,7 +126,7 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
 
     # Plain rows, not ORM objects: a round has tens of thousands of sheets and only these columns matter here.
     sheet_rows: list[Any] = []
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         sheet_rows.extend(
             session.exec(
                 select(
@@ -154,7 +155,7 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
     sheet_ids = [s.id for s in sheet_rows]
     gate_nodes = {n for n, kind in node_kind.items() if kind == NodeKind.gate.value}
     points: dict[Any, Decimal | None] = {}  # the few distinct stored values, converted once
-    for chunk in _chunks(sheet_ids):  # type: ignore[arg-type]
+    for chunk in chunked(sheet_ids):  # type: ignore[arg-type]
         # Core execution: hundreds of thousands of plain tuples, without the ORM's per-row work.
         rows = session.connection().execute(
             select(ItemScore.sheet_id, ItemScore.node_id, ItemScore.value, ItemScore.gate).where(
@@ -202,12 +203,6 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
         items=items,
         dimensions=dimensions,
     )
-
-
-def _chunks(ids: Sequence[Any], size: int = 900) -> Iterable[list[Any]]:
-    # SQLite caps bound parameters; PostgreSQL does not mind.
-    for start in range(0, len(ids), size):
-        yield list(ids[start : start + size])
 
 
 # --- a panel's ranking -----------------------------------------------------------------------------------------
@@ -938,7 +933,7 @@ audit.register_labels(actions={"ranking.export": "导出名单或评分表"}, en
 def scenario_names(session: Session, application_ids: Sequence[int]) -> dict[int, list[str]]:
     """The scenarios each application claims, in the order it listed them."""
     out: dict[int, list[str]] = {a: [] for a in application_ids}
-    for chunk in _chunks(sorted(set(application_ids))):
+    for chunk in chunked(sorted(set(application_ids))):
         for application_id, name in session.exec(
             select(ApplicationScenario.application_id, ApplicationScenario.name)
             .where(col(ApplicationScenario.application_id).in_(chunk))
