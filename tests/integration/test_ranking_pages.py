@@ -325,3 +325,27 @@ def test_application_the_chair_is_conflicted_with_is_settled_by_staff_before_fin
     reread(world.db)
     entry = world.db.exec(select(AuditEntry).where(AuditEntry.action == "ranking.decision").order_by(AuditEntry.seq.desc())).first()
     assert "代组长记录" in entry.summary  # type: ignore[union-attr]
+
+
+def test_staff_rounds_index_sheets_page_and_undoing_a_list_move(world: World, staff_client: Browser) -> None:
+    index = staff_client.get("/ranking").text
+    assert world.rnd.name in index and f"/rounds/{world.rnd.id}/recommendations" in index
+    sheets = staff_client.get(f"/rounds/{world.rnd.id}/ranking/panels/{world.panel.id}/applications/{world.apps[0].id}")
+    assert sheets.status_code == 200 and world.experts[4].name in sheets.text and "导出专家评分表" in sheets.text
+
+    chair = world.browser(0)
+    world.decide_all(chair)
+    chair.submit(f"{world.base}/finalize", {"row_version": str(world.panel_version())})
+    url = f"/rounds/{world.rnd.id}/recommendations"
+    reread(world.db)
+    version = service.round_list(world.db, round_id=world.rnd.id).row_version
+    staff_client.submit(f"{url}/moves/{world.apps[1].id}", {"position": "1", "reason": "省级重点培育项目", "row_version": str(version)})
+    reread(world.db)
+    assert service.round_list(world.db, round_id=world.rnd.id).listed[0].application.id == world.apps[1].id
+    response = staff_client.submit(f"{url}/moves/{world.apps[1].id}/clear", {"row_version": str(version + 1)})
+    assert "已恢复按得分排列的推荐顺序" in response.text
+    reread(world.db)
+    assert [r.application.id for r in service.round_list(world.db, round_id=world.rnd.id).listed] == [
+        world.apps[2].id, world.apps[0].id, world.apps[1].id
+    ]
+    assert world.db.exec(select(AuditEntry).where(AuditEntry.action == "ranking.list_move_cleared")).one()
