@@ -66,8 +66,14 @@ def build(session: Session, seed: int = 2026) -> int:
     session.execute(
         insert(Application),
         [
-            {"round_id": rnd.id, "enterprise_id": eid, "serial": n + 1, "factory_name": f"基准智能工厂{n}",
-             "tier": "advanced", "formal_status": "passed"}  # fmt: skip
+            {
+                "round_id": rnd.id,
+                "enterprise_id": eid,
+                "serial": n + 1,
+                "factory_name": f"基准智能工厂{n}",
+                "tier": "advanced",
+                "formal_status": "passed",
+            }  # fmt: skip
             for n, eid in enumerate(ent_ids)
         ],
     )
@@ -119,7 +125,9 @@ def build(session: Session, seed: int = 2026) -> int:
     panels = [{"round_id": rnd.id, "name": f"{INDUSTRY_GROUPS[p % 4]}{p // 4 + 1}组", "industry_group": INDUSTRY_GROUPS[p % 4]}
               for p in range(N_PANELS)]  # fmt: skip
     session.execute(insert(Panel), panels)
-    panel_rows = list(session.exec(select(Panel.id, Panel.industry_group).where(Panel.round_id == rnd.id).order_by(Panel.id)))
+    panel_rows = list(
+        session.exec(select(Panel.id, Panel.industry_group).where(Panel.round_id == rnd.id).order_by(Panel.id))
+    )
     by_group = {g: [pid for pid, pg in panel_rows if pg == g] for g in INDUSTRY_GROUPS}
     members, seen = [], {pid: 0 for pid, _ in panel_rows}
     for n, eid in enumerate(expert_ids):
@@ -165,21 +173,35 @@ def main() -> None:
         experts = service.expert_facts(session, session.exec(select(Expert.id)).all())
         apps = service.application_facts(session, round_id=round_id)
         t = time.perf_counter()
-        found = rules.find_conflicts(experts.values(), apps.values(), settings=rules.CoiSettings.of_round(rnd), today=TODAY)
+        found = rules.find_conflicts(
+            experts.values(), apps.values(), settings=rules.CoiSettings.of_round(rnd), today=TODAY
+        )
         pure = time.perf_counter() - t
         print(f"纯规则计算回避关系：{len(found)} 对专家与项目存在回避，用时 {pure:.3f} 秒")
 
     # What the 自动分配 button does: recompute and store conflicts, plan, write the assignment, audit.
     with Session(engine.execution_options(reviewapp_sqlite_begin="IMMEDIATE"), expire_on_commit=False) as session:
         t = time.perf_counter()
-        result = service.auto_assign(session, actor=Actor.system("基准测试"), round_id=round_id, today=TODAY, mode="all")
+        result = service.auto_assign(
+            session, actor=Actor.system("基准测试"), round_id=round_id, today=TODAY, mode="all"
+        )
         session.commit()
         total = time.perf_counter() - t
     with Session(engine) as session:
         stored = session.exec(select(func.count()).select_from(Conflict)).one()
-        loads = dict(session.exec(select(Application.panel_id, func.count()).where(Application.panel_id != None).group_by(Application.panel_id)).all())  # noqa: E711
-        panel_groups = dict(session.exec(select(Panel.id, Panel.industry_group).where(Panel.round_id == round_id)).all())
-    print(f"回避计算 + 自动分配（含写库与操作日志）：{total:.2f} 秒（目标 < 5 秒）{'  ✓' if total < 5 else '  ✗ 超出目标'}")
+        loads = dict(
+            session.exec(
+                select(Application.panel_id, func.count())
+                .where(Application.panel_id is not None)
+                .group_by(Application.panel_id)
+            ).all()
+        )  # noqa: E711
+        panel_groups = dict(
+            session.exec(select(Panel.id, Panel.industry_group).where(Panel.round_id == round_id)).all()
+        )
+    print(
+        f"回避计算 + 自动分配（含写库与操作日志）：{total:.2f} 秒（目标 < 5 秒）{'  ✓' if total < 5 else '  ✗ 超出目标'}"
+    )
     print(f"  存储回避记录 {stored} 条；已分配 {result.placed} 项，未能分配 {len(result.unplaced)} 项")
     for group in INDUSTRY_GROUPS:
         counts = [loads.get(pid, 0) for pid, g in panel_groups.items() if g == group]

@@ -37,8 +37,18 @@ PANEL_SIZE = 7
 PER_PANEL = 100
 CITIES = ("济南市", "青岛市", "淄博市", "枣庄市", "东营市", "烟台市", "潍坊市", "济宁市", "泰安市", "威海市")
 GROUPS = ("原材料", "电子信息", "装备制造", "消费品")
-SCENARIOS = ("工厂数字化规划设计", "产品数字化研发与设计", "智能在线检测", "精益生产管理", "能耗智能管控",
-             "安全风险智能化管控", "供应链协同", "营销管理", "设备运行监控", "质量精准追溯")
+SCENARIOS = (
+    "工厂数字化规划设计",
+    "产品数字化研发与设计",
+    "智能在线检测",
+    "精益生产管理",
+    "能耗智能管控",
+    "安全风险智能化管控",
+    "供应链协同",
+    "营销管理",
+    "设备运行监控",
+    "质量精准追溯",
+)
 
 
 def populate(session: Session, applications: int, seed: int = 20260509) -> int:
@@ -54,53 +64,132 @@ def populate(session: Session, applications: int, seed: int = 20260509) -> int:
         session.add(dim)
         session.flush()
         for i in range(1, 5):
-            node = CriteriaNode(version_id=version.id, parent_id=dim.id, kind="points", code=f"{d}.{i}",  # type: ignore[arg-type]
-                                title=f"{title}评分项{i}", max_points=Decimal(5), step=Decimal("0.5"), sort_order=i)
+            node = CriteriaNode(
+                version_id=version.id,
+                parent_id=dim.id,
+                kind="points",
+                code=f"{d}.{i}",  # type: ignore[arg-type]
+                title=f"{title}评分项{i}",
+                max_points=Decimal(5),
+                step=Decimal("0.5"),
+                sort_order=i,
+            )
             session.add(node)
             items.append(node)
-    gate = CriteriaNode(version_id=version.id, parent_id=dim.id, kind="gate", code="G1", title="无重大事故",  # type: ignore[arg-type]
-                        max_points=Decimal(0), step=Decimal(0), sort_order=9)
+    gate = CriteriaNode(
+        version_id=version.id,
+        parent_id=dim.id,
+        kind="gate",
+        code="G1",
+        title="无重大事故",  # type: ignore[arg-type]
+        max_points=Decimal(0),
+        step=Decimal(0),
+        sort_order=9,
+    )
     session.add(gate)
-    rnd = Round(name="2026年度先进级智能工厂遴选（基准）", year=2026, tier=Tier.advanced.value,
-                criteria_version_id=version.id)
+    rnd = Round(
+        name="2026年度先进级智能工厂遴选（基准）", year=2026, tier=Tier.advanced.value, criteria_version_id=version.id
+    )
     session.add(rnd)
     session.flush()
 
     panels = applications // PER_PANEL + (1 if applications % PER_PANEL else 0)
-    session.execute(insert(Panel), [
-        {"id": p + 1, "round_id": rnd.id, "name": f"{GROUPS[p % 4]}第{p + 1}组", "industry_group": GROUPS[p % 4],
-         "group_opinion": "同意推荐。", "finalized_at": now, "created_at": now, "row_version": 2}
-        for p in range(panels)
-    ])
-    session.execute(insert(Expert), [
-        {"id": e + 1, "name": f"专家{e + 1}", "employer": "某研究院", "city": "青岛市", "specialties_json": "[]",
-         "active": True, "created_at": now, "updated_at": now, "row_version": 1}
-        for e in range(panels * PANEL_SIZE)
-    ])
-    session.execute(insert(PanelMember), [
-        {"panel_id": e // PANEL_SIZE + 1, "expert_id": e + 1, "is_chair": e % PANEL_SIZE == 0}
-        for e in range(panels * PANEL_SIZE)
-    ])
-    session.execute(insert(Enterprise), [
-        {"id": a, "credit_code": f"BENCH{a:013d}", "name": f"山东基准制造{a}有限公司", "city": CITIES[a % len(CITIES)],
-         "group_name": "", "group_credit_code": "", "nature": "民营企业", "size_type": "中型企业",
-         "industry_group": GROUPS[((a - 1) // PER_PANEL) % 4], "industry_mid": "341", "industry_small": "3411",
-         "above_designated_size": True, "created_at": now, "updated_at": now}
-        for a in range(1, applications + 1)
-    ])
-    session.execute(insert(Application), [
-        {"id": a, "round_id": rnd.id, "enterprise_id": a, "serial": a, "factory_name": f"基准智能工厂{a}",
-         "project_name": f"数字化车间改造项目{a}", "tier": Tier.advanced.value,
-         "maturity_score": Decimal(rng.randrange(200, 500)) / 100, "maturity_level": 3, "formal_status": "passed",
-         "panel_id": (a - 1) // PER_PANEL + 1, "created_at": now, "updated_at": now, "row_version": 1,
-         "overseas_intro": "", "formal_checks_json": "", "formal_failed_codes": "", "formal_note": ""}
-        for a in range(1, applications + 1)
-    ])
-    session.execute(insert(ApplicationScenario), [
-        {"application_id": a, "name": name, "stage": "", "sort_order": k}
-        for a in range(1, applications + 1)
-        for k, name in enumerate(rng.sample(SCENARIOS, 8))
-    ])
+    session.execute(
+        insert(Panel),
+        [
+            {
+                "id": p + 1,
+                "round_id": rnd.id,
+                "name": f"{GROUPS[p % 4]}第{p + 1}组",
+                "industry_group": GROUPS[p % 4],
+                "group_opinion": "同意推荐。",
+                "finalized_at": now,
+                "created_at": now,
+                "row_version": 2,
+            }
+            for p in range(panels)
+        ],
+    )
+    session.execute(
+        insert(Expert),
+        [
+            {
+                "id": e + 1,
+                "name": f"专家{e + 1}",
+                "employer": "某研究院",
+                "city": "青岛市",
+                "specialties_json": "[]",
+                "active": True,
+                "created_at": now,
+                "updated_at": now,
+                "row_version": 1,
+            }
+            for e in range(panels * PANEL_SIZE)
+        ],
+    )
+    session.execute(
+        insert(PanelMember),
+        [
+            {"panel_id": e // PANEL_SIZE + 1, "expert_id": e + 1, "is_chair": e % PANEL_SIZE == 0}
+            for e in range(panels * PANEL_SIZE)
+        ],
+    )
+    session.execute(
+        insert(Enterprise),
+        [
+            {
+                "id": a,
+                "credit_code": f"BENCH{a:013d}",
+                "name": f"山东基准制造{a}有限公司",
+                "city": CITIES[a % len(CITIES)],
+                "group_name": "",
+                "group_credit_code": "",
+                "nature": "民营企业",
+                "size_type": "中型企业",
+                "industry_group": GROUPS[((a - 1) // PER_PANEL) % 4],
+                "industry_mid": "341",
+                "industry_small": "3411",
+                "above_designated_size": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for a in range(1, applications + 1)
+        ],
+    )
+    session.execute(
+        insert(Application),
+        [
+            {
+                "id": a,
+                "round_id": rnd.id,
+                "enterprise_id": a,
+                "serial": a,
+                "factory_name": f"基准智能工厂{a}",
+                "project_name": f"数字化车间改造项目{a}",
+                "tier": Tier.advanced.value,
+                "maturity_score": Decimal(rng.randrange(200, 500)) / 100,
+                "maturity_level": 3,
+                "formal_status": "passed",
+                "panel_id": (a - 1) // PER_PANEL + 1,
+                "created_at": now,
+                "updated_at": now,
+                "row_version": 1,
+                "overseas_intro": "",
+                "formal_checks_json": "",
+                "formal_failed_codes": "",
+                "formal_note": "",
+            }
+            for a in range(1, applications + 1)
+        ],
+    )
+    session.execute(
+        insert(ApplicationScenario),
+        [
+            {"application_id": a, "name": name, "stage": "", "sort_order": k}
+            for a in range(1, applications + 1)
+            for k, name in enumerate(rng.sample(SCENARIOS, 8))
+        ],
+    )
     half_points = [Decimal(k) / 2 for k in range(11)]
     sheets, scores = [], []
     sheet_id = 0
@@ -109,26 +198,52 @@ def populate(session: Session, applications: int, seed: int = 20260509) -> int:
         quality = rng.uniform(2.0, 4.6)
         for member in range(PANEL_SIZE):
             sheet_id += 1
-            values = [half_points[max(0, min(10, round((quality + (member - 3) * 0.15 + rng.gauss(0, 0.6)) * 2)))]
-                      for _ in items]
-            sheets.append({
-                "id": sheet_id, "round_id": rnd.id, "panel_id": panel + 1, "application_id": a,
-                "expert_id": panel * PANEL_SIZE + member + 1, "criteria_version_id": version.id, "status": "submitted",
-                "opinion": "该项目智能化场景建设较完整，建议推荐。", "total": sum(values, Decimal(0)),
-                "returned_reason": "", "submitted_at": now, "created_at": now, "updated_at": now, "row_version": 2,
-            })
-            scores.extend({"sheet_id": sheet_id, "node_id": node.id, "value": v, "justification": ""}
-                          for node, v in zip(items, values, strict=True))
+            values = [
+                half_points[max(0, min(10, round((quality + (member - 3) * 0.15 + rng.gauss(0, 0.6)) * 2)))]
+                for _ in items
+            ]
+            sheets.append(
+                {
+                    "id": sheet_id,
+                    "round_id": rnd.id,
+                    "panel_id": panel + 1,
+                    "application_id": a,
+                    "expert_id": panel * PANEL_SIZE + member + 1,
+                    "criteria_version_id": version.id,
+                    "status": "submitted",
+                    "opinion": "该项目智能化场景建设较完整，建议推荐。",
+                    "total": sum(values, Decimal(0)),
+                    "returned_reason": "",
+                    "submitted_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                    "row_version": 2,
+                }
+            )
+            scores.extend(
+                {"sheet_id": sheet_id, "node_id": node.id, "value": v, "justification": ""}
+                for node, v in zip(items, values, strict=True)
+            )
             scores.append({"sheet_id": sheet_id, "node_id": gate.id, "gate": "pass", "justification": ""})
     session.execute(insert(ScoreSheet), sheets)
     for start in range(0, len(scores), 20000):
         session.execute(insert(ItemScore), scores[start : start + 20000])
-    session.execute(insert(PanelDecision), [
-        {"panel_id": (a - 1) // PER_PANEL + 1, "application_id": a, "recommend": True,
-         "group_opinion": "专家组认为该项目场景建设完整、成效明显，同意推荐。", "manual_position": None, "move_reason": "",
-         "updated_at": now, "row_version": 1}
-        for a in range(1, applications + 1)
-    ])
+    session.execute(
+        insert(PanelDecision),
+        [
+            {
+                "panel_id": (a - 1) // PER_PANEL + 1,
+                "application_id": a,
+                "recommend": True,
+                "group_opinion": "专家组认为该项目场景建设完整、成效明显，同意推荐。",
+                "manual_position": None,
+                "move_reason": "",
+                "updated_at": now,
+                "row_version": 1,
+            }
+            for a in range(1, applications + 1)
+        ],
+    )
     session.commit()
     return rnd.id  # type: ignore[return-value]
 
@@ -158,12 +273,18 @@ def main() -> None:
     with Session(engine, expire_on_commit=False) as session:
         round_id = populate(session, args.applications)
     built = time.perf_counter() - start
-    print(f"{args.applications} 个申报项目 × {PANEL_SIZE} 位专家 × 20 个评分项（+1 门槛项），"
-          f"{engine.dialect.name}；造数 {built:.1f} s（不计入）")
+    print(
+        f"{args.applications} 个申报项目 × {PANEL_SIZE} 位专家 × 20 个评分项（+1 门槛项），"
+        f"{engine.dialect.name}；造数 {built:.1f} s（不计入）"
+    )
     rss_before = peak_rss_mb()
 
-    cases = [("recommendations", None, args.repeat, "（目标 < 5 s）"), ("list", None, args.repeat, "（目标 < 5 s）"),
-             ("raw-scores", 1, args.repeat, "（一个专家组，仅供参考）"), ("raw-scores", None, 1, "（全批次，仅供参考）")]
+    cases = [
+        ("recommendations", None, args.repeat, "（目标 < 5 s）"),
+        ("list", None, args.repeat, "（目标 < 5 s）"),
+        ("raw-scores", 1, args.repeat, "（一个专家组，仅供参考）"),
+        ("raw-scores", None, 1, "（全批次，仅供参考）"),
+    ]
     for kind, panel_id, repeat, target in cases:
         times = []
         file = None
@@ -173,8 +294,10 @@ def main() -> None:
                 file = exports.build(session, round_id=round_id, kind=kind, panel_id=panel_id)
                 times.append(time.perf_counter() - t0)
         assert file is not None
-        print(f"  {kind:<16} {file.rows:>6} {'份评分表' if kind == 'raw-scores' else '行'}  最快 {min(times):6.2f} s  "
-              f"文件 {len(file.data) / 1048576:5.2f} MB  {target}")
+        print(
+            f"  {kind:<16} {file.rows:>6} {'份评分表' if kind == 'raw-scores' else '行'}  最快 {min(times):6.2f} s  "
+            f"文件 {len(file.data) / 1048576:5.2f} MB  {target}"
+        )
     # The parts of the list export: the service call alone.
     with Session(engine, expire_on_commit=False) as session:
         from reviewapp.ranking import service

@@ -63,14 +63,22 @@ def main() -> int:
     assert preview.ok, preview.errors[:5]
     with Session(engine.execution_options(reviewapp_sqlite_begin="IMMEDIATE"), expire_on_commit=False) as session:
         result = importing.commit_import(
-            session, actor=Actor.system("基准测试"), round_id=rnd.id, data=data, filename="bench.xlsx",  # type: ignore[arg-type]
+            session,
+            actor=Actor.system("基准测试"),
+            round_id=rnd.id,
+            data=data,
+            filename="bench.xlsx",  # type: ignore[arg-type]
             today=date(2026, 5, 1),
         )
         session.commit()
     t2 = time.perf_counter()
     with Session(engine.execution_options(reviewapp_sqlite_begin="IMMEDIATE"), expire_on_commit=False) as session:
         again = importing.commit_import(
-            session, actor=Actor.system("基准测试"), round_id=rnd.id, data=data, filename="bench.xlsx",  # type: ignore[arg-type]
+            session,
+            actor=Actor.system("基准测试"),
+            round_id=rnd.id,
+            data=data,
+            filename="bench.xlsx",  # type: ignore[arg-type]
             today=date(2026, 5, 1),
         )
         session.commit()

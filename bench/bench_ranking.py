@@ -47,8 +47,12 @@ def generate(applications: int, seed: int = 20260928) -> tuple[list[SheetScores]
             gates = {g: rng.random() > 0.002 for g in GATES}
             sheets.append(
                 SheetScores.from_items(
-                    expert_id=expert_id, application_id=a, item_scores=items, gates=gates,
-                    item_dimensions=ITEMS, justification="该项目智能化场景建设较完整。",
+                    expert_id=expert_id,
+                    application_id=a,
+                    item_scores=items,
+                    gates=gates,
+                    item_dimensions=ITEMS,
+                    justification="该项目智能化场景建设较完整。",
                 )
             )
     return sheets, facts
@@ -97,16 +101,20 @@ def main() -> None:
     ]
 
     n = args.applications
-    print(f"{n} applications × {PANEL_SIZE} experts × {len(ITEMS)} items (+{len(GATES)} gates), "
-          f"{len(sheets)} sheets, best of {args.repeat}")
+    print(
+        f"{n} applications × {PANEL_SIZE} experts × {len(ITEMS)} items (+{len(GATES)} gates), "
+        f"{len(sheets)} sheets, best of {args.repeat}"
+    )
     print(f"  building the sheets (not counted):                 {built:6.3f} s")
     print(f"  aggregation + ranking + calibration:               {core_s:6.3f} s  (target < 1 s)")
     print(f"  … plus per-item and per-dimension means for all:   {detail_s:6.3f} s")
     print(f"  recompute from {len(rows)} raw-score rows:            {raw_s:6.3f} s")
     ties = sum(1 for e in ranking.entries if e.tied)
-    print(f"  tied entries: {ties}; vetoed: {sum(e.aggregate.vetoed for e in ranking.entries)}; "
-          f"outliers: {sum(len(e.aggregate.outliers) for e in ranking.entries)}; "
-          f"experts calibrated: {len(calibration.experts)}")
+    print(
+        f"  tied entries: {ties}; vetoed: {sum(e.aggregate.vetoed for e in ranking.entries)}; "
+        f"outliers: {sum(len(e.aggregate.outliers) for e in ranking.entries)}; "
+        f"experts calibrated: {len(calibration.experts)}"
+    )
 
 
 if __name__ == "__main__":

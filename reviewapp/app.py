@@ -128,18 +128,18 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
     )
+    from reviewapp.publicity.routes import (
+        PublicityIndexController,
+        PublicPublicityController,
+        RoundPublicityController,
+        SpotCheckController,
+    )
     from reviewapp.ranking.export_routes import ExportController
     from reviewapp.ranking.routes import (
         ChairRankingController,
         RankingController,
         RankingIndexController,
         RecommendationController,
-    )
-    from reviewapp.publicity.routes import (
-        PublicityIndexController,
-        PublicPublicityController,
-        RoundPublicityController,
-        SpotCheckController,
     )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
     from reviewapp.rounds.routes import CriteriaController, RoundController

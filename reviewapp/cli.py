@@ -257,7 +257,12 @@ def export_group() -> None:
 
 
 # Each domain defines its commands in its own cli module, on the groups above.
-DOMAIN_CLI_MODULES: list[str] = ["reviewapp.rounds.cli", "reviewapp.applications.cli", "reviewapp.panels.cli", "reviewapp.ranking.cli"]
+DOMAIN_CLI_MODULES: list[str] = [
+    "reviewapp.rounds.cli",
+    "reviewapp.applications.cli",
+    "reviewapp.panels.cli",
+    "reviewapp.ranking.cli",
+]
 
 for _module in DOMAIN_CLI_MODULES:
     importlib.import_module(_module)

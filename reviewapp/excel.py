@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-from copy import copy
 import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -135,7 +135,9 @@ def write_sheet(
     for row in rows:
         values = list(row)[:ncols]
         if plain:
-            out.append([out.cell(v, out.style("plain")) if isinstance(v, str) and v.startswith("=") else v for v in values])
+            out.append(
+                [out.cell(v, out.style("plain")) if isinstance(v, str) and v.startswith("=") else v for v in values]
+            )
             continue
         values += [None] * (ncols - len(values))
         out.append([out.cell(v, style(i, v)) for i, v in enumerate(values)])
@@ -350,10 +352,10 @@ def read_table(
 
     # A second header row under cells merged across columns.
     data_start = header_row + 1
-    spans = [
-        m for m in ws.merged_cells.ranges if m.min_row == m.max_row == header_row and m.max_col > m.min_col
-    ]
-    if spans and any(ws.cell(row=header_row + 1, column=c).value for m in spans for c in range(m.min_col, m.max_col + 1)):
+    spans = [m for m in ws.merged_cells.ranges if m.min_row == m.max_row == header_row and m.max_col > m.min_col]
+    if spans and any(
+        ws.cell(row=header_row + 1, column=c).value for m in spans for c in range(m.min_col, m.max_col + 1)
+    ):
         data_start = header_row + 2
         for m in spans:
             parent = normalise_header(ws.cell(row=header_row, column=m.min_col).value)

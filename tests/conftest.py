@@ -119,8 +119,14 @@ def app(settings: Settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_user(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def]
-    def _make(username: str, role: Role | str = Role.staff, *, password: str = PASSWORD, must_change: bool = False,
-              display_name: str | None = None) -> User:
+    def _make(
+        username: str,
+        role: Role | str = Role.staff,
+        *,
+        password: str = PASSWORD,
+        must_change: bool = False,
+        display_name: str | None = None,
+    ) -> User:
         with Session(engine, expire_on_commit=False) as session:
             user = accounts.create_user(
                 session,

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise
 from reviewapp.panels.models import Expert, Panel, PanelMember, Pledge
+from reviewapp.reports.models import Certification
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round, Tier
 
 _counter = itertools.count(1)
@@ -44,8 +45,19 @@ def make_round(db: Session, **overrides) -> Round:  # type: ignore[no-untyped-de
 
 # A small criteria tree: (dimension code, title, [(item code, title, kind, max points, step)]).
 SMALL_CRITERIA = [
-    ("JB", "基本要求", [("JB01", "企业规模", "points", "10", "0.5"), ("JB-G1", "近三年未发生重大安全、质量、环境事故", "gate", "0", "0")]),
-    ("SC", "生产作业", [("SC01", "在线智能检测", "points", "50", "1"), ("SC02", "设备运行监控", "points", "40", "0.5")]),
+    (
+        "JB",
+        "基本要求",
+        [
+            ("JB01", "企业规模", "points", "10", "0.5"),
+            ("JB-G1", "近三年未发生重大安全、质量、环境事故", "gate", "0", "0"),
+        ],
+    ),
+    (
+        "SC",
+        "生产作业",
+        [("SC01", "在线智能检测", "points", "50", "1"), ("SC02", "设备运行监控", "points", "40", "0.5")],
+    ),
 ]
 
 
@@ -57,14 +69,31 @@ def make_criteria_version(db: Session, tree=SMALL_CRITERIA, **overrides) -> Crit
     db.add(version)
     db.flush()
     for d_order, (code, title, items) in enumerate(tree, start=1):
-        dim = CriteriaNode(version_id=version.id, kind="dimension", code=code, title=title, max_points=Decimal("0"),
-                           step=Decimal("0"), sort_order=d_order)
+        dim = CriteriaNode(
+            version_id=version.id,
+            kind="dimension",
+            code=code,
+            title=title,
+            max_points=Decimal("0"),
+            step=Decimal("0"),
+            sort_order=d_order,
+        )
         db.add(dim)
         db.flush()
         for i_order, (i_code, i_title, kind, max_points, step) in enumerate(items, start=1):
-            db.add(CriteriaNode(version_id=version.id, parent_id=dim.id, kind=kind, code=i_code, title=i_title,
-                                max_points=Decimal(max_points), step=Decimal(step), sort_order=i_order,
-                                guidance=f"{i_title}的评分指引"))
+            db.add(
+                CriteriaNode(
+                    version_id=version.id,
+                    parent_id=dim.id,
+                    kind=kind,
+                    code=i_code,
+                    title=i_title,
+                    max_points=Decimal(max_points),
+                    step=Decimal(step),
+                    sort_order=i_order,
+                    guidance=f"{i_title}的评分指引",
+                )
+            )
     db.commit()
     return version
 
@@ -158,11 +187,9 @@ def sample_rows(db: Session, rnd: Round, count: int, *, seed: int = 7) -> list[d
     return generate_rows(count, catalogue=catalogue, seed=seed, tier_label=rnd.tier_label)
 
 
-def make_certification(db: Session, enterprise: Enterprise | None = None, **overrides) -> "Certification":  # type: ignore[no-untyped-def]
+def make_certification(db: Session, enterprise: Enterprise | None = None, **overrides) -> Certification:  # type: ignore[no-untyped-def]
     """An active certification as publishing a round's list (or staff's manual entry) leaves it."""
     from datetime import date
-
-    from reviewapp.reports.models import Certification
 
     enterprise = enterprise or make_enterprise(db)
     n = next(_counter)
@@ -241,7 +268,9 @@ def make_submitted_sheet(  # type: ignore[no-untyped-def]
     db.add(sheet)
     db.flush()
     for code, value in values.items():
-        db.add(ItemScore(sheet_id=sheet.id, node_id=nodes[code].id, value=None if value is None else Decimal(str(value))))
+        db.add(
+            ItemScore(sheet_id=sheet.id, node_id=nodes[code].id, value=None if value is None else Decimal(str(value)))
+        )
     for code, gate in (gates or {}).items():
         db.add(ItemScore(sheet_id=sheet.id, node_id=nodes[code].id, gate=gate))
     db.commit()
@@ -301,8 +330,14 @@ def make_listed_round(  # type: ignore[no-untyped-def]
     actor, chair = Actor(user_id=None, name="测试"), experts[0]
     for app in apps:
         ranking.save_decision(
-            db, actor=actor, chair=chair, panel_id=panel.id, application_id=app.id, recommend=True,
-            group_opinion="同意推荐。", row_version=0,
+            db,
+            actor=actor,
+            chair=chair,
+            panel_id=panel.id,
+            application_id=app.id,
+            recommend=True,
+            group_opinion="同意推荐。",
+            row_version=0,
         )
     db.refresh(panel)
     ranking.save_panel_opinion(

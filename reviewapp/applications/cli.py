@@ -46,7 +46,11 @@ def import_applications(file: Path, round_id: int, dry_run: bool) -> None:
             return
         try:
             result = importing.commit_import(
-                session, actor=Actor.system("命令行"), round_id=round_id, data=data, filename=file.name,
+                session,
+                actor=Actor.system("命令行"),
+                round_id=round_id,
+                data=data,
+                filename=file.name,
                 today=today_beijing(),
             )
         except importing.ImportRejected as exc:  # the data changed between the check and the write

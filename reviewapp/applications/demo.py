@@ -32,7 +32,9 @@ def applications_step(ctx: DemoContext) -> None:
     catalogue = [
         CatalogueEntry(s.name, s.stage)
         for s in session.exec(
-            select(Scenario).where(Scenario.catalogue_version == rnd.scenario_catalogue_version).order_by(Scenario.sort_order)
+            select(Scenario)
+            .where(Scenario.catalogue_version == rnd.scenario_catalogue_version)
+            .order_by(Scenario.sort_order)
         )
     ]
     rows = generate_rows(30, catalogue=catalogue, seed=20260509, tier_label=rnd.tier_label)
@@ -40,7 +42,9 @@ def applications_step(ctx: DemoContext) -> None:
         row.update({"是否规上企业": "是", "是否分支机构": "否"})
     # A few that formal review must stop, each for a different reason.
     rows[3]["能力成熟度自评得分"] = 1.62  # 一级
-    rows[7]["智能制造典型场景"] = "生产计划优化、车间智能排产、设备运行监控、在线智能检测、质量精准追溯"  # 5, no 运营管理
+    rows[7]["智能制造典型场景"] = (
+        "生产计划优化、车间智能排产、设备运行监控、在线智能检测、质量精准追溯"  # 5, no 运营管理
+    )
     rows[11]["智能制造典型场景"] += "、智能仓储机器人集群调度"  # not in the catalogue
     rows[15]["是否规上企业"] = "否"
     rows[19].update({"是否分支机构": "是", "分支机构所属行业": "化工"})  # branches only in 石油石化/有色金属

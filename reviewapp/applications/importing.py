@@ -22,7 +22,6 @@ from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
-from reviewapp.db import chunked
 from reviewapp.applications import rules
 from reviewapp.applications.models import (
     ENTERPRISE_NATURES,
@@ -37,6 +36,7 @@ from reviewapp.applications.models import (
 )
 from reviewapp.audit import Actor
 from reviewapp.clock import utcnow
+from reviewapp.db import chunked
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column, ExcelReadError, read_table, write_sheet
 from reviewapp.rounds.models import TIER_LABELS, IndustryCode, MaturityLevel, Round, Scenario, Tier
@@ -361,13 +361,16 @@ def parse_row(number: int, values: dict[str, str], ref: Reference, *, default_ci
             if raw_code:
                 code, problem = rules.check_credit_code(raw_code)
                 if problem:
-                    error(column if column in values and raw_code in values[column] else code_column,
-                          f"{party_name}：{problem}")
+                    error(
+                        column if column in values and raw_code in values[column] else code_column,
+                        f"{party_name}：{problem}",
+                    )
             if len(party_name) > 200:
                 error(column, f"「{column}」名称不能超过 200 个字符。")
             parties.append((role.value, party_name[:200], code))
-    return RowResult(number=number, enterprise=ent, application=app, scenarios=scenarios, parties=parties,
-                     problems=problems)
+    return RowResult(
+        number=number, enterprise=ent, application=app, scenarios=scenarios, parties=parties, problems=problems
+    )
 
 
 def parse_file(data: bytes, *, filename: str, ref: Reference) -> Preview:
@@ -401,12 +404,18 @@ def parse_file(data: bytes, *, filename: str, ref: Reference) -> Preview:
         if code:
             other = name_by_code.setdefault(code, (name, row.number))
             if other[0] != name:
-                row.problems.append(Problem(row.number, "统一社会信用代码",
-                                            f"与第 {other[1]} 行代码相同，但企业名称不同（「{other[0]}」）。"))
+                row.problems.append(
+                    Problem(
+                        row.number,
+                        "统一社会信用代码",
+                        f"与第 {other[1]} 行代码相同，但企业名称不同（「{other[0]}」）。",
+                    )
+                )
             other = code_by_name.setdefault(name, (code, row.number))
             if other[0] != code:
-                row.problems.append(Problem(row.number, "统一社会信用代码",
-                                            f"与第 {other[1]} 行企业名称相同，但统一社会信用代码不同。"))
+                row.problems.append(
+                    Problem(row.number, "统一社会信用代码", f"与第 {other[1]} 行企业名称相同，但统一社会信用代码不同。")
+                )
     return preview
 
 
@@ -475,8 +484,9 @@ def match_existing(session: Session, preview: Preview) -> _Existing:
             if code:
                 namesakes = [e for e in namesakes if e.credit_code is None]  # adopt a code-less record of that name
             if len(namesakes) > 1:
-                row.problems.append(Problem(row.number, "统一社会信用代码",
-                                            "系统中有多家同名企业，请填写统一社会信用代码以区分。"))
+                row.problems.append(
+                    Problem(row.number, "统一社会信用代码", "系统中有多家同名企业，请填写统一社会信用代码以区分。")
+                )
                 continue
             enterprise = namesakes[0] if namesakes else None
         if enterprise is None:
@@ -548,8 +558,9 @@ def commit_import(
             if key not in new_enterprises:
                 new_enterprises[key] = {"credit_code": None, **row.enterprise, "created_at": now, "updated_at": now}
         else:
-            enterprise_updates.setdefault(row.enterprise_id, {"id": row.enterprise_id, **row.enterprise,
-                                                              "updated_at": now})
+            enterprise_updates.setdefault(
+                row.enterprise_id, {"id": row.enterprise_id, **row.enterprise, "updated_at": now}
+            )
     if new_enterprises:
         keys = list(new_enterprises)
         result = session.exec(  # type: ignore[call-overload]
@@ -590,12 +601,15 @@ def commit_import(
         params = []
         for r in updates:
             values = {k: v for k, v in r.application.items() if k != "serial" or v is not None}
-            values.update(id=r.application_id, updated_at=now,
-                          row_version=current[r.application_id].row_version + 1)  # type: ignore[index]
+            values.update(id=r.application_id, updated_at=now, row_version=current[r.application_id].row_version + 1)  # type: ignore[index]
             # Changed facts invalidate an earlier formal-review decision: it must be taken again.
             if current[r.application_id].formal_status != FormalStatus.pending.value:  # type: ignore[index]
-                values.update(formal_status=FormalStatus.pending.value, formal_decided_by=None,
-                              formal_decided_at=None, formal_note="")
+                values.update(
+                    formal_status=FormalStatus.pending.value,
+                    formal_decided_by=None,
+                    formal_decided_at=None,
+                    formal_note="",
+                )
                 reset += 1
             params.append(values)
         _bulk_update(session, Application, params)
@@ -758,7 +772,9 @@ def template_bytes(rnd: Round, catalogue: Sequence[Scenario]) -> bytes:
         return get_column_letter(next(i for i, h in enumerate(headers, start=1) if h.startswith(header_start)))
 
     lists = {
-        "工厂级别": [TIER_LABELS[Tier(rnd.tier)]] if rnd.tier in (Tier.basic, Tier.advanced) else list(TIER_LABELS.values()),
+        "工厂级别": [TIER_LABELS[Tier(rnd.tier)]]
+        if rnd.tier in (Tier.basic, Tier.advanced)
+        else list(TIER_LABELS.values()),
         "所属行业": list(INDUSTRY_GROUPS),
         "企业性质": list(ENTERPRISE_NATURES),
         "企业类型": list(ENTERPRISE_SIZES),
@@ -775,8 +791,16 @@ def template_bytes(rnd: Round, catalogue: Sequence[Scenario]) -> bytes:
         )
         ws.add_data_validation(dv)
         dv.add(f"{letter(header)}{first}:{letter(header)}{last}")
-    score = DataValidation(type="decimal", operator="between", formula1="0", formula2="5", allow_blank=True,
-                           showErrorMessage=True, errorTitle="取值无效", error="能力成熟度自评得分应为 0–5 之间的数字")
+    score = DataValidation(
+        type="decimal",
+        operator="between",
+        formula1="0",
+        formula2="5",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="取值无效",
+        error="能力成熟度自评得分应为 0–5 之间的数字",
+    )
     ws.add_data_validation(score)
     score.add(f"{letter('能力成熟度')}{first}:{letter('能力成熟度')}{last}")
     notes = wb.create_sheet("填表说明")

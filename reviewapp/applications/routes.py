@@ -131,8 +131,14 @@ class RoundApplicationsController(Controller):
 
     @get("/applications/import", sync_to_thread=True)
     def import_page(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
-        return render("applications/import.html", round=_round(db, round_id), error=None, tab="import",
-                      columns=importing.COLUMNS, required=importing.REQUIRED_COLUMNS)
+        return render(
+            "applications/import.html",
+            round=_round(db, round_id),
+            error=None,
+            tab="import",
+            columns=importing.COLUMNS,
+            required=importing.REQUIRED_COLUMNS,
+        )
 
     @get("/applications/template.xlsx", sync_to_thread=True)
     def template(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Response[bytes]:
@@ -151,7 +157,9 @@ class RoundApplicationsController(Controller):
         )
 
     @post("/applications/import", sync_to_thread=True)
-    def upload(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: MultipartData) -> Any:
+    def upload(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: MultipartData
+    ) -> Any:
         rnd = _round(db, round_id)
         upload = _read_upload(data)
         settings = settings_of(request)
@@ -161,10 +169,17 @@ class RoundApplicationsController(Controller):
         elif len(upload[1]) > settings.upload_max_mb * 1024 * 1024:
             error = f"文件过大，上限为 {settings.upload_max_mb} MB。"
         if error or upload is None:
-            return render("applications/import.html", round=rnd, error=error, tab="import",
-                          columns=importing.COLUMNS, required=importing.REQUIRED_COLUMNS)
-        token = importing.save_upload(settings, round_id=round_id, user_id=request.user.id, filename=upload[0],
-                                      data=upload[1])
+            return render(
+                "applications/import.html",
+                round=rnd,
+                error=error,
+                tab="import",
+                columns=importing.COLUMNS,
+                required=importing.REQUIRED_COLUMNS,
+            )
+        token = importing.save_upload(
+            settings, round_id=round_id, user_id=request.user.id, filename=upload[0], data=upload[1]
+        )
         return Redirect(path=f"/rounds/{round_id}/applications/import/{token}", status_code=303)
 
     @get("/applications/import/{token:str}", sync_to_thread=True)
@@ -185,8 +200,9 @@ class RoundApplicationsController(Controller):
         preview = importing.preview_import(db, round_id=round_id, data=content, filename=filename)
         return self._render_preview(rnd, preview, token, show, page)
 
-    def _render_preview(self, rnd: Round, preview: importing.Preview, token: str, show: str, page: str,
-                        error: str | None = None) -> Template:
+    def _render_preview(
+        self, rnd: Round, preview: importing.Preview, token: str, show: str, page: str, error: str | None = None
+    ) -> Template:
         rows = [r for r in preview.rows if r.problems] if show == "problems" else preview.rows
         pages = max(1, -(-len(rows) // PREVIEW_PER_PAGE))
         current = min(parse_page(page), pages)
@@ -274,7 +290,9 @@ class RoundApplicationsController(Controller):
         )
 
     @post("/formal-review/decide", sync_to_thread=True)
-    def decide_bulk(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Redirect:
+    def decide_bulk(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Redirect:
         _round(db, round_id)
         raw_ids = data.get("ids") or []
         ids = [int(i) for i in (raw_ids if isinstance(raw_ids, list) else [raw_ids]) if str(i).isdigit()]
@@ -307,7 +325,10 @@ class RoundApplicationsController(Controller):
         if outcome.done:
             flash(request, f"已确认 {len(outcome.done)} 条申报形式审查{word}。")
         if outcome.refused:
-            names = {a.id: a.factory_name for a in db.exec(select(Application).where(col(Application.id).in_([i for i, _ in outcome.refused])))}
+            names = {
+                a.id: a.factory_name
+                for a in db.exec(select(Application).where(col(Application.id).in_([i for i, _ in outcome.refused])))
+            }
             details = "；".join(f"「{names.get(i, i)}」{msg}" for i, msg in outcome.refused[:5])
             more = f"等 {len(outcome.refused)} 条" if len(outcome.refused) > 5 else ""
             flash(request, f"{len(outcome.refused)} 条未确认：{details}{more}", "error")
@@ -316,8 +337,9 @@ class RoundApplicationsController(Controller):
     @post("/formal-review/recheck", sync_to_thread=True)
     def recheck(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Redirect:
         _round(db, round_id)
-        total, failing, reset = service.recheck_round(db, actor=actor_of(request), round_id=round_id,
-                                                      today=today_beijing())
+        total, failing, reset = service.recheck_round(
+            db, actor=actor_of(request), round_id=round_id, today=today_beijing()
+        )
         db.commit()
         message = f"已重新检查 {total} 条申报，其中 {failing} 条有未通过的检查项。"
         if reset:
@@ -346,8 +368,15 @@ class ApplicationController(Controller):
     path = "/applications/{application_id:int}"
     guards = [signed_in]
 
-    def _detail_page(self, request: Request, db: Session, application_id: int, *, errors: dict[str, str] | None = None,
-                     form: dict[str, Any] | None = None) -> Template:
+    def _detail_page(
+        self,
+        request: Request,
+        db: Session,
+        application_id: int,
+        *,
+        errors: dict[str, str] | None = None,
+        form: dict[str, Any] | None = None,
+    ) -> Template:
         try:
             data = service.detail(db, application_id)
         except NotFound as exc:
@@ -371,35 +400,59 @@ class ApplicationController(Controller):
         return self._detail_page(request, db, application_id)
 
     @post("/decision", guards=[staff_only], sync_to_thread=True)
-    def decision(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData) -> Any:
+    def decision(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData
+    ) -> Any:
         decision = str(data.get("decision") or "")
         version = str(data.get("row_version") or "")
         note = str(data.get("note") or "")
         try:
             if decision == "reset":
-                service.reset_decision(db, actor=actor_of(request), application_id=application_id,
-                                       row_version=int(version) if version.isdigit() else None)
+                service.reset_decision(
+                    db,
+                    actor=actor_of(request),
+                    application_id=application_id,
+                    row_version=int(version) if version.isdigit() else None,
+                )
             elif decision in {"pass", "fail"}:
-                service.decide(db, actor=actor_of(request), application_id=application_id, passed=decision == "pass",
-                               note=note, row_version=int(version) if version.isdigit() else None, today=today_beijing())
+                service.decide(
+                    db,
+                    actor=actor_of(request),
+                    application_id=application_id,
+                    passed=decision == "pass",
+                    note=note,
+                    row_version=int(version) if version.isdigit() else None,
+                    today=today_beijing(),
+                )
             else:
                 raise ServiceError("请选择「通过」或「不通过」。", field="note")
             db.commit()
         except ServiceError as exc:
             db.rollback()
-            return self._detail_page(request, db, application_id, errors={"decision": exc.message},
-                                     form={"note": note})
-        flash(request, {"pass": "已确认形式审查通过。", "fail": "已确认形式审查不通过。", "reset": "已撤销形式审查结论。"}[decision])
+            return self._detail_page(request, db, application_id, errors={"decision": exc.message}, form={"note": note})
+        flash(
+            request,
+            {"pass": "已确认形式审查通过。", "fail": "已确认形式审查不通过。", "reset": "已撤销形式审查结论。"}[
+                decision
+            ],
+        )
         return Redirect(path=f"/applications/{application_id}#formal", status_code=303)
 
     @post("/overrides", guards=[staff_only], sync_to_thread=True)
-    def override(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData) -> Any:
+    def override(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData
+    ) -> Any:
         form = validate(data, OVERRIDE_FIELDS)
         if form.ok:
             try:
-                service.override_check(db, actor=actor_of(request), application_id=application_id,
-                                       check_code=form.values["check_code"], reason=form.values["reason"],
-                                       today=today_beijing())
+                service.override_check(
+                    db,
+                    actor=actor_of(request),
+                    application_id=application_id,
+                    check_code=form.values["check_code"],
+                    reason=form.values["reason"],
+                    today=today_beijing(),
+                )
                 db.commit()
                 flash(request, f"已豁免检查项「{rules.CHECK_LABELS[form.values['check_code']]}」。")
                 return Redirect(path=f"/applications/{application_id}#formal", status_code=303)
@@ -407,15 +460,22 @@ class ApplicationController(Controller):
                 db.rollback()
                 form.add_error("reason", exc.message)
         code = str(form.raw.get("check_code") or "")
-        return self._detail_page(request, db, application_id, errors={f"override_{code}": next(iter(form.errors.values()))},
-                                 form={f"reason_{code}": form.raw.get("reason", "")})
+        return self._detail_page(
+            request,
+            db,
+            application_id,
+            errors={f"override_{code}": next(iter(form.errors.values()))},
+            form={f"reason_{code}": form.raw.get("reason", "")},
+        )
 
     @post("/overrides/{check_code:str}/remove", guards=[staff_only], sync_to_thread=True)
-    def remove_override(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int],
-                        check_code: FromPath[str]) -> Redirect:
+    def remove_override(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], check_code: FromPath[str]
+    ) -> Redirect:
         try:
-            service.remove_override(db, actor=actor_of(request), application_id=application_id, check_code=check_code,
-                                    today=today_beijing())
+            service.remove_override(
+                db, actor=actor_of(request), application_id=application_id, check_code=check_code, today=today_beijing()
+            )
             db.commit()
             flash(request, "已撤销该检查项的豁免。")
         except ServiceError as exc:
@@ -424,17 +484,24 @@ class ApplicationController(Controller):
         return Redirect(path=f"/applications/{application_id}#formal", status_code=303)
 
     @post("/facts", guards=[staff_only], sync_to_thread=True)
-    def facts(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData) -> Any:
+    def facts(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: FormData
+    ) -> Any:
         form = validate(data, FACT_FIELDS)
         if form.ok:
             try:
-                service.update_facts(db, actor=actor_of(request), application_id=application_id,
-                                     row_version=form.values["row_version"],
-                                     above_designated_size=form.values["above_designated_size"],
-                                     is_branch=form.values["is_branch"],
-                                     branch_industry=form.values["branch_industry"],
-                                     major_accident=form.values["major_accident"],
-                                     serious_dishonesty=form.values["serious_dishonesty"], today=today_beijing())
+                service.update_facts(
+                    db,
+                    actor=actor_of(request),
+                    application_id=application_id,
+                    row_version=form.values["row_version"],
+                    above_designated_size=form.values["above_designated_size"],
+                    is_branch=form.values["is_branch"],
+                    branch_industry=form.values["branch_industry"],
+                    major_accident=form.values["major_accident"],
+                    serious_dishonesty=form.values["serious_dishonesty"],
+                    today=today_beijing(),
+                )
                 db.commit()
                 flash(request, "核查信息已保存，形式审查检查已重新计算。")
                 return Redirect(path=f"/applications/{application_id}#facts", status_code=303)
@@ -444,16 +511,23 @@ class ApplicationController(Controller):
         return self._detail_page(request, db, application_id, errors={"facts": next(iter(form.errors.values()))})
 
     @post("/attachments", guards=[staff_only], sync_to_thread=True)
-    def upload(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int],
-               data: MultipartData) -> Redirect:
+    def upload(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], data: MultipartData
+    ) -> Redirect:
         _application(db, application_id)
         upload = _read_upload(data)
         if upload is None:
             flash(request, "附件未上传：请选择要上传的文件。", "error")
             return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)
         try:
-            service.save_attachment(db, actor=actor_of(request), settings=settings_of(request),
-                                    application_id=application_id, filename=upload[0], data=upload[1])
+            service.save_attachment(
+                db,
+                actor=actor_of(request),
+                settings=settings_of(request),
+                application_id=application_id,
+                filename=upload[0],
+                data=upload[1],
+            )
             db.commit()
             flash(request, f"已上传附件《{upload[0]}》。")
         except ServiceError as exc:
@@ -462,8 +536,9 @@ class ApplicationController(Controller):
         return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)
 
     @get("/attachments/{file_id:int}", sync_to_thread=True)
-    def download(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int],
-                 file_id: FromPath[int]) -> Response[bytes]:
+    def download(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], file_id: FromPath[int]
+    ) -> Response[bytes]:
         application = _application(db, application_id)
         user: User = request.user
         if not service.can_view_application(user, application, db):
@@ -488,11 +563,13 @@ class ApplicationController(Controller):
         )
 
     @post("/attachments/{file_id:int}/delete", guards=[staff_only], sync_to_thread=True)
-    def delete(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int],
-               file_id: FromPath[int]) -> Redirect:
+    def delete(
+        self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], file_id: FromPath[int]
+    ) -> Redirect:
         try:
-            stored = service.delete_attachment(db, actor=actor_of(request), application_id=application_id,
-                                               file_id=file_id)
+            stored = service.delete_attachment(
+                db, actor=actor_of(request), application_id=application_id, file_id=file_id
+            )
             db.commit()
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc

@@ -443,7 +443,9 @@ def decide(checks: Sequence[Check], *, passed: bool, note: str) -> Decision:
     failures = [c for c in checks if c.open_failure]
     if passed and failures:
         names = "、".join(c.label for c in failures)
-        return Decision(False, f"存在未通过的检查项（{names}），不能确认通过；如确需豁免，请先填写理由豁免该项。", failures)
+        return Decision(
+            False, f"存在未通过的检查项（{names}），不能确认通过；如确需豁免，请先填写理由豁免该项。", failures
+        )
     if not passed and not failures and len(note.strip()) < 4:
         return Decision(False, "各项检查均已通过，确认不通过须填写理由（至少 4 个字）。", failures)
     return Decision(True, "", failures)

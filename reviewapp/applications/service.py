@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from reviewapp import audit
-from reviewapp.db import chunked
+from reviewapp import audit, files
 from reviewapp.applications import rules
 from reviewapp.applications.models import (
     Application,
@@ -26,8 +25,8 @@ from reviewapp.applications.models import (
 from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
 from reviewapp.clock import utcnow
+from reviewapp.db import chunked
 from reviewapp.errors import Conflict, NotFound, ServiceError
-from reviewapp import files
 from reviewapp.files import StoredFile
 from reviewapp.reports.models import REVOCATION_REASON_LABELS, Certification, CertificationStatus, Revocation
 from reviewapp.rounds.models import Round, Scenario, Tier
@@ -123,7 +122,9 @@ def formal_settings(rnd: Round) -> rules.FormalSettings:
     )
 
 
-def _facts(session: Session, applications: Sequence[Application]) -> tuple[dict[int, rules.FormalFacts], dict[int, dict[str, str]]]:
+def _facts(
+    session: Session, applications: Sequence[Application]
+) -> tuple[dict[int, rules.FormalFacts], dict[int, dict[str, str]]]:
     """Everything the formal checks read, for many applications in a few queries."""
     app_ids = [a.id for a in applications]
     enterprise_ids = sorted({a.enterprise_id for a in applications})
@@ -251,8 +252,12 @@ def _label(application: Application, enterprise: Enterprise | None = None) -> st
 
 
 def _recheck(session: Session, application: Application, today: date) -> list[rules.Check]:
-    recomputed = recompute_checks(session, round_id=application.round_id, application_ids=[application.id],  # type: ignore[list-item]
-                                  today=today)
+    recomputed = recompute_checks(
+        session,
+        round_id=application.round_id,
+        application_ids=[application.id],  # type: ignore[list-item]
+        today=today,
+    )
     return recomputed.checks[application.id]  # type: ignore[index]
 
 
@@ -335,8 +340,15 @@ def decide_bulk(
             continue
         try:
             with session.begin_nested():
-                decide(session, actor=actor, application_id=app_id, passed=passed, note=note,
-                       row_version=versions.get(app_id), today=today)
+                decide(
+                    session,
+                    actor=actor,
+                    application_id=app_id,
+                    passed=passed,
+                    note=note,
+                    row_version=versions.get(app_id),
+                    today=today,
+                )
             outcome.done.append(app_id)
         except ServiceError as exc:
             outcome.refused.append((app_id, exc.message))
@@ -391,8 +403,9 @@ def override_check(
         raise ServiceError("该检查项目前已通过，无需豁免。", field="check_code")
     if current.overridden:
         raise ServiceError("该检查项已豁免。如需修改理由，请先撤销豁免。", field="check_code")
-    session.add(FormalOverride(application_id=application_id, check_code=check_code, reason=reason,
-                               created_by=actor.user_id))
+    session.add(
+        FormalOverride(application_id=application_id, check_code=check_code, reason=reason, created_by=actor.user_id)
+    )
     session.flush()
     recompute_checks(session, round_id=application.round_id, application_ids=[application_id], today=today)
     application = get_application(session, application_id)
@@ -409,7 +422,9 @@ def override_check(
     return application
 
 
-def remove_override(session: Session, *, actor: Actor, application_id: int, check_code: str, today: date) -> Application:
+def remove_override(
+    session: Session, *, actor: Actor, application_id: int, check_code: str, today: date
+) -> Application:
     application = get_application(session, application_id)
     override = session.exec(
         select(FormalOverride).where(
@@ -420,8 +435,9 @@ def remove_override(session: Session, *, actor: Actor, application_id: int, chec
         raise ServiceError("该检查项没有豁免。", field="check_code")
     session.delete(override)
     session.flush()
-    reset = bool(recompute_checks(session, round_id=application.round_id, application_ids=[application_id],
-                                  today=today).reset)
+    reset = bool(
+        recompute_checks(session, round_id=application.round_id, application_ids=[application_id], today=today).reset
+    )
     application = get_application(session, application_id)
     audit.record(
         session,
@@ -482,8 +498,9 @@ def update_facts(
     session.add(enterprise)
     session.add(application)
     session.flush()
-    reset = bool(recompute_checks(session, round_id=application.round_id, application_ids=[application_id],
-                                  today=today).reset)
+    reset = bool(
+        recompute_checks(session, round_id=application.round_id, application_ids=[application_id], today=today).reset
+    )
     changed = [k for k in after if before[k] != after[k]]
     audit.record(
         session,
@@ -622,7 +639,9 @@ def detail(session: Session, application_id: int) -> Detail:
     stage_order = {
         stage: no
         for stage, no in session.exec(
-            select(Scenario.stage, Scenario.stage_no).where(Scenario.catalogue_version == rnd.scenario_catalogue_version)
+            select(Scenario.stage, Scenario.stage_no).where(
+                Scenario.catalogue_version == rnd.scenario_catalogue_version
+            )
         )
     }
     grouped: dict[str, list[ApplicationScenario]] = defaultdict(list)

@@ -134,7 +134,9 @@ def verify_chain(session: Session) -> tuple[int, ChainProblem | None]:
         if entry.seq != expected_seq:
             return count, ChainProblem(expected_seq, None, f"第 {expected_seq} 条记录缺失（已被删除）")
         if entry.prev_hash != prev_hash:
-            return count, ChainProblem(entry.seq, entry.id, f"第 {entry.seq} 条记录的前序哈希不符（前一条被改动或删除）")
+            return count, ChainProblem(
+                entry.seq, entry.id, f"第 {entry.seq} 条记录的前序哈希不符（前一条被改动或删除）"
+            )
         if entry_hash(entry) != entry.hash:
             return count, ChainProblem(entry.seq, entry.id, f"第 {entry.seq} 条记录内容被改动（哈希不符）")
         prev_hash = entry.hash
@@ -144,4 +146,3 @@ def verify_chain(session: Session) -> tuple[int, ChainProblem | None]:
     if head is not None and (head.last_seq != count or (count and head.last_hash != prev_hash)):
         return count, ChainProblem(count + 1, None, f"链尾记录缺失：应有 {head.last_seq} 条，实有 {count} 条")
     return count, None
-

@@ -128,9 +128,7 @@ class AccountController(Controller):
                 db.rollback()
                 form.add_error(exc.field or "new_password", exc.message)
         if not form.ok:
-            return render(
-                "auth/password.html", errors=form.errors, min_length=settings_of(request).password_min_length
-            )
+            return render("auth/password.html", errors=form.errors, min_length=settings_of(request).password_min_length)
         flash(request, "密码已修改。您在其他设备上的登录已结束。")
         return Redirect(path="/", status_code=303)
 
@@ -148,7 +146,13 @@ class UserAdminController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_users(
-        self, request: Request, db: NamedDependency[Session], q: FromQuery[str] = "", role: FromQuery[str] = "", status: FromQuery[str] = "", page: FromQuery[str] = "1"
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        q: FromQuery[str] = "",
+        role: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        page: FromQuery[str] = "1",
     ) -> Template:
         result = paginate(
             db, service.list_users_query(q=q[:64], role=role, status=status), page=parse_page(page), per_page=30

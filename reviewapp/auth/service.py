@@ -119,7 +119,9 @@ class LoginResult:
 
 def _recent_failures(session: Session, *, username: str, client_addr: str, since) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     by_user = session.exec(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.at >= since)
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.username == username, LoginAttempt.at >= since)
     ).one()
     by_addr = session.exec(
         select(func.count())

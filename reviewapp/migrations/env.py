@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sqlmodel.sql.sqltypes  # noqa: F401  (used by generated migrations)
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import sqlmodel.sql.sqltypes  # noqa: F401  (used by generated migrations)
 from reviewapp.db import import_all_models
 
 import_all_models()

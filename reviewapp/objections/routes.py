@@ -177,7 +177,9 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
         "choice_labels": {
             "conclusion": rules.CONCLUSION_LABELS,
             "outcome": {  # only what the conclusion allows
-                k: v for k, v in rules.OUTCOME_LABELS.items() if k in rules.ALLOWED_OUTCOMES.get(objection.conclusion, ())
+                k: v
+                for k, v in rules.OUTCOME_LABELS.items()
+                if k in rules.ALLOWED_OUTCOMES.get(objection.conclusion, ())
             },
         },
         "identity": None,
@@ -262,7 +264,9 @@ class ObjectionController(Controller):
             "flags": lambda o: _flags(o, today),
             "conclusions": rules.CONCLUSION_LABELS,
             "outcomes": rules.OUTCOME_LABELS,
-            "overdue_count": paginate(db, service.objections_query(today=today, flag="overdue"), page=1, per_page=1).total,
+            "overdue_count": paginate(
+                db, service.objections_query(today=today, flag="overdue"), page=1, per_page=1
+            ).total,
         }
         if _htmx_target(request) == "objection-table":
             return render_block("objections/list.html", "table", **context)
@@ -426,7 +430,9 @@ class ObjectionController(Controller):
                 )
             )
         return no_store(
-            render("objections/detail.html", **_context(request, db, objection, identity=identity, identity_error=error))
+            render(
+                "objections/detail.html", **_context(request, db, objection, identity=identity, identity_error=error)
+            )
         )
 
     def _step_error(

@@ -189,7 +189,9 @@ OBJECTION_WORKFLOW = Workflow(
             requires=("conclusion", "findings"),
             precondition=_explained_or_due,
         ),
-        Transition("apply", "处理（落实到推荐名单）", frozenset({"concluded"}), "handled", requires=("outcome", "note")),
+        Transition(
+            "apply", "处理（落实到推荐名单）", frozenset({"concluded"}), "handled", requires=("outcome", "note")
+        ),
         Transition("close", "办结（记录答复异议人情况）", frozenset({"handled"}), "closed", requires=("reply",)),
     ),
     field_labels={

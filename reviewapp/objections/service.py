@@ -274,9 +274,7 @@ def take_step(
                 raise ServiceError(problem, field="outcome")
         data["outcome"] = rules.OUTCOME_LABELS.get(outcome, "")
         if outcome in {"removed", "correction"} and note.strip():
-            data["list_reason"] = rules.list_reason(
-                conclusion=objection.conclusion, number=objection.number, note=note
-            )
+            data["list_reason"] = rules.list_reason(conclusion=objection.conclusion, number=objection.number, note=note)
     step = casework.apply_transition(
         session,
         workflow=OBJECTION_WORKFLOW,
@@ -292,7 +290,12 @@ def take_step(
     )
     if code == "start":
         casework.set_handlers(
-            session, workflow=OBJECTION_WORKFLOW, case=objection, user_ids=[u.id for u in users], actor=actor, record=False  # type: ignore[misc]
+            session,
+            workflow=OBJECTION_WORKFLOW,
+            case=objection,
+            user_ids=[u.id for u in users],
+            actor=actor,
+            record=False,  # type: ignore[misc]
         )
         objection.reply_deadline = values["reply_deadline"]
         objection.explained_on = None
@@ -418,7 +421,9 @@ def reassign(
         or is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id)  # type: ignore[arg-type]
     ):
         raise ServiceError("只有该异议的承办人或系统管理员可以更换承办人。")
-    casework.set_handlers(session, workflow=OBJECTION_WORKFLOW, case=objection, user_ids=user_ids, actor=actor, note=note)
+    casework.set_handlers(
+        session, workflow=OBJECTION_WORKFLOW, case=objection, user_ids=user_ids, actor=actor, note=note
+    )
 
 
 @dataclass(frozen=True)
@@ -497,7 +502,11 @@ def objections_query(
     if q:
         like = f"%{q.strip()[:100]}%"
         stmt = stmt.where(
-            or_(col(Objection.number).like(like), col(Objection.target_name).like(like), col(Objection.target_factory).like(like))
+            or_(
+                col(Objection.number).like(like),
+                col(Objection.target_name).like(like),
+                col(Objection.target_factory).like(like),
+            )
         )
     if round_id:
         stmt = stmt.where(Objection.round_id == round_id)

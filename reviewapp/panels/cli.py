@@ -36,6 +36,8 @@ def import_experts(file: Path, dry_run: bool) -> None:
         if dry_run:
             click.echo(f"检查通过（未写入）：{summary}。")
             return
-        outcome = pool.apply_expert_import(session, actor=Actor.system("命令行"), preview=preview, today=today_beijing())
+        outcome = pool.apply_expert_import(
+            session, actor=Actor.system("命令行"), preview=preview, today=today_beijing()
+        )
         session.commit()
     click.echo(f"导入完成：新增 {outcome.created} 位，更新 {outcome.updated} 位，{outcome.unchanged} 位无变化。")

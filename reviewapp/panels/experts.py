@@ -243,7 +243,9 @@ def add_employment(
     today: date,
 ) -> ExpertEmployment:
     expert = get_expert(session, expert_id)
-    employer, credit_code = _check_org(employer, credit_code, name_field="employer", code_field="credit_code", what="工作单位")
+    employer, credit_code = _check_org(
+        employer, credit_code, name_field="employer", code_field="credit_code", what="工作单位"
+    )
     if start and end and end < start:
         raise ServiceError("截止时间不能早于起始时间。", field="end")
     job = ExpertEmployment(expert_id=expert_id, employer=employer, credit_code=credit_code, start=start, end=end)
@@ -328,7 +330,13 @@ def add_relation(
         entity_type="expert",
         entity_id=expert_id,
         summary=f"为 {expert.name} 登记利害关系：{relation}，涉及{enterprise_name}",
-        after={"enterprise_name": enterprise_name, "credit_code": credit_code, "relation": relation, "since": since, "until": until},
+        after={
+            "enterprise_name": enterprise_name,
+            "credit_code": credit_code,
+            "relation": relation,
+            "since": since,
+            "until": until,
+        },
     )
     refresh_conflicts_for_experts(session, actor=actor, expert_ids=[expert_id], today=today)
     return row
@@ -350,18 +358,29 @@ def delete_relation(session: Session, *, actor: Actor, expert_id: int, relation_
         entity_type="expert",
         entity_id=expert_id,
         summary=f"删除 {expert.name} 登记的利害关系：{row.relation}，涉及{row.enterprise_name}",
-        before={"enterprise_name": row.enterprise_name, "relation": row.relation, "since": row.since, "until": row.until},
+        before={
+            "enterprise_name": row.enterprise_name,
+            "relation": row.relation,
+            "since": row.since,
+            "until": row.until,
+        },
     )
     refresh_conflicts_for_experts(session, actor=actor, expert_ids=[expert_id], today=today)
 
 
 def employments_of(session: Session, expert_id: int) -> list[ExpertEmployment]:
     """In the order entered (or listed in the import file)."""
-    return list(session.exec(select(ExpertEmployment).where(ExpertEmployment.expert_id == expert_id).order_by(ExpertEmployment.id)))
+    return list(
+        session.exec(
+            select(ExpertEmployment).where(ExpertEmployment.expert_id == expert_id).order_by(ExpertEmployment.id)
+        )
+    )
 
 
 def relations_of(session: Session, expert_id: int) -> list[ExpertRelation]:
-    return list(session.exec(select(ExpertRelation).where(ExpertRelation.expert_id == expert_id).order_by(ExpertRelation.id)))
+    return list(
+        session.exec(select(ExpertRelation).where(ExpertRelation.expert_id == expert_id).order_by(ExpertRelation.id))
+    )
 
 
 def list_experts_query(*, q: str = "", specialty: str = "", city: str = "", account: str = "", status: str = ""):  # type: ignore[no-untyped-def]
@@ -600,7 +619,12 @@ def parse_expert_workbook(session: Session, data: bytes) -> ImportPreview:
         key = (profile["name"], profile["id_number_hint"])
         if key in by_key:
             problems.append(
-                ImportProblem(sheet_name, row.number, "姓名", f"与第 {by_key[key].row} 行是同一位专家（姓名和身份证号后四位相同）。")
+                ImportProblem(
+                    sheet_name,
+                    row.number,
+                    "姓名",
+                    f"与第 {by_key[key].row} 行是同一位专家（姓名和身份证号后四位相同）。",
+                )
             )
             continue
         item = ImportedExpert(row=row.number, profile=profile)
@@ -645,7 +669,12 @@ def _collect_entries(table: SheetTable, sheet: str, by_key, problems, build, att
         owner = by_key.get(key)
         if owner is None:
             problems.append(
-                ImportProblem(sheet, row.number, "姓名", f"在「{EXPERT_SHEET}」工作表中找不到这位专家（按姓名和身份证号后四位对应）。")
+                ImportProblem(
+                    sheet,
+                    row.number,
+                    "姓名",
+                    f"在「{EXPERT_SHEET}」工作表中找不到这位专家（按姓名和身份证号后四位对应）。",
+                )
             )
             continue
         entry, issues = build(v)
@@ -667,7 +696,9 @@ def _org_issues(name: str, code: str, name_column: str, code_column: str) -> lis
     return issues
 
 
-def _dates(v: dict[str, str], start_col: str, end_col: str, *, month_end: bool) -> tuple[date | None, date | None, list[tuple[str, str]]]:
+def _dates(
+    v: dict[str, str], start_col: str, end_col: str, *, month_end: bool
+) -> tuple[date | None, date | None, list[tuple[str, str]]]:
     issues: list[tuple[str, str]] = []
     start = end = None
     try:
@@ -805,8 +836,24 @@ def import_template_bytes() -> bytes:
     write_sheet(
         ws,
         title="评审专家信息表",
-        columns=[Column(name, 16 if name not in {"工作单位", "单位统一社会信用代码"} else 26) for name in ["序号", *EXPERT_COLUMNS]],
-        rows=[[1, "张伟", "1234", "山东省智能制造研究院", "", "正高级工程师", "装备制造、电子信息", "济南市", "13800000000", "zhangwei@example.cn"]],
+        columns=[
+            Column(name, 16 if name not in {"工作单位", "单位统一社会信用代码"} else 26)
+            for name in ["序号", *EXPERT_COLUMNS]
+        ],
+        rows=[
+            [
+                1,
+                "张伟",
+                "1234",
+                "山东省智能制造研究院",
+                "",
+                "正高级工程师",
+                "装备制造、电子信息",
+                "济南市",
+                "13800000000",
+                "zhangwei@example.cn",
+            ]
+        ],
     )
     write_sheet(
         wb.create_sheet(EMPLOYMENT_SHEET),
@@ -823,4 +870,3 @@ def import_template_bytes() -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-

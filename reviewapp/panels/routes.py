@@ -148,7 +148,9 @@ class ExpertPoolController(Controller):
         expert = service.get_expert(db, expert_id)
         return self._page(db, expert, form=None, errors={})
 
-    def _page(self, db: Session, expert: Expert, *, form: dict[str, Any] | None, errors: dict[str, str], **extra: Any) -> Template:
+    def _page(
+        self, db: Session, expert: Expert, *, form: dict[str, Any] | None, errors: dict[str, str], **extra: Any
+    ) -> Template:
         if form is None:
             form = {
                 "name": expert.name,
@@ -163,7 +165,8 @@ class ExpertPoolController(Controller):
                 "active": expert.active,
             }
         memberships = [
-            (p, db.get(Round, p.round_id)) for p in service.expert_panels(db, expert_id=expert.id)  # type: ignore[arg-type]
+            (p, db.get(Round, p.round_id))
+            for p in service.expert_panels(db, expert_id=expert.id)  # type: ignore[arg-type]
         ]
         user = _usernames(db, [expert.user_id]).get(expert.user_id) if expert.user_id else None  # type: ignore[arg-type]
         context = {
@@ -185,14 +188,21 @@ class ExpertPoolController(Controller):
         return render("panels/expert_form.html", **context)
 
     @post("/{expert_id:int}", sync_to_thread=True)
-    def update_expert(self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], data: FormData) -> Any:
+    def update_expert(
+        self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], data: FormData
+    ) -> Any:
         expert = service.get_expert(db, expert_id)
         form = validate(data, PROFILE_FIELDS)
         version = _int(data, "row_version")
         if form.ok:
             try:
                 pool.update_expert(
-                    db, actor=actor_of(request), expert_id=expert_id, values=form.values, row_version=version, today=today_beijing()
+                    db,
+                    actor=actor_of(request),
+                    expert_id=expert_id,
+                    values=form.values,
+                    row_version=version,
+                    today=today_beijing(),
                 )
                 db.commit()
                 flash(request, "已保存专家信息。")
@@ -204,47 +214,63 @@ class ExpertPoolController(Controller):
         return self._page(db, expert, form=form.raw, errors=form.errors)
 
     @post("/{expert_id:int}/employments", sync_to_thread=True)
-    def add_employment(self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], data: FormData) -> Any:
+    def add_employment(
+        self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], data: FormData
+    ) -> Any:
         form = validate(data, EMPLOYMENT_FIELDS)
         if form.ok:
             try:
-                pool.add_employment(db, actor=actor_of(request), expert_id=expert_id, today=today_beijing(), **form.values)
+                pool.add_employment(
+                    db, actor=actor_of(request), expert_id=expert_id, today=today_beijing(), **form.values
+                )
                 db.commit()
                 flash(request, "已添加工作经历。")
                 return Redirect(path=f"/experts/{expert_id}#employments", status_code=303)
             except ServiceError as exc:
                 db.rollback()
                 form.add_error(exc.field or "employer", exc.message)
-        return self._page(db, service.get_expert(db, expert_id), form=None, errors={}, job_form=form.raw, job_errors=form.errors)
+        return self._page(
+            db, service.get_expert(db, expert_id), form=None, errors={}, job_form=form.raw, job_errors=form.errors
+        )
 
     @post("/{expert_id:int}/employments/{employment_id:int}/delete", sync_to_thread=True)
     def delete_employment(
         self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], employment_id: FromPath[int]
     ) -> Redirect:
-        pool.delete_employment(db, actor=actor_of(request), expert_id=expert_id, employment_id=employment_id, today=today_beijing())
+        pool.delete_employment(
+            db, actor=actor_of(request), expert_id=expert_id, employment_id=employment_id, today=today_beijing()
+        )
         db.commit()
         flash(request, "已删除该工作经历。")
         return Redirect(path=f"/experts/{expert_id}#employments", status_code=303)
 
     @post("/{expert_id:int}/relations", sync_to_thread=True)
-    def add_relation(self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], data: FormData) -> Any:
+    def add_relation(
+        self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], data: FormData
+    ) -> Any:
         form = validate(data, RELATION_FIELDS)
         if form.ok:
             try:
-                pool.add_relation(db, actor=actor_of(request), expert_id=expert_id, today=today_beijing(), **form.values)
+                pool.add_relation(
+                    db, actor=actor_of(request), expert_id=expert_id, today=today_beijing(), **form.values
+                )
                 db.commit()
                 flash(request, "已登记利害关系。")
                 return Redirect(path=f"/experts/{expert_id}#relations", status_code=303)
             except ServiceError as exc:
                 db.rollback()
                 form.add_error(exc.field or "enterprise_name", exc.message)
-        return self._page(db, service.get_expert(db, expert_id), form=None, errors={}, rel_form=form.raw, rel_errors=form.errors)
+        return self._page(
+            db, service.get_expert(db, expert_id), form=None, errors={}, rel_form=form.raw, rel_errors=form.errors
+        )
 
     @post("/{expert_id:int}/relations/{relation_id:int}/delete", sync_to_thread=True)
     def delete_relation(
         self, request: Request, db: NamedDependency[Session], expert_id: FromPath[int], relation_id: FromPath[int]
     ) -> Redirect:
-        pool.delete_relation(db, actor=actor_of(request), expert_id=expert_id, relation_id=relation_id, today=today_beijing())
+        pool.delete_relation(
+            db, actor=actor_of(request), expert_id=expert_id, relation_id=relation_id, today=today_beijing()
+        )
         db.commit()
         flash(request, "已删除该利害关系。")
         return Redirect(path=f"/experts/{expert_id}#relations", status_code=303)
@@ -253,14 +279,19 @@ class ExpertPoolController(Controller):
     def create_accounts(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
         try:
             issued, skipped = pool.create_accounts(
-                db, actor=actor_of(request), expert_ids=_ids((data or {}).get("expert_id")), settings=settings_of(request)
+                db,
+                actor=actor_of(request),
+                expert_ids=_ids((data or {}).get("expert_id")),
+                settings=settings_of(request),
             )
             db.commit()
         except ServiceError as exc:
             db.rollback()
             flash(request, exc.message, "error")
             return Redirect(path="/experts", status_code=303)
-        return no_store(render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=pool.USERNAME_SCHEME))
+        return no_store(
+            render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=pool.USERNAME_SCHEME)
+        )
 
     # --- import ---
 
@@ -282,7 +313,9 @@ class ExpertPoolController(Controller):
         content = upload.file.read() if upload is not None and hasattr(upload, "file") else b""
         filename = getattr(upload, "filename", "") or ""
         if not content:
-            return render("panels/expert_import.html", preview=None, error="请选择要上传的 Excel 文件。", payload="", filename="")
+            return render(
+                "panels/expert_import.html", preview=None, error="请选择要上传的 Excel 文件。", payload="", filename=""
+            )
         try:
             preview = pool.parse_expert_workbook(db, content)
         except ExcelReadError as exc:
@@ -409,16 +442,25 @@ class RoundPanelsController(Controller):
         )
 
     @post("/panels", sync_to_thread=True)
-    def create_panel(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Any:
+    def create_panel(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Any:
         try:
             panel = service.create_panel(
-                db, actor=actor_of(request), round_id=round_id, name=_text(data, "name"), industry_group=_text(data, "industry_group")
+                db,
+                actor=actor_of(request),
+                round_id=round_id,
+                name=_text(data, "name"),
+                industry_group=_text(data, "industry_group"),
             )
             db.commit()
         except ServiceError as exc:
             db.rollback()
             return self._panels_page(
-                db, round_id, form={"name": _text(data, "name"), "industry_group": _text(data, "industry_group")}, errors={exc.field or "name": exc.message}
+                db,
+                round_id,
+                form={"name": _text(data, "name"), "industry_group": _text(data, "industry_group")},
+                errors={exc.field or "name": exc.message},
             )
         flash(request, f"已新建专家组「{panel.name}」。请添加成员。")
         return Redirect(path=f"/rounds/{round_id}/panels/{panel.id}", status_code=303)
@@ -430,7 +472,14 @@ class RoundPanelsController(Controller):
         return self._panel_page(db, round_id, panel_id, q=q)
 
     def _panel_page(
-        self, db: Session, round_id: int, panel_id: int, *, q: str = "", errors: dict[str, str] | None = None, form: dict[str, Any] | None = None
+        self,
+        db: Session,
+        round_id: int,
+        panel_id: int,
+        *,
+        q: str = "",
+        errors: dict[str, str] | None = None,
+        form: dict[str, Any] | None = None,
     ) -> Template:
         rnd = _round_or_404(db, round_id)
         panel = service.get_panel(db, panel_id, round_id=round_id)
@@ -476,7 +525,12 @@ class RoundPanelsController(Controller):
 
     @post("/panels/{panel_id:int}", sync_to_thread=True)
     def update_panel(
-        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int], data: FormData
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        panel_id: FromPath[int],
+        data: FormData,
     ) -> Any:
         service.get_panel(db, panel_id, round_id=round_id)
         try:
@@ -498,7 +552,12 @@ class RoundPanelsController(Controller):
 
     @post("/panels/{panel_id:int}/delete", sync_to_thread=True)
     def delete_panel(
-        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int], data: FormData
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        panel_id: FromPath[int],
+        data: FormData,
     ) -> Redirect:
         panel = service.get_panel(db, panel_id, round_id=round_id)
         try:
@@ -511,7 +570,9 @@ class RoundPanelsController(Controller):
         flash(request, f"已删除专家组「{panel.name}」，其申报项目已改为未分配。")
         return Redirect(path=f"/rounds/{round_id}/panels", status_code=303)
 
-    def _member_action(self, request: Request, db: Session, round_id: int, panel_id: int, action: Any, done: str) -> Redirect:
+    def _member_action(
+        self, request: Request, db: Session, round_id: int, panel_id: int, action: Any, done: str
+    ) -> Redirect:
         service.get_panel(db, panel_id, round_id=round_id)
         try:
             action()
@@ -524,7 +585,12 @@ class RoundPanelsController(Controller):
 
     @post("/panels/{panel_id:int}/members", sync_to_thread=True)
     def add_member(
-        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int], data: FormData
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        panel_id: FromPath[int],
+        data: FormData,
     ) -> Redirect:
         ids = _ids((data or {}).get("expert_id"))
         reason = _text(data, "reason")
@@ -533,7 +599,14 @@ class RoundPanelsController(Controller):
             if not ids:
                 raise ServiceError("请先选择要添加的专家。")
             for expert_id in ids:
-                service.add_member(db, actor=actor_of(request), panel_id=panel_id, expert_id=expert_id, today=today_beijing(), reason=reason)
+                service.add_member(
+                    db,
+                    actor=actor_of(request),
+                    panel_id=panel_id,
+                    expert_id=expert_id,
+                    today=today_beijing(),
+                    reason=reason,
+                )
 
         return self._member_action(request, db, round_id, panel_id, act, f"已添加 {len(ids)} 位成员。")
 
@@ -552,7 +625,9 @@ class RoundPanelsController(Controller):
             db,
             round_id,
             panel_id,
-            lambda: service.remove_member(db, actor=actor_of(request), panel_id=panel_id, expert_id=expert_id, reason=_text(data, "reason")),
+            lambda: service.remove_member(
+                db, actor=actor_of(request), panel_id=panel_id, expert_id=expert_id, reason=_text(data, "reason")
+            ),
             "已移出该成员。",
         )
 
@@ -571,7 +646,9 @@ class RoundPanelsController(Controller):
             db,
             round_id,
             panel_id,
-            lambda: service.set_chair(db, actor=actor_of(request), panel_id=panel_id, expert_id=expert_id, reason=_text(data, "reason")),
+            lambda: service.set_chair(
+                db, actor=actor_of(request), panel_id=panel_id, expert_id=expert_id, reason=_text(data, "reason")
+            ),
             "已指定新的组长。",
         )
 
@@ -604,7 +681,9 @@ class RoundPanelsController(Controller):
             rows = [s for s in rows if s.below_minimum or s.application.id in reasons]
         per_page = 50
         current = max(1, min(parse_page(page), max(1, -(-len(rows) // per_page))))
-        page_obj = Page(items=rows[(current - 1) * per_page : current * per_page], total=len(rows), page=current, per_page=per_page)
+        page_obj = Page(
+            items=rows[(current - 1) * per_page : current * per_page], total=len(rows), page=current, per_page=per_page
+        )
         panels = service.round_panels(db, round_id)
         return render(
             "panels/assignment.html",
@@ -622,7 +701,9 @@ class RoundPanelsController(Controller):
         )
 
     @post("/assignment/auto", sync_to_thread=True)
-    def auto_assign(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Redirect:
+    def auto_assign(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Redirect:
         try:
             result = service.auto_assign(
                 db,
@@ -645,7 +726,12 @@ class RoundPanelsController(Controller):
 
     @post("/assignment/{application_id:int}", sync_to_thread=True)
     def assign_one(
-        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], application_id: FromPath[int], data: FormData
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        application_id: FromPath[int],
+        data: FormData,
     ) -> Redirect:
         app = db.get(Application, application_id)
         if app is None or app.round_id != round_id:
@@ -666,7 +752,9 @@ class RoundPanelsController(Controller):
             db.rollback()
             flash(request, exc.message, "error")
         back = _text(data, "back")
-        return Redirect(path=back if back.startswith(f"/rounds/{round_id}/") else f"/rounds/{round_id}/assignment", status_code=303)
+        return Redirect(
+            path=back if back.startswith(f"/rounds/{round_id}/") else f"/rounds/{round_id}/assignment", status_code=303
+        )
 
     # --- conflicts ---
 
@@ -694,7 +782,13 @@ class RoundPanelsController(Controller):
         )
         if q:
             like = f"%{q.strip()[:64]}%"
-            stmt = stmt.where(or_(col(Expert.name).like(like), col(Enterprise.name).like(like), col(Application.factory_name).like(like)))
+            stmt = stmt.where(
+                or_(
+                    col(Expert.name).like(like),
+                    col(Enterprise.name).like(like),
+                    col(Application.factory_name).like(like),
+                )
+            )
         if rule:
             stmt = stmt.where(Conflict.rule == rule)
         if panel.isdigit():
@@ -723,7 +817,10 @@ class RoundPanelsController(Controller):
         _round_or_404(db, round_id)
         result = service.recompute_conflicts(db, actor=actor_of(request), round_id=round_id, today=today_beijing())
         db.commit()
-        flash(request, f"已重新计算回避关系：共 {result.total} 条自动回避，新增 {result.added} 条，解除 {result.removed} 条。")
+        flash(
+            request,
+            f"已重新计算回避关系：共 {result.total} 条自动回避，新增 {result.added} 条，解除 {result.removed} 条。",
+        )
         return Redirect(path=f"/rounds/{round_id}/exclusions", status_code=303)
 
     @get("/coi", sync_to_thread=True)
@@ -731,7 +828,9 @@ class RoundPanelsController(Controller):
         return render("panels/coi.html", rnd=_round_or_404(db, round_id), errors={})
 
     @post("/coi", sync_to_thread=True)
-    def coi_update(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Any:
+    def coi_update(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Any:
         rnd = _round_or_404(db, round_id)
         form = validate(
             data,
@@ -747,7 +846,12 @@ class RoundPanelsController(Controller):
         if form.ok:
             try:
                 service.update_coi_settings(
-                    db, actor=actor_of(request), round_id=round_id, values=form.values, row_version=_int(data, "row_version"), today=today_beijing()
+                    db,
+                    actor=actor_of(request),
+                    round_id=round_id,
+                    values=form.values,
+                    row_version=_int(data, "row_version"),
+                    today=today_beijing(),
                 )
                 db.commit()
                 flash(request, "已保存回避规则，并已重新计算回避关系。")
@@ -811,7 +915,11 @@ class ExpertRoundsController(Controller):
         rnd = service.get_round(db, round_id)
         try:
             service.sign_pledge(
-                db, actor=actor_of(request), expert_id=expert.id, round_id=round_id, agreed=_text(data, "agree") in {"1", "on", "yes"}  # type: ignore[arg-type]
+                db,
+                actor=actor_of(request),
+                expert_id=expert.id,
+                round_id=round_id,
+                agreed=_text(data, "agree") in {"1", "on", "yes"},  # type: ignore[arg-type]
             )
             db.commit()
         except ServiceError as exc:
@@ -856,9 +964,19 @@ class ExpertRoundsController(Controller):
             db.rollback()
             items = service.declaration_items(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
             state = service.pledge_state(service.get_pledge(db, expert_id=expert.id, round_id=round_id), rnd)  # type: ignore[arg-type]
-            return render("panels/declaration.html", rnd=rnd, items=items, state=state, error=exc.message, chosen=chosen, words=words)
+            return render(
+                "panels/declaration.html",
+                rnd=rnd,
+                items=items,
+                state=state,
+                error=exc.message,
+                chosen=chosen,
+                words=words,
+            )
         flash(
             request,
-            f"回避声明已提交（声明回避 {len(chosen)} 家企业）。" if chosen else "回避声明已提交：您确认与本组申报企业均无利害关系。",
+            f"回避声明已提交（声明回避 {len(chosen)} 家企业）。"
+            if chosen
+            else "回避声明已提交：您确认与本组申报企业均无利害关系。",
         )
         return Redirect(path=f"/expert/rounds/{round_id}", status_code=303)

@@ -417,7 +417,9 @@ def explain_unplaceable(
             who = "、".join(f"{expert_names.get(e, f'专家{e}')}（{conflicted[e]}）" for e in excluded)
             text += f"，须回避：{who}"
         parts.append(text)
-    return f"「{app.industry_group}」行业的专家组中，回避后可评分专家均不足 {min_scorers} 人：" + "；".join(parts) + "。"
+    return (
+        f"「{app.industry_group}」行业的专家组中，回避后可评分专家均不足 {min_scorers} 人：" + "；".join(parts) + "。"
+    )
 
 
 def balance(

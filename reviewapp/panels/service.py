@@ -13,10 +13,10 @@ from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
-from reviewapp.db import chunked
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, ApplicationParty, Enterprise, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.clock import today_beijing, utcnow
+from reviewapp.db import chunked
 from reviewapp.errors import Conflict as StaleEdit
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.panels import rules
@@ -189,7 +189,9 @@ def application_facts(
         for chunk in chunked(sorted(set(application_ids))):
             rows += session.exec(stmt.where(col(Application.id).in_(chunk))).all()
     parties: dict[int, list[rules.Party]] = defaultdict(list)
-    party_stmt = select(ApplicationParty.application_id, ApplicationParty.role, ApplicationParty.name, ApplicationParty.credit_code)
+    party_stmt = select(
+        ApplicationParty.application_id, ApplicationParty.role, ApplicationParty.name, ApplicationParty.credit_code
+    )
     if application_ids is None:
         party_stmt = party_stmt.join(Application, Application.id == ApplicationParty.application_id).where(  # type: ignore[arg-type]
             Application.round_id == round_id
@@ -257,9 +259,9 @@ def recompute_conflicts(
     )
     wanted = {(e, a, f.rule.value): f.evidence for (e, a), findings in found.items() for f in findings}
 
-    existing_stmt = select(Conflict.id, Conflict.expert_id, Conflict.application_id, Conflict.rule, Conflict.evidence).where(
-        Conflict.round_id == round_id, Conflict.rule != ConflictRule.declaration.value
-    )
+    existing_stmt = select(
+        Conflict.id, Conflict.expert_id, Conflict.application_id, Conflict.rule, Conflict.evidence
+    ).where(Conflict.round_id == round_id, Conflict.rule != ConflictRule.declaration.value)
     if expert_ids is not None:
         # Stored rows of experts outside the scope stay; rows of the scoped experts are compared below.
         existing_rows: list[Any] = []
@@ -272,7 +274,14 @@ def recompute_conflicts(
     stale = [row_id for key, (row_id, _ev) in existing.items() if key not in wanted]
     changed = [(row_id, wanted[key]) for key, (row_id, ev) in existing.items() if key in wanted and wanted[key] != ev]
     fresh = [
-        {"round_id": round_id, "expert_id": e, "application_id": a, "rule": rule, "evidence": ev[:500], "created_at": utcnow()}
+        {
+            "round_id": round_id,
+            "expert_id": e,
+            "application_id": a,
+            "rule": rule,
+            "evidence": ev[:500],
+            "created_at": utcnow(),
+        }
         for (e, a, rule), ev in wanted.items()
         if (e, a, rule) not in existing
     ]
@@ -334,7 +343,14 @@ def update_coi_settings(
     rnd = get_round(session, round_id)
     if rnd.row_version != row_version:
         raise StaleEdit("该批次的设置已被他人修改，请刷新后重试。")
-    keys = ("coi_same_credit_code", "coi_employment", "coi_employment_years", "coi_provider", "coi_declared_relation", "coi_same_city")
+    keys = (
+        "coi_same_credit_code",
+        "coi_employment",
+        "coi_employment_years",
+        "coi_provider",
+        "coi_declared_relation",
+        "coi_same_city",
+    )
     before = {k: getattr(rnd, k) for k in keys}
     after = {k: values[k] for k in keys}
     if not 0 <= int(after["coi_employment_years"]) <= 20:
@@ -479,7 +495,9 @@ def update_panel(
 
 
 def _assigned_count(session: Session, panel_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(Application).where(Application.panel_id == panel_id)).one())
+    return int(
+        session.exec(select(func.count()).select_from(Application).where(Application.panel_id == panel_id)).one()
+    )
 
 
 def delete_panel(session: Session, *, actor: Actor, panel_id: int, reason: str = "") -> None:
@@ -520,7 +538,10 @@ def add_member(
         raise ServiceError(f"{expert.name} 已停用，不能加入专家组。", field="expert_id")
     other = expert_panels(session, expert_id=expert_id, round_id=panel.round_id)
     if other:
-        raise ServiceError(f"{expert.name} 已是本批次「{other[0].name}」的成员，一位专家在同一批次只参加一个专家组。", field="expert_id")
+        raise ServiceError(
+            f"{expert.name} 已是本批次「{other[0].name}」的成员，一位专家在同一批次只参加一个专家组。",
+            field="expert_id",
+        )
     reason = guard_panel_change(session, rnd=rnd, panel_id=panel.id, reason=reason)
     has_members = bool(panel_members(session, panel.id))
     member = PanelMember(panel_id=panel.id, expert_id=expert_id, is_chair=not has_members)  # type: ignore[arg-type]
@@ -538,7 +559,9 @@ def add_member(
         after={"expert_id": expert_id, "is_chair": member.is_chair},
     )
     # A pledge signed for this round before (on another panel's list) no longer covers this panel's enterprises.
-    _reset_declarations(session, actor=actor, round_id=rnd.id, expert_ids=[expert_id], why=f"加入专家组「{panel.name}」")  # type: ignore[arg-type]
+    _reset_declarations(
+        session, actor=actor, round_id=rnd.id, expert_ids=[expert_id], why=f"加入专家组「{panel.name}」"
+    )  # type: ignore[arg-type]
     recompute_conflicts(session, actor=actor, round_id=rnd.id, today=today, expert_ids=[expert_id])  # type: ignore[arg-type]
     return member
 
@@ -606,7 +629,9 @@ def _reset_declarations(session: Session, *, actor: Actor, round_id: int, expert
     pledges = list(
         session.exec(
             select(Pledge).where(
-                Pledge.round_id == round_id, col(Pledge.expert_id).in_(ids), col(Pledge.declaration_done_at).is_not(None)
+                Pledge.round_id == round_id,
+                col(Pledge.expert_id).in_(ids),
+                col(Pledge.declaration_done_at).is_not(None),
             )
         )
     )
@@ -685,9 +710,15 @@ def assign_application(
         after={"application_id": app.id, "panel_id": panel_id},
     )
     if target is not None:
-        recompute_conflicts(session, actor=actor, round_id=rnd.id, today=today, expert_ids=_members_of(session, target.id))  # type: ignore[arg-type]
+        recompute_conflicts(
+            session, actor=actor, round_id=rnd.id, today=today, expert_ids=_members_of(session, target.id)
+        )  # type: ignore[arg-type]
         _reset_declarations(
-            session, actor=actor, round_id=rnd.id, expert_ids=_members_of(session, target.id), why=f"专家组「{target.name}」新分配了申报项目"  # type: ignore[arg-type]
+            session,
+            actor=actor,
+            round_id=rnd.id,
+            expert_ids=_members_of(session, target.id),
+            why=f"专家组「{target.name}」新分配了申报项目",  # type: ignore[arg-type]
         )
     return app
 
@@ -742,7 +773,9 @@ def auto_assign(
     membership = round_membership(session, round_id)
     open_panels = [p for p in panels if p.finalized_at is None]
     slots = [
-        rules.PanelSlot(id=p.id, name=p.name, industry_group=p.industry_group, member_ids=frozenset(membership.get(p.id, ())))  # type: ignore[arg-type]
+        rules.PanelSlot(
+            id=p.id, name=p.name, industry_group=p.industry_group, member_ids=frozenset(membership.get(p.id, ()))
+        )  # type: ignore[arg-type]
         for p in open_panels
     ]
     rows = _passed_applications(session, round_id)
@@ -838,9 +871,13 @@ def assignment_overview(session: Session, *, round_id: int) -> tuple[list[Applic
             )
         )
         if panel is None:
-            unplaced_slots.append(rules.AppSlot(id=app.id, industry_group=enterprise.industry_group, label=enterprise.name))  # type: ignore[arg-type]
+            unplaced_slots.append(
+                rules.AppSlot(id=app.id, industry_group=enterprise.industry_group, label=enterprise.name)
+            )  # type: ignore[arg-type]
     slots = [
-        rules.PanelSlot(id=p.id, name=p.name, industry_group=p.industry_group, member_ids=frozenset(membership.get(p.id, ())))  # type: ignore[arg-type]
+        rules.PanelSlot(
+            id=p.id, name=p.name, industry_group=p.industry_group, member_ids=frozenset(membership.get(p.id, ()))
+        )  # type: ignore[arg-type]
         for p in panels.values()
         if p.finalized_at is None
     ]
@@ -903,9 +940,13 @@ def require_pledge(session: Session, *, expert_id: int, round_id: int) -> Pledge
     pledge = get_pledge(session, expert_id=expert_id, round_id=round_id)
     state = pledge_state(pledge, rnd)
     if state in {"unsigned", "resign"}:
-        raise PledgeRequired("查看评审内容前，请先阅读并签署保密与公正承诺。", next_url=f"/expert/rounds/{round_id}/pledge")
+        raise PledgeRequired(
+            "查看评审内容前，请先阅读并签署保密与公正承诺。", next_url=f"/expert/rounds/{round_id}/pledge"
+        )
     if state == "declare":
-        raise PledgeRequired("请先逐一核对本组申报企业，完成回避声明。", next_url=f"/expert/rounds/{round_id}/declaration")
+        raise PledgeRequired(
+            "请先逐一核对本组申报企业，完成回避声明。", next_url=f"/expert/rounds/{round_id}/declaration"
+        )
     return pledge  # type: ignore[return-value]
 
 
@@ -1080,7 +1121,9 @@ def visible_applications(
     if not apps:
         return []
     blocked = set(
-        session.exec(select(Conflict.application_id).where(Conflict.round_id == round_id, Conflict.expert_id == expert_id))
+        session.exec(
+            select(Conflict.application_id).where(Conflict.round_id == round_id, Conflict.expert_id == expert_id)
+        )
     )
     facts = expert_facts(session, [expert_id]).get(expert_id)
     if facts is not None:

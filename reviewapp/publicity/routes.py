@@ -111,8 +111,13 @@ def _period_form(status: service.PublicityStatus) -> dict[str, Any]:
 
 
 def _publicity_page(
-    db: Session, round_id: int, *, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-    stale: bool = False, error: str = "",
+    db: Session,
+    round_id: int,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    stale: bool = False,
+    error: str = "",
 ) -> Template:
     status = service.publicity_status(db, round_id=round_id)
     return render(
@@ -199,44 +204,60 @@ class RoundPublicityController(Controller):
         return Redirect(path=f"/rounds/{round_id}/publicity", status_code=303)
 
     @post("/publish", sync_to_thread=True)
-    def publish(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Redirect:
+    def publish(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Redirect:
         _round(db, round_id)
         row_version = _int((data or {}).get("row_version"))
         return self._act(
-            request, db, round_id,
+            request,
+            db,
+            round_id,
             lambda: service.publish(db, actor=actor_of(request), round_id=round_id, row_version=row_version or 0),
             "已发布公示，公众可在公示页面查看。",
         )
 
     @post("/withdraw", sync_to_thread=True)
-    def withdraw(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Redirect:
+    def withdraw(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Redirect:
         _round(db, round_id)
         row_version = _int((data or {}).get("row_version"))
         return self._act(
-            request, db, round_id,
+            request,
+            db,
+            round_id,
             lambda: service.withdraw(db, actor=actor_of(request), round_id=round_id, row_version=row_version or 0),
             "已撤回公示，公示页面不再显示本批次。",
         )
 
     @post("/final", sync_to_thread=True)
-    def mark_final(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Redirect:
+    def mark_final(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Redirect:
         _round(db, round_id)
         row_version = _int((data or {}).get("list_version")) or 0
         return self._act(
-            request, db, round_id,
+            request,
+            db,
+            round_id,
             lambda: ranking.mark_list_final(db, actor=actor_of(request), round_id=round_id, row_version=row_version),
             "推荐名单已定稿。",
         )
 
     @post("/final-list", sync_to_thread=True)
-    def publish_final(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Redirect:
+    def publish_final(
+        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
+    ) -> Redirect:
         _round(db, round_id)
         form = validate(data, [Field("valid_from", "认定有效期起始日期", kind="date")])
         if not form.ok:
             flash(request, form.errors["valid_from"], "error")
             return Redirect(path=f"/rounds/{round_id}/publicity", status_code=303)
         return self._act(
-            request, db, round_id,
+            request,
+            db,
+            round_id,
             lambda: service.publish_final_list(
                 db, actor=actor_of(request), round_id=round_id, valid_from=form.values["valid_from"]
             ),
@@ -252,9 +273,15 @@ class SpotCheckController(Controller):
     guards = [staff_only]
 
     def _page(
-        self, db: Session, round_id: int, *, forms: dict[int, dict[str, Any]] | None = None,
-        errors: dict[int, dict[str, str]] | None = None, draw_form: dict[str, Any] | None = None,
-        draw_errors: dict[str, str] | None = None, choose_error: str = "",
+        self,
+        db: Session,
+        round_id: int,
+        *,
+        forms: dict[int, dict[str, Any]] | None = None,
+        errors: dict[int, dict[str, str]] | None = None,
+        draw_form: dict[str, Any] | None = None,
+        draw_errors: dict[str, str] | None = None,
+        choose_error: str = "",
     ) -> Template:
         page = service.spot_check_page(db, round_id=round_id)
         return render(
@@ -282,7 +309,10 @@ class SpotCheckController(Controller):
         _round(db, round_id)
         try:
             checks = service.choose(
-                db, actor=actor_of(request), round_id=round_id, application_ids=_ints((data or {}).get("application_ids"))
+                db,
+                actor=actor_of(request),
+                round_id=round_id,
+                application_ids=_ints((data or {}).get("application_ids")),
             )
             db.commit()
             flash(request, f"已选取 {len(checks)} 个项目进行现场抽查。")
@@ -310,7 +340,11 @@ class SpotCheckController(Controller):
 
     @post("/{check_id:int}", sync_to_thread=True)
     def record(
-        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], check_id: FromPath[int],
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        check_id: FromPath[int],
         data: FormData,
     ) -> Any:
         _round(db, round_id)
@@ -344,13 +378,20 @@ class SpotCheckController(Controller):
 
     @post("/{check_id:int}/cancel", sync_to_thread=True)
     def cancel(
-        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], check_id: FromPath[int],
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        check_id: FromPath[int],
         data: FormData,
     ) -> Redirect:
         _round(db, round_id)
         try:
             service.cancel(
-                db, actor=actor_of(request), round_id=round_id, check_id=check_id,
+                db,
+                actor=actor_of(request),
+                round_id=round_id,
+                check_id=check_id,
                 row_version=_int((data or {}).get("row_version")) or 0,
             )
             db.commit()
@@ -370,8 +411,12 @@ class PublicPublicityController(Controller):
 
     @get("/", sync_to_thread=True)
     def index(self, db: NamedDependency[Session]) -> Template:
-        return render("public/publicity_list.html", items=service.published_rounds(db), cn_date=rules.cn_date,
-                      today=clock.today_beijing())
+        return render(
+            "public/publicity_list.html",
+            items=service.published_rounds(db),
+            cn_date=rules.cn_date,
+            today=clock.today_beijing(),
+        )
 
     @get("/{round_id:int}", sync_to_thread=True)
     def detail(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:

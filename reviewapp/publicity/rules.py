@@ -43,7 +43,16 @@ def column_problems(chosen: Sequence[str], *, publish_scores: bool) -> list[str]
 
 # --- the notice -----------------------------------------------------------------------------------------------
 
-PLACEHOLDERS: tuple[str, ...] = ("批次名称", "开始日期", "结束日期", "工作日数", "受理单位", "联系地址", "联系电话", "电子邮箱")
+PLACEHOLDERS: tuple[str, ...] = (
+    "批次名称",
+    "开始日期",
+    "结束日期",
+    "工作日数",
+    "受理单位",
+    "联系地址",
+    "联系电话",
+    "电子邮箱",
+)
 
 DEFAULT_NOTICE_TEMPLATE = """根据智能工厂梯度培育工作安排，经企业申报、形式审查、专家评审和现场抽查，现将{批次名称}拟认定名单予以公示（见下表）。
 
@@ -134,7 +143,12 @@ def list_reason(*, check_date: date | None, note: str) -> str:
 
 
 def publish_problems(
-    *, open_panels: Sequence[str], listed: int, contact_unit: str, contact_address: str, contact_phone: str,
+    *,
+    open_panels: Sequence[str],
+    listed: int,
+    contact_unit: str,
+    contact_address: str,
+    contact_phone: str,
     notice_text: str,
 ) -> list[str]:
     """What stops staff from publishing a round's notice, one line each in Chinese."""

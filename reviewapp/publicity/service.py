@@ -159,7 +159,9 @@ def save_period(
     period.start_date = start_date
     period.working_days = working_days
     period.end_date = period_end(start_date, working_days)
-    period.columns_json = json.dumps(rules.shown_columns(columns, publish_scores=rnd.publish_scores), ensure_ascii=False)
+    period.columns_json = json.dumps(
+        rules.shown_columns(columns, publish_scores=rnd.publish_scores), ensure_ascii=False
+    )
     period.notice_template = notice_template.replace("\r\n", "\n").strip()
     period.contact_unit = contact_unit.strip()
     period.contact_address = contact_address.strip()
@@ -430,7 +432,9 @@ def spot_check_page(session: Session, *, round_id: int) -> SpotCheckPage:
     view = ranking.round_list(session, round_id=round_id)
     draws = {
         d.id: d
-        for d in session.exec(select(SpotCheckDraw).where(SpotCheckDraw.round_id == round_id).order_by(col(SpotCheckDraw.id)))
+        for d in session.exec(
+            select(SpotCheckDraw).where(SpotCheckDraw.round_id == round_id).order_by(col(SpotCheckDraw.id))
+        )
     }
     rows = [
         SpotCheckRow(check, app, enterprise, draws.get(check.draw_id) if check.draw_id else None)
@@ -470,7 +474,8 @@ def choose(session: Session, *, actor: Actor, round_id: int, application_ids: Se
         action="spot_check.choose",
         entity_type="spot_check",
         entity_id=checks[0].id,
-        summary=f"手工选取「{rnd.name}」现场抽查项目{len(ids)}个：" + "、".join(candidates[a].enterprise.name for a in ids),
+        summary=f"手工选取「{rnd.name}」现场抽查项目{len(ids)}个："
+        + "、".join(candidates[a].enterprise.name for a in ids),
         after={"application_ids": ids},
     )
     return checks

@@ -35,8 +35,12 @@ def _command(kind: ExportKind) -> click.Command:
 
         try:
             file = exports.export(
-                _engine(), actor=Actor.system("命令行"), round_id=round_id, kind=kind.key,
-                panel_id=panel_id, application_id=application_id,
+                _engine(),
+                actor=Actor.system("命令行"),
+                round_id=round_id,
+                kind=kind.key,
+                panel_id=panel_id,
+                application_id=application_id,
             )
         except ServiceError as exc:
             _fail(exc.message)
@@ -49,13 +53,19 @@ def _command(kind: ExportKind) -> click.Command:
 
     params: list[click.Parameter] = [
         click.Option(["--round", "round_id"], type=int, required=True, help="Round (批次) id."),
-        click.Option(["-o", "--output"], type=click.Path(dir_okay=False, writable=True, path_type=Path),
-                     required=True, help="File to write."),
+        click.Option(
+            ["-o", "--output"],
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            required=True,
+            help="File to write.",
+        ),
     ]
     if kind.needs == "panel" or kind.key == "raw-scores":
         params.append(click.Option(["--panel", "panel_id"], type=int, required=kind.needs == "panel", help="Panel id."))
     if kind.needs == "application":
-        params.append(click.Option(["--application", "application_id"], type=int, required=True, help="Application id."))
+        params.append(
+            click.Option(["--application", "application_id"], type=int, required=True, help="Application id.")
+        )
     return click.Command(kind.key, callback=run, params=params, help=_HELP.get(kind.key, kind.label))
 
 

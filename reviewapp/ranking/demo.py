@@ -54,7 +54,9 @@ def ranking_step(ctx: DemoContext) -> None:
         for expert in members:
             actor = Actor(expert.user_id, expert.name)
             panels.sign_pledge(db, actor=actor, expert_id=expert.id, round_id=rnd.id, agreed=True)  # type: ignore[arg-type]
-            panels.submit_declaration(db, actor=actor, expert_id=expert.id, round_id=rnd.id, declared={}, confirmed=True)  # type: ignore[arg-type]
+            panels.submit_declaration(
+                db, actor=actor, expert_id=expert.id, round_id=rnd.id, declared={}, confirmed=True
+            )  # type: ignore[arg-type]
         db.flush()
         for app in apps:
             quality = rng.uniform(0.62, 0.93)

@@ -34,8 +34,8 @@ from reviewapp.excel import (
 )
 from reviewapp.panels import service as panels
 from reviewapp.ranking import rules
-from reviewapp.ranking.export_kinds import KINDS, ExportKind
 from reviewapp.ranking import service as ranking
+from reviewapp.ranking.export_kinds import KINDS, ExportKind
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import TIER_LABELS, Aggregation, NodeKind, Round, Tier
 
@@ -118,8 +118,12 @@ def _recommend_label(value: bool | None) -> str:
 
 def _archive_name(application: Any, enterprise: Any) -> str:
     """地市-序号-企业名称-项目名称 [policy 001 一(二)]; the factory name stands in for a missing project name."""
-    parts = [enterprise.city or "未填地市", str(application.serial), enterprise.name,
-             application.project_name or application.factory_name]
+    parts = [
+        enterprise.city or "未填地市",
+        str(application.serial),
+        enterprise.name,
+        application.project_name or application.factory_name,
+    ]
     return safe_filename("-".join(p.strip() for p in parts) + ".xlsx")
 
 
@@ -302,8 +306,14 @@ def panel_scores_workbook(view: ranking.PanelRanking) -> bytes:
         )
     head = [
         f"批次：{view.round.name}",
-        f"专家组：{view.panel.name}" + (f"　组长：{chair.name}" if chair else "") + f"　汇总方法：{method}"
-        + (f"（有效评分少于 {settings.trim_min_scores} 份时按算术平均）" if settings.aggregation == Aggregation.trimmed_mean.value else ""),
+        f"专家组：{view.panel.name}"
+        + (f"　组长：{chair.name}" if chair else "")
+        + f"　汇总方法：{method}"
+        + (
+            f"（有效评分少于 {settings.trim_min_scores} 份时按算术平均）"
+            if settings.aggregation == Aggregation.trimmed_mean.value
+            else ""
+        ),
     ]
     if settings.full_marks != 100:
         head.append(f"评分表满分 {_points_text(settings.full_marks)} 分，汇总得分折算为百分制。")
@@ -345,7 +355,9 @@ def _sheet_rows(sheet: ranking.ExpertSheet) -> list[list[Any]]:
                 score, points = _number(line.value), _number(line.max_points)
             rows.append([title, f"{line.code} {line.title}", points, score, line.justification])
         rows.append([title, "小计", _number(max_points), _number(subtotal), ""])
-    rows.append(["合计", "", _number(sheet.full_marks), _number(sheet.total), "门槛项未通过" if sheet.gate_failed else ""])
+    rows.append(
+        ["合计", "", _number(sheet.full_marks), _number(sheet.total), "门槛项未通过" if sheet.gate_failed else ""]
+    )
     return rows
 
 
@@ -367,9 +379,11 @@ def sheets_workbook(view: ranking.ApplicationSheets) -> bytes:
             landscape=False,
             head_lines=[
                 f"批次：{view.round.name}",
-                f"企业名称：{e.name}　工厂名称：{a.factory_name}" + (f"　项目名称：{a.project_name}" if a.project_name else ""),
+                f"企业名称：{e.name}　工厂名称：{a.factory_name}"
+                + (f"　项目名称：{a.project_name}" if a.project_name else ""),
                 f"地市：{e.city}　序号：{a.serial}" + (f"　专家组：{view.panel.name}" if view.panel else ""),
-                f"评审专家：{sheet.expert.name}" + (f"（{sheet.expert.employer}）" if sheet.expert.employer else "")
+                f"评审专家：{sheet.expert.name}"
+                + (f"（{sheet.expert.employer}）" if sheet.expert.employer else "")
                 + f"　提交时间：{_beijing(sheet.sheet.submitted_at)}",
             ],
             notes=[f"评审意见：{sheet.sheet.opinion}", _signature("专家")],
@@ -428,8 +442,13 @@ RAW_COLUMNS = [
     Column("评分项名称", 24),
     Column("得分或结论", 10),
 ]
-ITEM_COLUMNS = [Column("评分项编码", 10), Column("评分项名称", 30, wrap=True), Column("评价维度", 12),
-                Column("类型", 8), Column("满分", 8)]
+ITEM_COLUMNS = [
+    Column("评分项编码", 10),
+    Column("评分项名称", 30, wrap=True),
+    Column("评价维度", 12),
+    Column("类型", 8),
+    Column("满分", 8),
+]
 APPLICATION_COLUMNS = [
     Column("申报项目编号", 10),
     Column("序号", 6),
@@ -463,7 +482,9 @@ def raw_scores_workbook(scores: ranking.Scores, panel_of: dict[int, Any], *, sco
     wb = Workbook(write_only=True)  # a round is hundreds of thousands of cells: stream them
     taken: set[str] = set()
 
-    def sheet(index: int, name: str, title: str, columns: list[Column], rows: Iterable[Sequence[Any]], **kw: Any) -> None:
+    def sheet(
+        index: int, name: str, title: str, columns: list[Column], rows: Iterable[Sequence[Any]], **kw: Any
+    ) -> None:
         ws = wb.create_sheet(sheet_title(name, taken))
         write_sheet(ws, title=title, columns=columns, rows=rows, **kw)
 
@@ -489,8 +510,10 @@ def raw_scores_workbook(scores: ranking.Scores, panel_of: dict[int, Any], *, sco
             ]
             for r in rules.raw_rows(scores.sheets)
         ),
-        head_lines=[f"范围：{scope}。每行为一位专家对一个评分项的评分；门槛项为「通过」或「不通过」。"
-                    "评分项所属维度见「评分项」工作表，专家组见「申报项目」工作表。"],
+        head_lines=[
+            f"范围：{scope}。每行为一位专家对一个评分项的评分；门槛项为「通过」或「不通过」。"
+            "评分项所属维度见「评分项」工作表，专家组见「申报项目」工作表。"
+        ],
         plain=True,
     )
     sheet(
@@ -530,8 +553,11 @@ def raw_scores_workbook(scores: ranking.Scores, panel_of: dict[int, Any], *, sco
             ["汇总方法", settings.aggregation, Aggregation(settings.aggregation).label],
             ["门槛项一票否决", "是" if settings.gate_failure_vetoes else "否", ""],
             ["离群阈值", str(settings.outlier_threshold), "某专家总分与其他专家平均分之差超过此值时标出"],
-            ["同分排序依据", ",".join(settings.tie_break),
-             "、".join(rules.tie_break_label(k) for k in settings.tie_break) + "，最后按申报项目编号"],
+            [
+                "同分排序依据",
+                ",".join(settings.tie_break),
+                "、".join(rules.tie_break_label(k) for k in settings.tie_break) + "，最后按申报项目编号",
+            ],
             ["满分", _points_text(settings.full_marks), "汇总得分按此折算为百分制"],
             ["去掉最高分和最低分的最少评分份数", str(settings.trim_min_scores), ""],
         ],
@@ -568,9 +594,7 @@ def read_raw_scores(data: bytes) -> RawScoreFile:
         rules.RawScoreRow.from_cell(int(v["申报项目编号"]), int(v["专家编号"]), v["评分项编码"], v["得分或结论"])
         for v in table(RAW_SHEET, RAW_COLUMNS)
     ]
-    item_dimensions = {
-        v["评分项编码"]: v["评价维度"] for v in table(ITEM_SHEET, ITEM_COLUMNS) if v["类型"] == "评分项"
-    }
+    item_dimensions = {v["评分项编码"]: v["评价维度"] for v in table(ITEM_SHEET, ITEM_COLUMNS) if v["类型"] == "评分项"}
     facts = [
         rules.ApplicationFacts(int(v["申报项目编号"]), _decimal_or_none(v["能力成熟度自评得分"]), int(v["序号"]))
         for v in table(APPLICATION_SHEET, APPLICATION_COLUMNS)
@@ -600,7 +624,9 @@ def build(
     """Read what the export of `kind` needs and build the file. ExportError / NotFound say what is wrong."""
     spec = KINDS.get(kind)
     if spec is None:
-        raise ExportError(f"没有「{kind}」这种导出。可导出：" + "、".join(f"{k}（{v.label}）" for k, v in KINDS.items()))
+        raise ExportError(
+            f"没有「{kind}」这种导出。可导出：" + "、".join(f"{k}（{v.label}）" for k, v in KINDS.items())
+        )
     if spec.needs == "panel" and panel_id is None:
         raise ExportError(f"导出{spec.label}需要指定专家组。")
     if spec.needs == "application" and application_id is None:
@@ -617,8 +643,12 @@ def build(
     if kind == "panel-scores":
         panel = _panel(session, round_id, panel_id)  # type: ignore[arg-type]
         pview = ranking.panel_ranking(session, panel_id=panel.id)  # type: ignore[arg-type]
-        return ExportFile(spec, _round_file(pview.round, f"{panel.name}-专家评分汇总表"), panel_scores_workbook(pview),
-                          len(pview.rows))
+        return ExportFile(
+            spec,
+            _round_file(pview.round, f"{panel.name}-专家评分汇总表"),
+            panel_scores_workbook(pview),
+            len(pview.rows),
+        )
 
     if kind == "sheets":
         sview = ranking.application_sheets(session, round_id=round_id, application_id=application_id)  # type: ignore[arg-type]
@@ -649,8 +679,9 @@ def build(
     scores, panel_of = ranking.round_scores(session, round_id=round_id, panel_id=panel_id)
     scope = f"专家组「{panel.name}」" if panel else "本批次全部专家组"
     what = f"{panel.name}-{spec.label}" if panel else spec.label
-    return ExportFile(spec, _round_file(scores.round, what), raw_scores_workbook(scores, panel_of, scope=scope),
-                      len(scores.sheets))
+    return ExportFile(
+        spec, _round_file(scores.round, what), raw_scores_workbook(scores, panel_of, scope=scope), len(scores.sheets)
+    )
 
 
 def _panel(session: Session, round_id: int, panel_id: int) -> Any:
@@ -685,7 +716,12 @@ def export(
     detail = {k: v for k, v in (("panel_id", panel_id), ("application_id", application_id)) if v is not None}
     with session_scope(engine, write=True) as session:
         ranking.record_export(
-            session, actor=actor, round_id=round_id, kind=kind, label=file.kind.label, filename=file.filename,
+            session,
+            actor=actor,
+            round_id=round_id,
+            kind=kind,
+            label=file.kind.label,
+            filename=file.filename,
             detail={**detail, "rows": file.rows},
         )
         session.commit()

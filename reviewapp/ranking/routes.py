@@ -197,7 +197,9 @@ class ChairRankingController(Controller):
                 reason=_text(data, "reason"),
             )
 
-        return self._act(request, db, panel_id, action, "已调整名次，调整理由会印在导出的名单上。", f"#app-{application_id}")
+        return self._act(
+            request, db, panel_id, action, "已调整名次，调整理由会印在导出的名单上。", f"#app-{application_id}"
+        )
 
     @post("/moves/{application_id:int}/clear", sync_to_thread=True)
     def clear_move(
@@ -261,7 +263,9 @@ class RankingController(Controller):
     @get("/panels/{panel_id:int}", sync_to_thread=True)
     def panel(self, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int]) -> Template:
         view = self._view(db, round_id, panel_id)
-        return render(PANEL_PAGE, **_panel_context(view, mode="staff", base=f"/rounds/{round_id}/ranking/panels/{panel_id}"))
+        return render(
+            PANEL_PAGE, **_panel_context(view, mode="staff", base=f"/rounds/{round_id}/ranking/panels/{panel_id}")
+        )
 
     @get("/panels/{panel_id:int}/calibration", sync_to_thread=True)
     def calibration(self, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int]) -> Template:
@@ -280,7 +284,9 @@ class RankingController(Controller):
     ) -> Template:
         view = self._view(db, round_id, panel_id)
         row = _application_row(view, application_id)
-        context = _sheets_context(view, row.application.id, mode="staff", base=f"/rounds/{round_id}/ranking/panels/{panel_id}")  # type: ignore[arg-type]
+        context = _sheets_context(
+            view, row.application.id, mode="staff", base=f"/rounds/{round_id}/ranking/panels/{panel_id}"
+        )  # type: ignore[arg-type]
         return render("ranking/sheets.html", **context)
 
     @post("/panels/{panel_id:int}/decisions/{application_id:int}", sync_to_thread=True)
@@ -313,7 +319,12 @@ class RankingController(Controller):
 
     @post("/panels/{panel_id:int}/reopen", sync_to_thread=True)
     def reopen(
-        self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], panel_id: FromPath[int], data: FormData
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        panel_id: FromPath[int],
+        data: FormData,
     ) -> Redirect:
         panels.get_panel(db, panel_id, round_id=round_id)
         return _perform(
@@ -410,5 +421,9 @@ class RankingIndexController(Controller):
             ).all()
         )
         return render(
-            "ranking/rounds.html", rounds=rounds, panel_counts=panel_counts, finalized=finalized, recommended=recommended
+            "ranking/rounds.html",
+            rounds=rounds,
+            panel_counts=panel_counts,
+            finalized=finalized,
+            recommended=recommended,
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 from dataclasses import dataclass, field
 from decimal import (
     ROUND_HALF_EVEN,
@@ -24,6 +23,7 @@ from decimal import (
 )
 from fractions import Fraction
 from functools import cached_property
+from typing import Any
 
 from reviewapp.rounds.models import Aggregation
 
@@ -148,7 +148,7 @@ class RankingSettings:
 def tie_break_label(key: str) -> str:
     """The tie-break in the words the chair reads, e.g. 生产作业小计."""
     if key.startswith(DIMENSION_PREFIX):
-        return f"{key[len(DIMENSION_PREFIX):]}小计"
+        return f"{key[len(DIMENSION_PREFIX) :]}小计"
     return {"maturity_score": "成熟度自评得分", "application_order": "申报顺序", FINAL_TIE_BREAK: "系统编号"}[key]
 
 
@@ -260,9 +260,7 @@ class ApplicationAggregate:
                     bucket.append(value)
         with localcontext(_EXACT):
             return {
-                code: ItemStat(
-                    code, len(vs), sum(vs, _ZERO), min(vs) if vs else None, max(vs) if vs else None
-                )
+                code: ItemStat(code, len(vs), sum(vs, _ZERO), min(vs) if vs else None, max(vs) if vs else None)
                 for code, vs in values.items()
             }
 
@@ -443,7 +441,7 @@ def _place(
             keyed = sorted((tie_keys(a), a) for a in group)
             deciders = []
             for (upper, _), (lower, _) in zip(keyed, keyed[1:], strict=False):
-                deciders.append(next(key_names[i] for i, (u, w) in enumerate(zip(upper, lower)) if u != w))
+                deciders.append(next(key_names[i] for i, (u, w) in enumerate(zip(upper, lower, strict=True)) if u != w))
             deciders.insert(0, deciders[0])
             for offset, ((_, application_id), decided_by) in enumerate(zip(keyed, deciders, strict=True)):
                 placed.append(
@@ -558,7 +556,12 @@ def rank_applications(
     )
     entries = tuple(
         RankedApplication(
-            p.position, p.rank, p.tied, p.decided_by, p.tie_note, aggregates[p.application_id],
+            p.position,
+            p.rank,
+            p.tied,
+            p.decided_by,
+            p.tie_note,
+            aggregates[p.application_id],
             facts_by_id[p.application_id],
         )
         for p in placed
@@ -737,7 +740,16 @@ def calibrate(
 
 # --- reproducibility -------------------------------------------------------------------------------------------
 
-_PASS_WORDS = {"通过": True, "是": True, "合格": True, "√": True, "不通过": False, "否": False, "不合格": False, "×": False}
+_PASS_WORDS = {
+    "通过": True,
+    "是": True,
+    "合格": True,
+    "√": True,
+    "不通过": False,
+    "否": False,
+    "不合格": False,
+    "×": False,
+}
 
 
 @dataclass(frozen=True)

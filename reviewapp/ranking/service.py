@@ -185,9 +185,7 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
         for s in sheet_rows
     ]
     expert_ids = {s.expert_id for s in sheet_rows}
-    experts = {
-        e.id: e for e in session.exec(select(Expert).where(col(Expert.id).in_(sorted(expert_ids) or [-1])))
-    }
+    experts = {e.id: e for e in session.exec(select(Expert).where(col(Expert.id).in_(sorted(expert_ids) or [-1])))}
     facts = [
         rules.ApplicationFacts(a.id, a.maturity_score, a.serial)  # type: ignore[arg-type]
         for a in apps.values()
@@ -631,7 +629,9 @@ def finalize_panel(session: Session, *, actor: Actor, chair: Expert, panel_id: i
 
 class FinalizeRefused(ServiceError):
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("还不能定稿：" + problems[0] if len(problems) == 1 else f"还不能定稿，有 {len(problems)} 处待完成。")
+        super().__init__(
+            "还不能定稿：" + problems[0] if len(problems) == 1 else f"还不能定稿，有 {len(problems)} 处待完成。"
+        )
         self.problems = problems
 
 
@@ -768,9 +768,7 @@ def round_list(session: Session, *, round_id: int) -> RoundList:
     merged = rules.merge_orders(panel_orders, key=lambda a: ranking.entry(a).position)
     computed_place = {a: i for i, a in enumerate(merged, start=1)}
 
-    standings = {
-        e.application_id: e for e in session.exec(select(ListEntry).where(ListEntry.round_id == round_id))
-    }
+    standings = {e.application_id: e for e in session.exec(select(ListEntry).where(ListEntry.round_id == round_id))}
     listed = [a for a in merged if not (a in standings and standings[a].removed)]
     moves = {a: standings[a].manual_position for a in listed if a in standings and standings[a].manual_position}
     order = rules.apply_moves(listed, moves)  # type: ignore[arg-type]
@@ -869,9 +867,9 @@ def clear_list_move(session: Session, *, actor: Actor, round_id: int, applicatio
     session.add(entry)
     session.flush()
     name = session.exec(
-        select(Enterprise.name).join(Application, col(Application.enterprise_id) == col(Enterprise.id)).where(
-            Application.id == application_id
-        )
+        select(Enterprise.name)
+        .join(Application, col(Application.enterprise_id) == col(Enterprise.id))
+        .where(Application.id == application_id)
     ).first()
     audit.record(
         session,
@@ -919,7 +917,11 @@ def mark_list_final(session: Session, *, actor: Actor, round_id: int, row_versio
         summary=f"「{view.round.name}」推荐名单定稿：{len(view.listed)}个项目，移出{len(view.removed)}个",
         after={
             "listed": [{"position": r.position, "application_id": r.application.id} for r in view.listed],
-            "removed": [{"application_id": r.application.id, "reason": r.standing.removed_reason} for r in view.removed if r.standing],
+            "removed": [
+                {"application_id": r.application.id, "reason": r.standing.removed_reason}
+                for r in view.removed
+                if r.standing
+            ],
         },
     )
     return the_list

@@ -56,7 +56,9 @@ def test_objection_recorded_verified_and_closed(page, make_user, db, monkeypatch
 
     box = open_step(page, "start")
     box.get_by_label("王工").check()
-    expect(box.get_by_label("企业说明期限")).to_have_value("2026-10-13")  # 3 working days on: Sat 10-10 (make-up day), 10-12, 10-13
+    expect(box.get_by_label("企业说明期限")).to_have_value(
+        "2026-10-13"
+    )  # 3 working days on: Sat 10-10 (make-up day), 10-12, 10-13
     box.get_by_label("办理意见").fill("请企业书面说明智能仓储场景建设情况。")
     box.get_by_role("button", name="确认开始核实（指定承办人、要求企业说明）").click()
     expect(page.locator("h1").get_by_text("核实中")).to_be_visible()
@@ -92,7 +94,9 @@ def test_objection_recorded_verified_and_closed(page, make_user, db, monkeypatch
     box.get_by_label("答复异议人").fill("10月14日书面答复异议人：异议成立，该项目已移出推荐名单。")
     box.get_by_role("button", name="确认办结（记录答复异议人情况）").click()
     expect(page.locator("h1").get_by_text("已办结")).to_be_visible()
-    expect(page.locator(".timeline-step")).to_have_count(7)  # accept, start, explanation, check, conclusion, applied, closed
+    expect(page.locator(".timeline-step")).to_have_count(
+        7
+    )  # accept, start, explanation, check, conclusion, applied, closed
 
     reread(db)
     view = ranking.round_list(db, round_id=rnd.id)

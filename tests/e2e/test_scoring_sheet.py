@@ -20,8 +20,13 @@ def test_expert_scores_a_full_sheet_reloads_submits_and_cannot_edit(page, db, ma
     user = make_user("lizhuanjia", Role.expert, display_name="李专家")
     expert = make_expert(db, user_id=user.id, name="李建国")
     panel = make_panel(db, rnd, [expert])
-    app = make_application(db, rnd, formal_status=FormalStatus.passed.value, panel_id=panel.id,
-                           scenarios=[("生产作业", "在线智能检测"), ("生产管理", "车间智能排产")])
+    app = make_application(
+        db,
+        rnd,
+        formal_status=FormalStatus.passed.value,
+        panel_id=panel.id,
+        scenarios=[("生产作业", "在线智能检测"), ("生产管理", "车间智能排产")],
+    )
     make_pledge(db, rnd, expert)
 
     sign_in(page, "lizhuanjia", PASSWORD)
@@ -48,7 +53,9 @@ def test_expert_scores_a_full_sheet_reloads_submits_and_cannot_edit(page, db, ma
     sc01 = page.get_by_label("SC01 在线智能检测")
     sc01.fill("40.5")  # off the step of 1: refused, nothing stored
     sc01.press("Enter")  # Enter saves the field and submits nothing
-    expect(page.locator(f"#st-{sc01.get_attribute('name')}")).to_contain_text("保存失败：「在线智能检测」的得分须为 1 分的整数倍")
+    expect(page.locator(f"#st-{sc01.get_attribute('name')}")).to_contain_text(
+        "保存失败：「在线智能检测」的得分须为 1 分的整数倍"
+    )
     expect(sc01).to_have_attribute("aria-invalid", "true")
     sc01.fill("40")
     sc01.press("Tab")

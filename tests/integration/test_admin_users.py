@@ -80,7 +80,9 @@ def test_one_time_password_replaces_the_old_one_and_ends_sessions(admin_client, 
         refused = b.post("/login", data={"username": "forgetful", "password": PASSWORD, "_csrf_token": tok})
         assert "用户名或密码错误" in refused.text
         ok = b.post(
-            "/login", data={"username": "forgetful", "password": new_password, "_csrf_token": tok}, follow_redirects=False
+            "/login",
+            data={"username": "forgetful", "password": new_password, "_csrf_token": tok},
+            follow_redirects=False,
         )
         assert ok.headers["location"] == "/account/password"
 
@@ -103,4 +105,7 @@ def test_user_list_search_filter_and_pagination(admin_client, make_user):
 
 def test_only_admins_reach_user_pages(staff_client):
     assert staff_client.get("/admin/users").status_code == 403
-    assert staff_client.submit("/admin/users", {"username": "x1x", "display_name": "x", "role": "admin"}).status_code == 403
+    assert (
+        staff_client.submit("/admin/users", {"username": "x1x", "display_name": "x", "role": "admin"}).status_code
+        == 403
+    )

@@ -105,8 +105,14 @@ def test_reimport_of_a_decided_application_sends_it_back_to_pending(staff_client
 
 def test_shanxi_four_column_layout_with_city_from_the_unit_line(staff_client, db, rnd):
     rows = sample_rows(db, rnd, 3)
-    data = official_workbook(rows, columns=SHANXI_COLUMNS, title="先进级智能工厂名单汇总表", unit="太原市工业和信息化局",
-                             headers={"智能制造典型场景": "智能制造典型场景（名称）"}, footnotes=())
+    data = official_workbook(
+        rows,
+        columns=SHANXI_COLUMNS,
+        title="先进级智能工厂名单汇总表",
+        unit="太原市工业和信息化局",
+        headers={"智能制造典型场景": "智能制造典型场景（名称）"},
+        footnotes=(),
+    )
     result = import_file(staff_client, rnd, data)
     assert "新增 3 条" in result.text
     db.rollback()
@@ -118,9 +124,13 @@ def test_shanxi_four_column_layout_with_city_from_the_unit_line(staff_client, db
 
 def test_messy_headers_separators_and_two_row_provider_header(staff_client, db, rnd):
     rows = sample_rows(db, rnd, 2)
-    rows[0]["智能制造典型场景"] = "1、生产计划优化，车间智能排产;设备运行监控；在线智能检测\n质量精准追溯\r\n智能经营决策 数智精益管理/能源智能管控"
-    rows[0]["统一社会信用代码"] = rows[0]["统一社会信用代码"].lower().translate(
-        {ord(c): ord(c) + 0xFEE0 for c in "0123456789abcdefghijklmnopqrstuvwxyz"}
+    rows[0]["智能制造典型场景"] = (
+        "1、生产计划优化，车间智能排产;设备运行监控；在线智能检测\n质量精准追溯\r\n智能经营决策 数智精益管理/能源智能管控"
+    )
+    rows[0]["统一社会信用代码"] = (
+        rows[0]["统一社会信用代码"]
+        .lower()
+        .translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789abcdefghijklmnopqrstuvwxyz"})
     )
     rows[0]["企业名称"] = rows[0]["企业名称"][:3] + "\u3000" + rows[0]["企业名称"][3:]
     wb = Workbook()
@@ -147,7 +157,11 @@ def test_messy_headers_separators_and_two_row_provider_header(staff_client, db, 
     enterprise = db.exec(select(Enterprise).where(Enterprise.city == "青岛市")).all()
     assert len(enterprise) == 2
     first = next(e for e in enterprise if e.name == rows[0]["企业名称"].replace("\u3000", " "))
-    assert re.fullmatch(r"[0-9A-Z]{18}", first.credit_code) and first.nature == "民营企业" and first.size_type == "大型企业"
+    assert (
+        re.fullmatch(r"[0-9A-Z]{18}", first.credit_code)
+        and first.nature == "民营企业"
+        and first.size_type == "大型企业"
+    )
     app = db.exec(select(Application).where(Application.enterprise_id == first.id)).one()
     names = [s.name for s in db.exec(select(ApplicationScenario).where(ApplicationScenario.application_id == app.id))]
     assert names[:3] == ["生产计划优化", "车间智能排产", "设备运行监控"] and len(names) == 8
@@ -175,7 +189,9 @@ def test_a_bad_row_is_named_and_nothing_is_imported(staff_client, db, rnd, case)
     page, commit_url = upload(staff_client, rnd, official_workbook(rows, columns=OFFICIAL_COLUMNS + EXTRA))
     assert commit_url is None, "no commit button while a row has an error"
     row_html = re.search(r'<tr class="row-error">(.*?)</tr>', page.text, re.S)
-    assert row_html and '<td class="num">7</td>' in row_html.group(1)  # Excel row 7 = 4th data row under title/unit/header
+    assert row_html and '<td class="num">7</td>' in row_html.group(
+        1
+    )  # Excel row 7 = 4th data row under title/unit/header
     assert column in row_html.group(1) and message in row_html.group(1)
     assert count(db, Application) == 0
 
@@ -233,7 +249,9 @@ def test_files_that_are_not_a_usable_xlsx(staff_client, db, rnd, data, message):
 
 def test_missing_required_column_and_empty_table(staff_client, db, rnd):
     rows = sample_rows(db, rnd, 2)
-    page, commit_url = upload(staff_client, rnd, official_workbook(rows, columns=("序号", "企业名称", "智能制造典型场景")))
+    page, commit_url = upload(
+        staff_client, rnd, official_workbook(rows, columns=("序号", "企业名称", "智能制造典型场景"))
+    )
     assert commit_url is None and "缺少必需的列：工厂名称" in page.text
     page, commit_url = upload(staff_client, rnd, official_workbook([], columns=OFFICIAL_COLUMNS))
     assert commit_url is None and "没有数据行" in page.text

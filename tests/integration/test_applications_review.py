@@ -30,7 +30,9 @@ def make_clean(db, rnd, code: str, **overrides):  # type: ignore[no-untyped-def]
     app = make_application(db, rnd, enterprise, **overrides)
     ids = {s.name: s.id for s in db.exec(select(Scenario).where(Scenario.catalogue_version == "2025"))}
     for order, (stage, name) in enumerate(GOOD_SCENARIOS, start=1):
-        db.add(ApplicationScenario(application_id=app.id, name=name, stage=stage, scenario_id=ids[name], sort_order=order))
+        db.add(
+            ApplicationScenario(application_id=app.id, name=name, stage=stage, scenario_id=ids[name], sort_order=order)
+        )
     db.commit()
     service.recompute_checks(db, round_id=rnd.id, application_ids=[app.id], today=today_beijing())
     db.commit()
@@ -47,8 +49,15 @@ def test_formal_review_page_shows_each_failed_check_with_its_reason(staff_client
     clean = make_clean(db, rnd, VALID_CREDIT_CODES[0])
     low = make_clean(db, rnd, VALID_CREDIT_CODES[1], maturity_level=1)
     banned = make_clean(db, rnd, VALID_CREDIT_CODES[2])
-    db.add(Revocation(credit_code=VALID_CREDIT_CODES[2], enterprise_name="某公司", reason_category="safety",
-                      revoked_on=date(2025, 1, 10), banned_until=today_beijing() + timedelta(days=700)))
+    db.add(
+        Revocation(
+            credit_code=VALID_CREDIT_CODES[2],
+            enterprise_name="某公司",
+            reason_category="safety",
+            revoked_on=date(2025, 1, 10),
+            banned_until=today_beijing() + timedelta(days=700),
+        )
+    )
     db.commit()
     response = staff_client.submit(f"/rounds/{rnd.id}/formal-review/recheck", follow_redirects=True)
     assert "已重新检查 3 条申报，其中 2 条有未通过的检查项" in response.text
@@ -66,8 +75,12 @@ def test_bulk_pass_confirms_clean_ones_and_refuses_failing_ones(staff_client, db
     small = make_clean(db, rnd, VALID_CREDIT_CODES[1], enterprise={"above_designated_size": False})
     response = staff_client.submit(
         f"/rounds/{rnd.id}/formal-review/decide",
-        {"ids": [clean.id, small.id], "decision": "pass", f"v_{clean.id}": clean.row_version,
-         f"v_{small.id}": small.row_version},
+        {
+            "ids": [clean.id, small.id],
+            "decision": "pass",
+            f"v_{clean.id}": clean.row_version,
+            f"v_{small.id}": small.row_version,
+        },
         follow_redirects=True,
     )
     assert "已确认 1 条申报形式审查通过" in response.text
@@ -77,8 +90,9 @@ def test_bulk_pass_confirms_clean_ones_and_refuses_failing_ones(staff_client, db
     eligible = service.eligible_for_review(db, round_id=rnd.id)
     assert [a.id for a in eligible] == [clean.id]
 
-    failed = staff_client.submit(f"/rounds/{rnd.id}/formal-review/decide", {"ids": [small.id], "decision": "fail"},
-                                 follow_redirects=True)
+    failed = staff_client.submit(
+        f"/rounds/{rnd.id}/formal-review/decide", {"ids": [small.id], "decision": "fail"}, follow_redirects=True
+    )
     assert "已确认 1 条申报形式审查不通过" in failed.text
     assert fresh(db, Application, small.id).formal_status == "failed"
     assert not service.is_eligible_for_review(fresh(db, Application, small.id))
@@ -87,13 +101,16 @@ def test_bulk_pass_confirms_clean_ones_and_refuses_failing_ones(staff_client, db
 def test_failing_a_clean_application_needs_a_reason(staff_client, db):
     rnd = make_round(db)
     clean = make_clean(db, rnd, VALID_CREDIT_CODES[0])
-    page = staff_client.submit(f"/applications/{clean.id}/decision",
-                               {"decision": "fail", "row_version": clean.row_version, "note": ""})
+    page = staff_client.submit(
+        f"/applications/{clean.id}/decision", {"decision": "fail", "row_version": clean.row_version, "note": ""}
+    )
     assert page.status_code == 200 and "须填写理由" in page.text
     assert fresh(db, Application, clean.id).formal_status == "pending"
-    done = staff_client.submit(f"/applications/{clean.id}/decision",
-                               {"decision": "fail", "row_version": clean.row_version, "note": "申报书与名单不一致"},
-                               follow_redirects=True)
+    done = staff_client.submit(
+        f"/applications/{clean.id}/decision",
+        {"decision": "fail", "row_version": clean.row_version, "note": "申报书与名单不一致"},
+        follow_redirects=True,
+    )
     assert "已确认形式审查不通过" in done.text
     assert fresh(db, Application, clean.id).formal_note == "申报书与名单不一致"
 
@@ -102,8 +119,10 @@ def test_stale_decision_is_refused(staff_client, db):
     rnd = make_round(db)
     clean = make_clean(db, rnd, VALID_CREDIT_CODES[0])
     staff_client.submit(f"/applications/{clean.id}/decision", {"decision": "pass", "row_version": clean.row_version})
-    stale = staff_client.submit(f"/applications/{clean.id}/decision",
-                                {"decision": "fail", "row_version": clean.row_version, "note": "材料缺失情况严重"})
+    stale = staff_client.submit(
+        f"/applications/{clean.id}/decision",
+        {"decision": "fail", "row_version": clean.row_version, "note": "材料缺失情况严重"},
+    )
     assert "已被他人修改" in stale.text
     assert fresh(db, Application, clean.id).formal_status == "passed"
 
@@ -115,16 +134,20 @@ def test_override_needs_a_written_reason_is_audited_and_allows_pass(staff_client
     assert "豁免理由" in refused.text and "为必填项" in refused.text
     short = staff_client.submit(f"/applications/{small.id}/overrides", {"check_code": "above_size", "reason": "同意"})
     assert "至少 5 个字" in short.text
-    ok = staff_client.submit(f"/applications/{small.id}/overrides",
-                             {"check_code": "above_size", "reason": "市统计局函复：2025年12月已纳入规上统计"},
-                             follow_redirects=True)
+    ok = staff_client.submit(
+        f"/applications/{small.id}/overrides",
+        {"check_code": "above_size", "reason": "市统计局函复：2025年12月已纳入规上统计"},
+        follow_redirects=True,
+    )
     assert "已豁免检查项「规模以上工业企业」" in ok.text
     assert fresh(db, Application, small.id).formal_failed_codes == ""
     entry = db.exec(select(AuditEntry).where(AuditEntry.action == "application.formal_override")).one()
     assert "市统计局函复" in entry.summary
 
-    staff_client.submit(f"/applications/{small.id}/decision",
-                        {"decision": "pass", "row_version": fresh(db, Application, small.id).row_version})
+    staff_client.submit(
+        f"/applications/{small.id}/decision",
+        {"decision": "pass", "row_version": fresh(db, Application, small.id).row_version},
+    )
     assert fresh(db, Application, small.id).formal_status == "passed"
     # Taking the override back sends the passed application back to pending: it must not reach an expert.
     staff_client.submit(f"/applications/{small.id}/overrides/above_size/remove")
@@ -137,8 +160,15 @@ def test_a_ban_recorded_after_passing_takes_the_application_off_the_expert_list(
     clean = make_clean(db, rnd, VALID_CREDIT_CODES[0])
     staff_client.submit(f"/applications/{clean.id}/decision", {"decision": "pass", "row_version": clean.row_version})
     db.rollback()
-    db.add(Revocation(credit_code=VALID_CREDIT_CODES[0], enterprise_name="某公司", reason_category="falsified",
-                      revoked_on=today_beijing(), banned_until=today_beijing() + timedelta(days=1096)))
+    db.add(
+        Revocation(
+            credit_code=VALID_CREDIT_CODES[0],
+            enterprise_name="某公司",
+            reason_category="falsified",
+            revoked_on=today_beijing(),
+            banned_until=today_beijing() + timedelta(days=1096),
+        )
+    )
     db.commit()
     response = staff_client.submit(f"/rounds/{rnd.id}/formal-review/recheck", follow_redirects=True)
     assert "1 条原已通过的申报因检查未通过改为待审查" in response.text
@@ -161,10 +191,19 @@ def test_facts_edit_recomputes_checks(staff_client, db):
 
 def test_list_search_filters_and_counts(staff_client, db):
     rnd = make_round(db)
-    make_clean(db, rnd, VALID_CREDIT_CODES[0], enterprise={"name": "青岛海川电子有限公司", "city": "青岛市",
-                                                            "industry_group": "电子信息"})
-    make_clean(db, rnd, VALID_CREDIT_CODES[1], enterprise={"name": "淄博宏达化工有限公司", "city": "淄博市",
-                                                            "industry_group": "原材料"}, maturity_level=1)
+    make_clean(
+        db,
+        rnd,
+        VALID_CREDIT_CODES[0],
+        enterprise={"name": "青岛海川电子有限公司", "city": "青岛市", "industry_group": "电子信息"},
+    )
+    make_clean(
+        db,
+        rnd,
+        VALID_CREDIT_CODES[1],
+        enterprise={"name": "淄博宏达化工有限公司", "city": "淄博市", "industry_group": "原材料"},
+        maturity_level=1,
+    )
     other_round = make_round(db, name="2025年度先进级")
     make_clean(db, other_round, VALID_CREDIT_CODES[2], enterprise={"name": "不该出现的公司"})
     page = staff_client.get(f"/rounds/{rnd.id}/applications").text
@@ -194,15 +233,26 @@ PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 def test_attachment_upload_checks_type_and_download_needs_permission(staff_client, make_user, login, db, settings):
     rnd = make_round(db)
     app = make_clean(db, rnd, VALID_CREDIT_CODES[0])
-    fake = staff_client.post(f"/applications/{app.id}/attachments",
-                             files={"file": ("申报书.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
-                             data={"_csrf_token": staff_client.csrf()}, follow_redirects=True)
+    fake = staff_client.post(
+        f"/applications/{app.id}/attachments",
+        files={"file": ("申报书.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")},
+        data={"_csrf_token": staff_client.csrf()},
+        follow_redirects=True,
+    )
     assert "的内容与扩展名 .pdf 不符" in fake.text
-    exe = staff_client.post(f"/applications/{app.id}/attachments", files={"file": ("工具.exe", b"MZ", "application/x")},
-                            data={"_csrf_token": staff_client.csrf()}, follow_redirects=True)
+    exe = staff_client.post(
+        f"/applications/{app.id}/attachments",
+        files={"file": ("工具.exe", b"MZ", "application/x")},
+        data={"_csrf_token": staff_client.csrf()},
+        follow_redirects=True,
+    )
     assert "类型不允许上传" in exe.text
-    ok = staff_client.post(f"/applications/{app.id}/attachments", files={"file": ("申报书.pdf", PDF, "text/html")},
-                           data={"_csrf_token": staff_client.csrf()}, follow_redirects=True)
+    ok = staff_client.post(
+        f"/applications/{app.id}/attachments",
+        files={"file": ("申报书.pdf", PDF, "text/html")},
+        data={"_csrf_token": staff_client.csrf()},
+        follow_redirects=True,
+    )
     assert "已上传附件《申报书.pdf》" in ok.text
     db.rollback()
     stored = db.exec(select(StoredFile)).one()
@@ -256,8 +306,9 @@ def test_experts_cannot_download_attachments_or_open_the_staff_page(make_user, l
     from reviewapp.audit import Actor
 
     actor = Actor.system("测试")
-    stored = service.save_attachment(db, actor=actor, settings=settings, application_id=app.id, filename="申报书.pdf",
-                                     data=PDF)
+    stored = service.save_attachment(
+        db, actor=actor, settings=settings, application_id=app.id, filename="申报书.pdf", data=PDF
+    )
     db.commit()
     expert = login(make_user("expert9", "expert"))
     assert expert.get(f"/applications/{app.id}/attachments/{stored.id}").status_code == 404

@@ -1,6 +1,7 @@
 """The audit log: every state change recorded, browsable, exportable, and tamper-evident."""
 
 import io
+from itertools import pairwise
 
 from click.testing import CliRunner
 from openpyxl import load_workbook
@@ -24,7 +25,7 @@ def test_state_changes_are_chained_and_verify_passes(admin_client, make_user, se
     actions = [e.action for e in entries]
     assert actions.count("user.create") == 2  # admin1 and someone
     assert {"auth.login", "user.disable", "user.enable"} <= set(actions)
-    for prev, entry in zip(entries, entries[1:]):
+    for prev, entry in pairwise(entries):
         assert entry.prev_hash == prev.hash
     result = _verify(settings)
     assert result.exit_code == 0, result.output

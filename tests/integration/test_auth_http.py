@@ -144,7 +144,11 @@ def test_password_rules_are_explained(login, make_user):
     assert same_as_username.status_code == 200
     wrong_current = browser.submit(
         "/account/password",
-        {"current_password": "nope-nope-nope", "new_password": "fine-password-9", "confirm_password": "fine-password-9"},
+        {
+            "current_password": "nope-nope-nope",
+            "new_password": "fine-password-9",
+            "confirm_password": "fine-password-9",
+        },
     )
     assert "当前密码不正确" in wrong_current.text
     mismatch = browser.submit(
@@ -190,9 +194,7 @@ def test_missing_or_forged_csrf_token_gets_the_chinese_403_page(login, make_user
 def test_htmx_requests_send_the_token_in_a_header(login, make_user):
     browser = login(make_user("hxuser", Role.admin))
     token = browser.csrf()
-    response = browser.post(
-        "/logout", headers={"x-csrftoken": token, "hx-request": "true"}, follow_redirects=False
-    )
+    response = browser.post("/logout", headers={"x-csrftoken": token, "hx-request": "true"}, follow_redirects=False)
     assert response.status_code == 303
 
 
@@ -214,7 +216,11 @@ def test_over_long_and_malformed_fields_get_messages_not_500(client, make_user):
     long_name = _attempt(client, "x" * 5000, PASSWORD)
     assert long_name.status_code == 200 and "不能超过" in long_name.text
     token = client.csrf()
-    odd = client.post("/login", content=b"\xff\xfe=%%%", headers={"content-type": "application/x-www-form-urlencoded", "x-csrftoken": token})
+    odd = client.post(
+        "/login",
+        content=b"\xff\xfe=%%%",
+        headers={"content-type": "application/x-www-form-urlencoded", "x-csrftoken": token},
+    )
     assert odd.status_code < 500
     empty = client.post("/login", data={"_csrf_token": token})
     assert empty.status_code == 200 and "为必填项" in empty.text

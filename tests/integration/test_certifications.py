@@ -118,9 +118,7 @@ def test_a_malformed_credit_code_is_refused(staff_client, db, today):
             "valid_from": "2025-01-01",
         },
     )
-    assert (
-        response.status_code == 200 and "统一社会信用代码应为 18 位" in response.text and "某工厂" in response.text
-    )
+    assert response.status_code == 200 and "统一社会信用代码应为 18 位" in response.text and "某工厂" in response.text
     reread(db)
     assert db.exec(select(Certification)).first() is None
 

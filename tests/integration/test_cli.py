@@ -5,7 +5,6 @@ from sqlmodel import select
 
 from reviewapp.auth.models import User
 from reviewapp.cli import main
-
 from tests.conftest import reread
 
 

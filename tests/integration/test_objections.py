@@ -146,9 +146,7 @@ def test_upheld_objection_takes_the_application_off_the_list_and_the_flow_ends_c
     users, clients = people
     rnd, apps = listed
     target = apps[1]
-    objection = record(
-        clients["recorder"], db, rnd, target, files=[("files", ("异议书.pdf", PDF, "application/pdf"))]
-    )
+    objection = record(clients["recorder"], db, rnd, target, files=[("files", ("异议书.pdf", PDF, "application/pdf"))])
     assert objection.number.startswith("YY-2026-") and objection.state == "registered"
 
     page = clients["recorder"].get(f"/objections/{objection.id}").text
@@ -166,7 +164,9 @@ def test_upheld_objection_takes_the_application_off_the_list_and_the_flow_ends_c
     refused = step(handler, db, objection.id, "conclude", conclusion="upheld", findings="……")
     assert "登记企业说明或期限届满后才能作出结论" in refused.text and state_of(db, objection.id) == "verifying"
 
-    response = step(handler, db, objection.id, "record_explanation", explained_on="2026-10-13", note="企业称仓储系统仍在调试。")
+    response = step(
+        handler, db, objection.id, "record_explanation", explained_on="2026-10-13", note="企业称仓储系统仍在调试。"
+    )
     assert "已办理：登记企业说明" in response.text
     response = step(
         handler,
@@ -197,9 +197,10 @@ def test_upheld_objection_takes_the_application_off_the_list_and_the_flow_ends_c
     [removed] = view.removed
     assert removed.application.id == target.id
     assert removed.standing.removed_reason == f"异议成立：智能仓储场景未建成（异议 {objection.number}）"
-    assert db.exec(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "objection.list_removed")
-    ).one() == 1
+    assert (
+        db.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "objection.list_removed")).one()
+        == 1
+    )
 
     response = step(handler, db, objection.id, "close", reply="2026-10-14 电话并书面告知异议人：异议成立，已移出名单。")
     assert state_of(db, objection.id) == "closed"
@@ -234,7 +235,15 @@ def test_an_anonymous_objection_is_refused_with_the_standard_reason(people, db, 
     users, clients = people
     rnd, apps = listed
     objection = record(
-        clients["recorder"], db, rnd, apps[0], objector_kind="person", objector_name="", objector_contact="", objector_address="", sealed_or_signed=""
+        clients["recorder"],
+        db,
+        rnd,
+        apps[0],
+        objector_kind="person",
+        objector_name="",
+        objector_contact="",
+        objector_address="",
+        sealed_or_signed="",
     )
     page = clients["recorder"].get(f"/objections/{objection.id}").text
     assert "属匿名异议" in page and "匿名异议不予受理" in page
@@ -268,12 +277,16 @@ def test_illegal_transitions_are_refused(people, db, listed, today):
     today.set(date(2026, 10, 20))  # past the explanation deadline: the conclusion itself would be allowed
     response = step(clients["other"], db, objection.id, "conclude", conclusion="rejected", findings="不成立。")
     assert "只有该件的承办人" in response.text and state_of(db, objection.id) == "verifying"
-    response = step(clients["other"], db, objection.id, "onsite_check", checked_on="2026-10-20", inspectors="旁人", note="x")
+    response = step(
+        clients["other"], db, objection.id, "onsite_check", checked_on="2026-10-20", inspectors="旁人", note="x"
+    )
     assert "只有该异议的承办人" in response.text
     # A stale form is refused, never applied.
     reread(db)
     stale = db.get(Objection, objection.id).row_version - 1
-    response = step(clients["handler"], db, objection.id, "conclude", row_version=stale, conclusion="rejected", findings="不成立。")
+    response = step(
+        clients["handler"], db, objection.id, "conclude", row_version=stale, conclusion="rejected", findings="不成立。"
+    )
     assert "已被他人办理或修改" in response.text and state_of(db, objection.id) == "verifying"
     # The overdue explanation stands out in the register.
     register = clients["other"].get("/objections").text
@@ -294,7 +307,9 @@ def test_identity_is_seen_only_by_handlers_and_each_view_is_audited(people, db, 
     assert identity_views(db, objection.id) == 0
     handler_page = clients["handler"].get(f"/objections/{objection.id}").text
     assert NAME not in handler_page and "查看异议人信息" in handler_page
-    revealed = clients["handler"].submit(f"/objections/{objection.id}/identity", headers={"HX-Request": "true", "HX-Target": "objector-identity"})
+    revealed = clients["handler"].submit(
+        f"/objections/{objection.id}/identity", headers={"HX-Request": "true", "HX-Target": "objector-identity"}
+    )
     assert NAME in revealed.text and CONTACT in revealed.text and ADDRESS in revealed.text
     assert revealed.headers["cache-control"] == "no-store"
     assert identity_views(db, objection.id) == 1
@@ -332,7 +347,16 @@ def test_the_register_filters_and_exports_without_identities(people, db, listed,
     users, clients = people
     rnd, apps = listed
     first = record(clients["recorder"], db, rnd, apps[0])
-    second = record(clients["recorder"], db, rnd, apps[1], channel="邮件", objector_kind="person", objector_name="张某某", objector_contact="13800000000")
+    second = record(
+        clients["recorder"],
+        db,
+        rnd,
+        apps[1],
+        channel="邮件",
+        objector_kind="person",
+        objector_name="张某某",
+        objector_contact="13800000000",
+    )
     client = clients["other"]
     page = client.get("/objections").text
     assert first.number in page and second.number in page and "待受理" in page
@@ -356,7 +380,13 @@ def test_staff_only(people, db, listed, today, client):
     rnd, apps = listed
     objection = record(clients["recorder"], db, rnd, apps[0])
     expert = clients["expert"]
-    for url in ("/objections", "/objections/new", f"/objections/{objection.id}", f"/objections/{objection.id}/print", "/objections/export.xlsx"):
+    for url in (
+        "/objections",
+        "/objections/new",
+        f"/objections/{objection.id}",
+        f"/objections/{objection.id}/print",
+        "/objections/export.xlsx",
+    ):
         assert expert.get(url).status_code == 403
         anonymous = client.get(url, follow_redirects=False)
         assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["location"]
@@ -368,12 +398,26 @@ def test_bad_registration_says_what_and_where(people, db, listed, today):
     rnd, apps = listed
     response = clients["recorder"].submit(
         "/objections",
-        {"round_id": str(rnd.id), "channel": "信函", "received_on": "2026-10-20", "objector_kind": "unit", "target": str(apps[0].id), "content": "x"},
+        {
+            "round_id": str(rnd.id),
+            "channel": "信函",
+            "received_on": "2026-10-20",
+            "objector_kind": "unit",
+            "target": str(apps[0].id),
+            "content": "x",
+        },
     )
     assert "「收到日期」不能晚于今天" in response.text
     response = clients["recorder"].submit(
         "/objections",
-        {"round_id": str(rnd.id), "channel": "信函", "received_on": "2026-10-08", "objector_kind": "unit", "target": "", "content": ""},
+        {
+            "round_id": str(rnd.id),
+            "channel": "信函",
+            "received_on": "2026-10-08",
+            "objector_kind": "unit",
+            "target": "",
+            "content": "",
+        },
     )
     assert "「被异议项目」为必填项" in response.text and "「异议内容」为必填项" in response.text
     reread(db)

@@ -9,12 +9,12 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.clock import today_beijing
 from reviewapp.panels import service
 from reviewapp.panels.models import Conflict, ExpertEmployment, ExpertRelation, Panel, PanelMember
-from tests.factories import VALID_CREDIT_CODES, make_application, make_enterprise, make_expert, make_panel, make_round
 from tests.conftest import reread
+from tests.factories import VALID_CREDIT_CODES, make_application, make_enterprise, make_expert, make_panel, make_round
 
 
 def chair_ids(db, panel_id: int) -> list[int]:  # type: ignore[no-untyped-def]
-    return list(db.exec(select(PanelMember.expert_id).where(PanelMember.panel_id == panel_id, PanelMember.is_chair == True)))  # noqa: E712
+    return list(db.exec(select(PanelMember.expert_id).where(PanelMember.panel_id == panel_id, PanelMember.is_chair)))  # noqa: E712
 
 
 def audit_actions(db) -> list[str]:  # type: ignore[no-untyped-def]
@@ -29,7 +29,9 @@ def test_panels_are_created_with_members_and_exactly_one_chair(db, staff_client)
     assert page.status_code == 200 and "尚未建立专家组" in page.text
     bad = staff_client.submit(f"/rounds/{rnd.id}/panels", {"name": "", "industry_group": "装备制造"})
     assert bad.status_code == 200 and "请填写专家组名称" in bad.text
-    created = staff_client.submit(f"/rounds/{rnd.id}/panels", {"name": "装备制造一组", "industry_group": "装备制造"}, follow_redirects=False)
+    created = staff_client.submit(
+        f"/rounds/{rnd.id}/panels", {"name": "装备制造一组", "industry_group": "装备制造"}, follow_redirects=False
+    )
     assert created.status_code == 303
     panel = db.exec(select(Panel).where(Panel.round_id == rnd.id)).one()
     url = f"/rounds/{rnd.id}/panels/{panel.id}"
@@ -52,7 +54,9 @@ def test_panels_are_created_with_members_and_exactly_one_chair(db, staff_client)
     assert "已是本批次「装备制造一组」的成员" in refused.text
     staff_client.submit(f"{url}/members/{e3.id}/remove")
     reread(db)
-    assert sorted(db.exec(select(PanelMember.expert_id).where(PanelMember.panel_id == panel.id))) == sorted([e1.id, e2.id])
+    assert sorted(db.exec(select(PanelMember.expert_id).where(PanelMember.panel_id == panel.id))) == sorted(
+        [e1.id, e2.id]
+    )
     page = staff_client.get(f"/rounds/{rnd.id}/panels")
     assert "周国栋" in page.text and "成员少于 5 人" in page.text
     assert {"panel.create", "panel.member_add", "panel.chair_set", "panel.member_remove"} <= set(audit_actions(db))
@@ -74,8 +78,19 @@ def conflict_world(db):  # type: ignore[no-untyped-def]
     apps = [make_application(db, rnd, formal_status="passed") for _ in range(5)]
     target = make_enterprise(db, credit_code=VALID_CREDIT_CODES[0], name="山东智造机械有限公司")
     blocked = make_application(db, rnd, target, formal_status="passed")
-    db.add(ExpertEmployment(expert_id=a_members[0].id, employer="山东智造机械有限公司", credit_code=VALID_CREDIT_CODES[0], start=date(2023, 5, 1)))
-    db.add(ExpertRelation(expert_id=b_members[1].id, enterprise_name="山东智造机械有限公司", credit_code="", relation="投资入股"))
+    db.add(
+        ExpertEmployment(
+            expert_id=a_members[0].id,
+            employer="山东智造机械有限公司",
+            credit_code=VALID_CREDIT_CODES[0],
+            start=date(2023, 5, 1),
+        )
+    )
+    db.add(
+        ExpertRelation(
+            expert_id=b_members[1].id, enterprise_name="山东智造机械有限公司", credit_code="", relation="投资入股"
+        )
+    )
     db.commit()
     electronic = make_application(db, rnd, make_enterprise(db, industry_group="电子信息"), formal_status="passed")
     consumer = make_application(db, rnd, make_enterprise(db, industry_group="消费品"), formal_status="passed")
@@ -97,7 +112,10 @@ def test_automatic_assignment_balances_and_explains_what_it_cannot_place(db, sta
         assert db.get(Application, app.id).panel_id is None
 
     text = response.text
-    assert "「装备制造」行业的专家组中，回避后可评分专家均不足 3 人：装备制造一组共 3 人，回避后可评分 2 人，须回避：甲组0（近年在申报单位任职）" in text
+    assert (
+        "「装备制造」行业的专家组中，回避后可评分专家均不足 3 人：装备制造一组共 3 人，回避后可评分 2 人，须回避：甲组0（近年在申报单位任职）"
+        in text
+    )
     assert "装备制造二组共 3 人，回避后可评分 2 人，须回避：乙组1（已登记的利害关系）" in text
     assert "「电子信息」行业的专家组中，回避后可评分专家均不足 3 人：电子信息组共 2 人，回避后可评分 2 人" in text
     assert "本批次没有「消费品」行业的专家组，请先建立专家组。" in text
@@ -132,15 +150,23 @@ def test_assignment_page_shows_eligible_scorers_and_warns_below_minimum(db, staf
 
 def test_exclusion_page_says_which_rule_and_which_record(db, staff_client):
     rnd, _pa, _pb, _apps, blocked, _e, _c, _p, a_members, b_members = conflict_world(db)
-    provider_expert = make_expert(db, name="供应商专家", employer="上海工业软件有限公司", employer_credit_code=VALID_CREDIT_CODES[2])
+    provider_expert = make_expert(
+        db, name="供应商专家", employer="上海工业软件有限公司", employer_credit_code=VALID_CREDIT_CODES[2]
+    )
     db.add(PanelMember(panel_id=_pa.id, expert_id=provider_expert.id))
-    db.add(ApplicationParty(application_id=blocked.id, role="provider", name="上海工业软件有限公司", credit_code=VALID_CREDIT_CODES[2]))
+    db.add(
+        ApplicationParty(
+            application_id=blocked.id, role="provider", name="上海工业软件有限公司", credit_code=VALID_CREDIT_CODES[2]
+        )
+    )
     db.commit()
     staff_client.submit(f"/rounds/{rnd.id}/conflicts/recompute")
     page = staff_client.get(f"/rounds/{rnd.id}/exclusions", params={"application": blocked.id})
     assert page.status_code == 200
     assert "甲组0" in page.text and "近年在申报单位任职" in page.text and "2023-05 起在该企业任职" in page.text
-    assert "乙组1" in page.text and "专家登记的利害关系：投资入股，涉及山东智造机械有限公司（未填起止时间）" in page.text
+    assert (
+        "乙组1" in page.text and "专家登记的利害关系：投资入股，涉及山东智造机械有限公司（未填起止时间）" in page.text
+    )
     assert "申报项目的系统解决方案供应商为专家所在单位（上海工业软件有限公司）" in page.text
     only_provider = staff_client.get(f"/rounds/{rnd.id}/exclusions", params={"rule": "provider"})
     assert "供应商专家" in only_provider.text and "甲组0" not in only_provider.text
@@ -172,7 +198,9 @@ def test_rule_switches_are_per_round_and_recompute(db, staff_client):
     assert "已被他人修改" in stale.text
     bad = staff_client.submit(f"/rounds/{rnd.id}/coi", on | {"coi_employment_years": "40", "row_version": "2"})
     assert "不能大于 20" in bad.text
-    off = staff_client.submit(f"/rounds/{rnd.id}/coi", {k: v for k, v in on.items() if k != "coi_same_city"} | {"row_version": "2"})
+    off = staff_client.submit(
+        f"/rounds/{rnd.id}/coi", {k: v for k, v in on.items() if k != "coi_same_city"} | {"row_version": "2"}
+    )
     assert "已保存回避规则" in off.text
     reread(db)
     assert db.exec(select(Conflict).where(Conflict.application_id == app.id)).all() == []

@@ -16,7 +16,13 @@ def test_demo_builds_pool_panels_conflicts_and_assignment(db, settings):
     db.commit()
     assert len(db.exec(select(Expert)).all()) == 25
     linked = {u.username: e.name for e, u in db.exec(select(Expert, User).join(User, User.id == Expert.user_id))}
-    assert linked == {"expert1": "李建国", "expert2": "张晓梅", "expert3": "陈志强", "expert4": "刘海燕", "expert5": "赵文博"}
+    assert linked == {
+        "expert1": "李建国",
+        "expert2": "张晓梅",
+        "expert3": "陈志强",
+        "expert4": "刘海燕",
+        "expert5": "赵文博",
+    }
 
     panels = {p.industry_group: p for p in db.exec(select(Panel))}
     assert set(panels) == {"装备制造", "电子信息", "原材料", "消费品"}
@@ -27,7 +33,9 @@ def test_demo_builds_pool_panels_conflicts_and_assignment(db, settings):
     assert {"employment", "declared_relation", "provider"} <= set(db.exec(select(Conflict.rule)))
 
     rnd = db.exec(select(Round)).one()
-    passed = db.exec(select(Application).where(Application.round_id == rnd.id, Application.formal_status == "passed")).all()
+    passed = db.exec(
+        select(Application).where(Application.round_id == rnd.id, Application.formal_status == "passed")
+    ).all()
     assert passed and all(a.formal_status == "passed" for a in passed)
     statuses, reasons = service.assignment_overview(db, round_id=rnd.id)
     unplaced = {s.application.id for s in statuses if s.panel is None}

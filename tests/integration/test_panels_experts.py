@@ -10,12 +10,19 @@ from sqlmodel import select
 from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role, User
 from reviewapp.panels.models import Expert, ExpertEmployment, ExpertRelation
-from tests.factories import VALID_CREDIT_CODES, make_expert
 from tests.conftest import reread
+from tests.factories import VALID_CREDIT_CODES, make_expert
 
 
 def test_pool_lists_searches_and_filters_for_staff_only(db, staff_client, make_user, login):
-    make_expert(db, name="王立新", employer="烟台工业互联网研究院", city="烟台市", phone="13805310001", specialties_json='["装备制造"]')
+    make_expert(
+        db,
+        name="王立新",
+        employer="烟台工业互联网研究院",
+        city="烟台市",
+        phone="13805310001",
+        specialties_json='["装备制造"]',
+    )
     make_expert(db, name="孙丽华", employer="青岛科技大学", city="青岛市", specialties_json='["原材料", "消费品"]')
     page = staff_client.get("/experts")
     assert page.status_code == 200
@@ -67,9 +74,19 @@ def test_create_and_edit_expert_with_history_and_relations(db, staff_client):
 
     bad = staff_client.submit(f"{url}/employments", {"employer": "浪潮集团", "credit_code": "91370000163044841G"})
     assert bad.status_code == 200 and "校验位不符" in bad.text
-    ok = staff_client.submit(f"{url}/employments", {"employer": "浪潮集团有限公司", "start": "2015-07-01", "end": "2021-06-30"})
+    ok = staff_client.submit(
+        f"{url}/employments", {"employer": "浪潮集团有限公司", "start": "2015-07-01", "end": "2021-06-30"}
+    )
     assert ok.status_code == 200 and "浪潮集团有限公司" in ok.text
-    staff_client.submit(f"{url}/relations", {"enterprise_name": "济南某机械有限公司", "relation": "亲属任职", "since": "2020-01-01", "note": "配偶任财务经理"})
+    staff_client.submit(
+        f"{url}/relations",
+        {
+            "enterprise_name": "济南某机械有限公司",
+            "relation": "亲属任职",
+            "since": "2020-01-01",
+            "note": "配偶任财务经理",
+        },
+    )
     page = staff_client.get(url)
     assert "济南某机械有限公司" in page.text and "亲属任职" in page.text
 
@@ -86,7 +103,13 @@ def test_create_and_edit_expert_with_history_and_relations(db, staff_client):
     reread(db)
     assert db.exec(select(ExpertEmployment).where(ExpertEmployment.expert_id == expert.id)).all() == []
     actions = set(db.exec(select(AuditEntry.action)))
-    assert {"expert.create", "expert.update", "expert.employment_add", "expert.employment_delete", "expert.relation_add"} <= actions
+    assert {
+        "expert.create",
+        "expert.update",
+        "expert.employment_add",
+        "expert.employment_delete",
+        "expert.relation_add",
+    } <= actions
     contacts = " ".join(e.after_json + e.before_json for e in db.exec(select(AuditEntry)))
     assert "13800000000" not in contacts, "the audit log does not copy personal contact details"
 
@@ -113,7 +136,9 @@ def test_namesakes_need_the_id_digits(db, staff_client):
     make_expert(db, name="张伟", id_number_hint="")
     response = staff_client.submit("/experts", {"name": "张伟", "employer": "某单位"})
     assert response.status_code == 200 and "已有同名专家" in response.text
-    response = staff_client.submit("/experts", {"name": "张伟", "id_number_hint": "5678", "employer": "某单位"}, follow_redirects=False)
+    response = staff_client.submit(
+        "/experts", {"name": "张伟", "id_number_hint": "5678", "employer": "某单位"}, follow_redirects=False
+    )
     assert response.status_code == 303
 
 
@@ -126,7 +151,20 @@ def expert_workbook(experts=None, jobs=None, relations=None) -> bytes:  # type: 
     ws = wb.active
     ws.title = "专家信息"
     ws.append(["2026年度智能工厂评审专家信息表"])
-    ws.append(["序号", "姓名", "身份证号\n后四位", "工作单位", "单位统一社会\n信用代码", "职称", "专业领域（所属行业）", "所在地市", "手机号码", "电子邮箱"])
+    ws.append(
+        [
+            "序号",
+            "姓名",
+            "身份证号\n后四位",
+            "工作单位",
+            "单位统一社会\n信用代码",
+            "职称",
+            "专业领域（所属行业）",
+            "所在地市",
+            "手机号码",
+            "电子邮箱",
+        ]
+    )
     for n, row in enumerate(experts if experts is not None else EXPERT_ROWS, start=1):
         ws.append([n, *row])
     if jobs is not None:
@@ -136,7 +174,9 @@ def expert_workbook(experts=None, jobs=None, relations=None) -> bytes:  # type: 
             sheet.append(list(row))
     if relations is not None:
         sheet = wb.create_sheet("利害关系")
-        sheet.append(["姓名", "身份证号后四位", "相关企业名称", "统一社会信用代码", "关系类型", "起始日期", "截止日期", "说明"])
+        sheet.append(
+            ["姓名", "身份证号后四位", "相关企业名称", "统一社会信用代码", "关系类型", "起始日期", "截止日期", "说明"]
+        )
         for row in relations:
             sheet.append(list(row))
     buf = io.BytesIO()
@@ -145,7 +185,17 @@ def expert_workbook(experts=None, jobs=None, relations=None) -> bytes:  # type: 
 
 
 EXPERT_ROWS = [
-    ["周国栋", "0379", "潍坊先进制造产业技术研究院", VALID_CREDIT_CODES[4], "高级工程师", "装备制造", "潍坊市", "13805310008", "zhougd@example.cn"],
+    [
+        "周国栋",
+        "0379",
+        "潍坊先进制造产业技术研究院",
+        VALID_CREDIT_CODES[4],
+        "高级工程师",
+        "装备制造",
+        "潍坊市",
+        "13805310008",
+        "zhougd@example.cn",
+    ],
     ["吴春燕", "1234", "山东省计量科学研究院", "", "研究员", "电子信息、装备制造", "济南市", "", ""],
 ]
 JOB_ROWS = [
@@ -153,11 +203,16 @@ JOB_ROWS = [
     ["周国栋", "0379", "潍坊先进制造产业技术研究院", VALID_CREDIT_CODES[4], "2018-07", "至今"],
     ["吴春燕", "1234", "浪潮电子信息产业股份有限公司", "", "2012年3月", "2019年12月"],
 ]
-RELATION_ROWS = [["吴春燕", "1234", "济南某电子有限公司", VALID_CREDIT_CODES[6], "投资入股", "2021-03-01", "", "持股 2%"]]
+RELATION_ROWS = [
+    ["吴春燕", "1234", "济南某电子有限公司", VALID_CREDIT_CODES[6], "投资入股", "2021-03-01", "", "持股 2%"]
+]
 
 
 def preview(client, data: bytes):  # type: ignore[no-untyped-def]
-    return client.submit("/experts/import", files={"file": ("专家.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")})
+    return client.submit(
+        "/experts/import",
+        files={"file": ("专家.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
+    )
 
 
 def confirm(client, page_html: str):  # type: ignore[no-untyped-def]
@@ -179,7 +234,9 @@ def test_import_previews_then_writes_and_reimport_updates_instead_of_duplicating
     wu = db.exec(select(Expert).where(Expert.name == "吴春燕")).one()
     assert zhou.employer_credit_code == VALID_CREDIT_CODES[4]
     assert '"电子信息"' in wu.specialties_json and '"装备制造"' in wu.specialties_json
-    jobs = db.exec(select(ExpertEmployment).where(ExpertEmployment.expert_id == zhou.id).order_by(ExpertEmployment.id)).all()
+    jobs = db.exec(
+        select(ExpertEmployment).where(ExpertEmployment.expert_id == zhou.id).order_by(ExpertEmployment.id)
+    ).all()
     assert [(j.employer, str(j.start), str(j.end)) for j in jobs] == [
         ("潍柴动力股份有限公司", "2010-07-01", "2018-06-30"),
         ("潍坊先进制造产业技术研究院", "2018-07-01", "None"),

@@ -8,13 +8,13 @@ from sqlmodel import Session, func, select
 
 from reviewapp.audit import Actor
 from reviewapp.audit.models import AuditEntry
+from reviewapp.panels import service as panels
 from reviewapp.publicity import rules
 from reviewapp.publicity.models import PublicityPeriod, SpotCheck, SpotCheckDraw
 from reviewapp.ranking import service as ranking
 from reviewapp.ranking.models import RecommendationList
 from reviewapp.reports.models import Certification
 from tests.conftest import Browser, reread
-from reviewapp.panels import service as panels
 from tests.factories import make_application, make_expert, make_listed_round, make_panel
 
 ACTOR = Actor(user_id=None, name="测试")
@@ -125,7 +125,9 @@ def test_publish_and_withdraw_decide_what_the_public_sees(db: Session, staff_cli
     assert all(n in page.text for n in names)
     assert [page.text.index(n) for n in names] == sorted(page.text.index(n) for n in names)  # priority order
     assert client.get(f"/public/publicity/{other.id}").status_code == 404
-    assert db.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "publicity.publish")).one() == 1
+    assert (
+        db.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "publicity.publish")).one() == 1
+    )
 
     # published: the setup can no longer change
     period = period_of(db, rnd.id)
@@ -187,15 +189,21 @@ def test_spot_check_removal_takes_the_application_off_the_list(
 ) -> None:
     rnd, _panel, apps, _experts = finalized_round(db)
     target, corrected = apps[0], apps[1]
-    response = staff_client.submit(f"/rounds/{rnd.id}/spot-checks/choose", {"application_ids": [target.id, corrected.id]})
+    response = staff_client.submit(
+        f"/rounds/{rnd.id}/spot-checks/choose", {"application_ids": [target.id, corrected.id]}
+    )
     assert "已选取 2 个项目" in response.text
     reread(db)
     checks = {c.application_id: c for c in db.exec(select(SpotCheck).where(SpotCheck.round_id == rnd.id))}
     assert set(checks) == {target.id, corrected.id} and all(c.method == "manual" for c in checks.values())
 
     form = {
-        "check_date": "2026-09-10", "inspectors": "王检查、李核实", "findings": "申报的在线智能检测场景未建成，产线仍为人工目检。",
-        "outcome": "remove", "outcome_note": "", "row_version": str(checks[target.id].row_version),
+        "check_date": "2026-09-10",
+        "inspectors": "王检查、李核实",
+        "findings": "申报的在线智能检测场景未建成，产线仍为人工目检。",
+        "outcome": "remove",
+        "outcome_note": "",
+        "row_version": str(checks[target.id].row_version),
     }
     response = staff_client.submit(f"/rounds/{rnd.id}/spot-checks/{checks[target.id].id}", form)
     assert "请填写移出名单的理由" in response.text  # nothing changed yet
@@ -205,10 +213,17 @@ def test_spot_check_removal_takes_the_application_off_the_list(
     response = staff_client.submit(f"/rounds/{rnd.id}/spot-checks/{checks[target.id].id}", form)
     assert "已被他人修改" in response.text or "不能重复登记" in response.text
 
-    staff_client.submit(f"/rounds/{rnd.id}/spot-checks/{checks[corrected.id].id}", {
-        "check_date": "2026-09-11", "inspectors": "王检查", "findings": "数据采集覆盖率不足。",
-        "outcome": "correct", "outcome_note": "补齐设备数据采集", "row_version": str(checks[corrected.id].row_version),
-    })
+    staff_client.submit(
+        f"/rounds/{rnd.id}/spot-checks/{checks[corrected.id].id}",
+        {
+            "check_date": "2026-09-11",
+            "inspectors": "王检查",
+            "findings": "数据采集覆盖率不足。",
+            "outcome": "correct",
+            "outcome_note": "补齐设备数据采集",
+            "row_version": str(checks[corrected.id].row_version),
+        },
+    )
 
     reread(db)
     view = ranking.round_list(db, round_id=rnd.id)
@@ -217,7 +232,9 @@ def test_spot_check_removal_takes_the_application_off_the_list(
     assert "已移出名单：现场抽查（2026年9月10日）：申报场景与现场不符" in removed.notes
     kept = next(r for r in view.listed if r.application.id == corrected.id)
     assert "需整改：现场抽查（2026年9月11日）：补齐设备数据采集" in kept.notes
-    assert db.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "spot_check.record")).one() == 2
+    assert (
+        db.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "spot_check.record")).one() == 2
+    )
 
     setup_form(staff_client, rnd.id, start_date="2026-09-28")
     publish(staff_client, db, rnd.id)
@@ -263,10 +280,17 @@ def test_final_list_waits_for_publicity_then_publishing_certifies_once(db: Sessi
 
     reread(db)
     check = db.exec(select(SpotCheck).where(SpotCheck.round_id == rnd.id)).one()
-    staff_client.submit(f"/rounds/{rnd.id}/spot-checks/{check.id}", {
-        "check_date": "2026-01-06", "inspectors": "王检查", "findings": "与申报一致。", "outcome": "passed",
-        "outcome_note": "", "row_version": str(check.row_version),
-    })
+    staff_client.submit(
+        f"/rounds/{rnd.id}/spot-checks/{check.id}",
+        {
+            "check_date": "2026-01-06",
+            "inspectors": "王检查",
+            "findings": "与申报一致。",
+            "outcome": "passed",
+            "outcome_note": "",
+            "row_version": str(check.row_version),
+        },
+    )
     reread(db)
     version = ranking.round_list(db, round_id=rnd.id).row_version
     response = staff_client.submit(f"/rounds/{rnd.id}/publicity/final", {"list_version": str(version)})
@@ -282,7 +306,12 @@ def test_final_list_waits_for_publicity_then_publishing_certifies_once(db: Sessi
     staff_client.submit(f"/rounds/{rnd.id}/publicity/final-list", {"valid_from": "2026-03-01"})  # a second click
     reread(db)
     assert db.exec(select(func.count()).select_from(Certification)).one() == len(apps)
-    assert db.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "publicity.final_publish")).one() == 1
+    assert (
+        db.exec(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "publicity.final_publish")
+        ).one()
+        == 1
+    )
 
 
 def test_round_hub_and_navigation_link_the_pages(db: Session, staff_client: Browser) -> None:

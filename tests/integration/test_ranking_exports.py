@@ -61,11 +61,21 @@ def _world(db: Session) -> World:
     by_letter = dict(zip(totals, apps, strict=True))
     # D: the fifth expert is conflicted and has no sheet.
     d = by_letter["D"]
-    sheet = db.exec(select(ScoreSheet).where(ScoreSheet.application_id == d.id, ScoreSheet.expert_id == experts[4].id)).one()
+    sheet = db.exec(
+        select(ScoreSheet).where(ScoreSheet.application_id == d.id, ScoreSheet.expert_id == experts[4].id)
+    ).one()
     for item in db.exec(select(ItemScore).where(ItemScore.sheet_id == sheet.id)):
         db.delete(item)
     db.delete(sheet)
-    db.add(Conflict(round_id=rnd.id, expert_id=experts[4].id, application_id=d.id, rule="declared_relation", evidence="近亲属在该企业任职"))
+    db.add(
+        Conflict(
+            round_id=rnd.id,
+            expert_id=experts[4].id,
+            application_id=d.id,
+            rule="declared_relation",
+            evidence="近亲属在该企业任职",
+        )
+    )
     cities = {"A": "济南市", "B": "青岛市", "C": "济南市", "D": "烟台市", "E": "淄博市"}
     for letter, app in by_letter.items():
         enterprise = db.get(Enterprise, app.enterprise_id)
@@ -73,19 +83,31 @@ def _world(db: Session) -> World:
         enterprise.industry_group = "电子信息" if letter == "E" else "装备制造"
         db.add(enterprise)
         for order, name in enumerate(("智能在线检测", "精益生产管理", "供应链协同"), start=1):
-            db.add(ApplicationScenario(application_id=app.id, name=f"{name}{letter}" if order == 3 else name, sort_order=order))
+            db.add(
+                ApplicationScenario(
+                    application_id=app.id, name=f"{name}{letter}" if order == 3 else name, sort_order=order
+                )
+            )
     db.commit()
 
     chair = experts[0]
     for letter, app in by_letter.items():
         ranking.save_decision(
-            db, actor=ACTOR, chair=chair, panel_id=panel.id, application_id=app.id, recommend=letter != "D",
-            group_opinion=f"{letter}项目专家组意见：场景建设完整。", row_version=0,
+            db,
+            actor=ACTOR,
+            chair=chair,
+            panel_id=panel.id,
+            application_id=app.id,
+            recommend=letter != "D",
+            group_opinion=f"{letter}项目专家组意见：场景建设完整。",
+            row_version=0,
         )
-    ranking.move_application(db, actor=ACTOR, chair=chair, panel_id=panel.id, application_id=by_letter["B"].id,
-                             position=1, reason=CHAIR_MOVE)
-    ranking.save_panel_opinion(db, actor=ACTOR, chair=chair, panel_id=panel.id, opinion=PANEL_OPINION,
-                               row_version=panel.row_version)
+    ranking.move_application(
+        db, actor=ACTOR, chair=chair, panel_id=panel.id, application_id=by_letter["B"].id, position=1, reason=CHAIR_MOVE
+    )
+    ranking.save_panel_opinion(
+        db, actor=ACTOR, chair=chair, panel_id=panel.id, opinion=PANEL_OPINION, row_version=panel.row_version
+    )
     ranking.finalize_panel(db, actor=ACTOR, chair=chair, panel_id=panel.id, row_version=panel.row_version)
     db.commit()
     return World(rnd, panel, by_letter, experts)
@@ -144,12 +166,14 @@ def _assert_print_setup(ws, header_row: int) -> None:  # type: ignore[no-untyped
 
 def test_recommendation_list_in_priority_order_with_scores_reasons_and_counts(world, db, staff_client):
     w = world
-    ranking.move_in_list(db, actor=ACTOR, round_id=w.rnd.id, application_id=w.apps["C"].id, position=1,
-                         reason=LIST_MOVE, row_version=0)
+    ranking.move_in_list(
+        db, actor=ACTOR, round_id=w.rnd.id, application_id=w.apps["C"].id, position=1, reason=LIST_MOVE, row_version=0
+    )
     db.commit()
 
     response = _download(
-        staff_client, f"/rounds/{w.rnd.id}/exports/recommendations",
+        staff_client,
+        f"/rounds/{w.rnd.id}/exports/recommendations",
         filename="2026年度先进级智能工厂遴选-先进级智能工厂推荐汇总表.xlsx",
     )
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
@@ -158,8 +182,17 @@ def test_recommendation_list_in_priority_order_with_scores_reasons_and_counts(wo
     assert ws["A2"].value == "报送单位（盖章）："
     header = _header_row(ws, "推荐顺序")
     assert [c.value for c in ws[header]] == [
-        "推荐顺序", "地市", "企业名称", "工厂名称", "项目名称", "所属行业", "能力成熟度自评得分", "专家评审得分",
-        "专家组", "专家组意见", "说明",
+        "推荐顺序",
+        "地市",
+        "企业名称",
+        "工厂名称",
+        "项目名称",
+        "所属行业",
+        "能力成熟度自评得分",
+        "专家评审得分",
+        "专家组",
+        "专家组意见",
+        "说明",
     ]
     _assert_print_setup(ws, header)
     rows = _rows(ws, header)
@@ -185,15 +218,25 @@ def test_recommendation_list_in_priority_order_with_scores_reasons_and_counts(wo
 def test_name_list_has_the_official_columns_footnotes_and_reads_back_with_the_import(world, db, staff_client):
     w = world
     response = _download(
-        staff_client, f"/rounds/{w.rnd.id}/exports/list",
+        staff_client,
+        f"/rounds/{w.rnd.id}/exports/list",
         filename="2026年度先进级智能工厂遴选-基础级、先进级智能工厂名单汇总表.xlsx",
     )
     ws = _workbook(response).active
     assert ws["A1"].value == "基础级、先进级智能工厂名单汇总表"
     assert ws["A2"].value == "报送单位（盖章）："
     assert [c.value for c in ws[3]] == [
-        "序号", "企业名称", "工厂名称", "能力成熟度自评得分", "工厂级别（基础级、先进级）", "所属行业¹", "企业性质²",
-        "企业类型³", "行业中类⁴", "行业小类⁴", "智能制造典型场景（列举场景名称）",
+        "序号",
+        "企业名称",
+        "工厂名称",
+        "能力成熟度自评得分",
+        "工厂级别（基础级、先进级）",
+        "所属行业¹",
+        "企业性质²",
+        "企业类型³",
+        "行业中类⁴",
+        "行业小类⁴",
+        "智能制造典型场景（列举场景名称）",
     ]
     _assert_print_setup(ws, 3)
     rows = _rows(ws, 3)
@@ -226,19 +269,31 @@ def test_lists_say_when_panels_are_not_finalized(db, staff_client):
 def test_panel_score_summary_shows_each_expert_conflicts_aggregate_and_decisions(world, db, staff_client):
     w = world
     response = _download(
-        staff_client, f"/rounds/{w.rnd.id}/exports/panel-scores?panel={w.panel.id}",
+        staff_client,
+        f"/rounds/{w.rnd.id}/exports/panel-scores?panel={w.panel.id}",
         filename=f"2026年度先进级智能工厂遴选-{w.panel.name}-专家评分汇总表.xlsx",
     )
     ws = _workbook(response).active
     assert ws["A1"].value == "专家评分汇总表"
     head = [ws.cell(row=r, column=1).value for r in range(2, 6)]
-    assert any("汇总方法：去掉一个最高分和一个最低分后平均" in (t or "") and f"组长：{w.experts[0].name}" in (t or "") for t in head)
+    assert any(
+        "汇总方法：去掉一个最高分和一个最低分后平均" in (t or "") and f"组长：{w.experts[0].name}" in (t or "")
+        for t in head
+    )
     assert any((t or "").startswith("定稿时间：") for t in head)
     header = _header_row(ws, "排名")
     expert_names = [e.name for e in w.experts]
     assert [c.value for c in ws[header]] == [
-        "排名", "序号", "企业名称", "工厂名称", *expert_names, "最高分", "最低分",
-        "汇总得分（去掉一个最高分和一个最低分后平均）", "推荐意见", "说明",
+        "排名",
+        "序号",
+        "企业名称",
+        "工厂名称",
+        *expert_names,
+        "最高分",
+        "最低分",
+        "汇总得分（去掉一个最高分和一个最低分后平均）",
+        "推荐意见",
+        "说明",
     ]
     _assert_print_setup(ws, header)
     rows = _rows(ws, header)
@@ -283,7 +338,8 @@ def test_individual_score_sheets_one_worksheet_per_expert_named_for_the_archive(
     db.add(a)
     db.commit()
     response = _download(
-        staff_client, f"/rounds/{w.rnd.id}/exports/sheets?application={a.id}",
+        staff_client,
+        f"/rounds/{w.rnd.id}/exports/sheets?application={a.id}",
         filename=f"济南市-{a.serial}-{enterprise.name}-一期_二期_数字化车间_改造.xlsx",
     )
     wb = _workbook(response)
@@ -306,8 +362,11 @@ def test_individual_score_sheets_one_worksheet_per_expert_named_for_the_archive(
 
 def test_a_panels_sheets_as_one_zip_for_the_paper_archive(world, db, staff_client):
     w = world
-    response = _download(staff_client, f"/rounds/{w.rnd.id}/exports/sheets-zip?panel={w.panel.id}",
-                         filename=f"2026年度先进级智能工厂遴选-{w.panel.name}-专家评分表.zip")
+    response = _download(
+        staff_client,
+        f"/rounds/{w.rnd.id}/exports/sheets-zip?panel={w.panel.id}",
+        filename=f"2026年度先进级智能工厂遴选-{w.panel.name}-专家评分表.zip",
+    )
     assert response.headers["content-type"].startswith("application/zip")
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     expected = sorted(
@@ -337,19 +396,39 @@ def test_overseas_list_has_passed_overseas_factories_in_serial_order(db, staff_c
     kept = []
     for serial, status in ((30, "passed"), (10, "passed"), (20, "failed")):
         enterprise = make_enterprise(db, industry_group="消费品")
-        kept.append(make_application(
-            db, rnd, enterprise, serial=serial, formal_status=status, is_overseas=True, tier="excellent",
-            overseas_factory_name=f"泰国罗勇智能工厂{serial}", employees=1200, revenue_10k_yuan=Decimal("35600.50"),
-            overseas_intro="主营家电整机制造，建成数字化总装线。", contact_name="王经理", contact_phone="13800000000",
-        ))
+        kept.append(
+            make_application(
+                db,
+                rnd,
+                enterprise,
+                serial=serial,
+                formal_status=status,
+                is_overseas=True,
+                tier="excellent",
+                overseas_factory_name=f"泰国罗勇智能工厂{serial}",
+                employees=1200,
+                revenue_10k_yuan=Decimal("35600.50"),
+                overseas_intro="主营家电整机制造，建成数字化总装线。",
+                contact_name="王经理",
+                contact_phone="13800000000",
+            )
+        )
     make_application(db, rnd, formal_status="passed")  # not overseas
-    response = _download(staff_client, f"/rounds/{rnd.id}/exports/overseas",
-                         filename=f"{rnd.name}-海外智能工厂培育名单.xlsx")
+    response = _download(
+        staff_client, f"/rounds/{rnd.id}/exports/overseas", filename=f"{rnd.name}-海外智能工厂培育名单.xlsx"
+    )
     ws = _workbook(response).active
     assert ws["A1"].value == "海外智能工厂培育名单¹" and ws["A2"].value == "报送单位（盖章）："
     assert [c.value for c in ws[3]] == [
-        "序号", "企业名称", "海外智能工厂名称", "自评级别（基础级、先进级、卓越级、领航级）", "所属行业²", "从业人数",
-        "营业收入（万元）", "海外智能工厂简介³（500字以内）", "企业联系人及联系方式",
+        "序号",
+        "企业名称",
+        "海外智能工厂名称",
+        "自评级别（基础级、先进级、卓越级、领航级）",
+        "所属行业²",
+        "从业人数",
+        "营业收入（万元）",
+        "海外智能工厂简介³（500字以内）",
+        "企业联系人及联系方式",
     ]
     rows = _rows(ws, 3)
     assert [r[2] for r in rows] == ["泰国罗勇智能工厂10", "泰国罗勇智能工厂30"]
@@ -363,15 +442,27 @@ def test_overseas_list_has_passed_overseas_factories_in_serial_order(db, staff_c
 
 
 def _official(entries):  # type: ignore[no-untyped-def]
-    return [(e.application_id, e.position, e.rank, e.tied, e.tie_note, e.aggregate.score, e.aggregate.display,
-             e.aggregate.vetoed) for e in entries]
+    return [
+        (
+            e.application_id,
+            e.position,
+            e.rank,
+            e.tied,
+            e.tie_note,
+            e.aggregate.score,
+            e.aggregate.display,
+            e.aggregate.vetoed,
+        )
+        for e in entries
+    ]
 
 
 def test_the_ranking_is_recomputed_exactly_from_the_exported_raw_scores(world, db, staff_client):
     w = world
     # A failed gate (veto) and a half point, so that the file carries more than round numbers.
-    sheet = db.exec(select(ScoreSheet).where(ScoreSheet.application_id == w.apps["E"].id,
-                                             ScoreSheet.expert_id == w.experts[1].id)).one()
+    sheet = db.exec(
+        select(ScoreSheet).where(ScoreSheet.application_id == w.apps["E"].id, ScoreSheet.expert_id == w.experts[1].id)
+    ).one()
     for item in db.exec(select(ItemScore).where(ItemScore.sheet_id == sheet.id)):
         if item.gate is not None:
             item.gate = "fail"
@@ -401,8 +492,11 @@ def test_the_ranking_is_recomputed_exactly_from_the_exported_raw_scores(world, d
 
 def test_experts_and_strangers_cannot_export(world, make_user, login, client):
     expert = login(make_user("expert9", Role.expert))
-    for url in (f"/rounds/{world.rnd.id}/exports/", f"/rounds/{world.rnd.id}/exports/recommendations",
-                f"/rounds/{world.rnd.id}/exports/sheets?application={world.apps['A'].id}"):
+    for url in (
+        f"/rounds/{world.rnd.id}/exports/",
+        f"/rounds/{world.rnd.id}/exports/recommendations",
+        f"/rounds/{world.rnd.id}/exports/sheets?application={world.apps['A'].id}",
+    ):
         assert expert.get(url).status_code == 403
         anonymous = client.get(url, follow_redirects=False)
         assert anonymous.status_code in (302, 303) and anonymous.headers["location"].startswith("/login")
@@ -419,8 +513,14 @@ def test_each_export_is_recorded_in_the_audit_log(world, db, staff_client):
 def test_the_export_page_links_every_file(world, staff_client):
     page = staff_client.get(f"/rounds/{world.rnd.id}/exports/")
     assert page.status_code == 200
-    for path in ("recommendations", "list", "overseas", "raw-scores", f"panel-scores?panel={world.panel.id}",
-                 f"sheets-zip?panel={world.panel.id}"):
+    for path in (
+        "recommendations",
+        "list",
+        "overseas",
+        "raw-scores",
+        f"panel-scores?panel={world.panel.id}",
+        f"sheets-zip?panel={world.panel.id}",
+    ):
         assert f'href="/rounds/{world.rnd.id}/exports/{path}"' in page.text
     assert re.search(rf'<option value="{world.apps["A"].id}">{world.apps["A"].serial} ', page.text)
 
@@ -444,13 +544,16 @@ def test_cli_exports_the_same_files(world, db, settings, tmp_path):
     assert [r[2] for r in _rows(ws, _header_row(ws, "推荐顺序"))] == [_name(db, w.apps[x]) for x in "BACE"]
 
     out = tmp_path / "评分表.xlsx"
-    result = _cli(settings, ["export", "sheets", "--round", str(w.rnd.id), "--application", str(w.apps["B"].id),
-                             "-o", str(out)])
+    result = _cli(
+        settings, ["export", "sheets", "--round", str(w.rnd.id), "--application", str(w.apps["B"].id), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert len(load_workbook(out).sheetnames) == 5
 
     out = tmp_path / "raw.xlsx"
-    result = _cli(settings, ["export", "raw-scores", "--round", str(w.rnd.id), "--panel", str(w.panel.id), "-o", str(out)])
+    result = _cli(
+        settings, ["export", "raw-scores", "--round", str(w.rnd.id), "--panel", str(w.panel.id), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     reread(db)
     assert _official(exports.read_raw_scores(out.read_bytes()).ranking().entries) == _official(
@@ -465,9 +568,13 @@ def test_cli_refuses_bad_ids_in_chinese(world, settings, tmp_path):
     out = tmp_path / "x.xlsx"
     result = _cli(settings, ["export", "list", "--round", "999999", "-o", str(out)])
     assert result.exit_code == 1 and "错误：" in result.output and not out.exists()
-    result = _cli(settings, ["export", "panel-scores", "--round", str(world.rnd.id), "--panel", "999999", "-o", str(out)])
+    result = _cli(
+        settings, ["export", "panel-scores", "--round", str(world.rnd.id), "--panel", "999999", "-o", str(out)]
+    )
     assert result.exit_code == 1 and "本批次没有编号为 999999 的专家组" in result.output
-    result = _cli(settings, ["export", "sheets", "--round", str(world.rnd.id), "--application", "999999", "-o", str(out)])
+    result = _cli(
+        settings, ["export", "sheets", "--round", str(world.rnd.id), "--application", "999999", "-o", str(out)]
+    )
     assert result.exit_code == 1 and "未找到该申报项目" in result.output
 
 

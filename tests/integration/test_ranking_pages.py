@@ -53,7 +53,10 @@ class World:
                 {"recommend": "yes", "group_opinion": OPINION, "row_version": "0"},
             )
             assert response.status_code == 200
-        chair.submit(f"{self.base}/opinion", {"opinion": "本组评审意见一致，推荐三个项目。", "row_version": str(self.panel_version())})
+        chair.submit(
+            f"{self.base}/opinion",
+            {"opinion": "本组评审意见一致，推荐三个项目。", "row_version": str(self.panel_version())},
+        )
 
 
 def _world(db, make_user, login, totals) -> World:  # type: ignore[no-untyped-def]
@@ -146,7 +149,9 @@ def test_move_needs_a_reason_and_is_printed_and_audited(world: World) -> None:
     assert "请填写调整理由" in response.text
     assert positions(chair.get(world.base).text)[0] == name(world, 2)
 
-    response = chair.submit(f"{world.base}/moves/{target.id}", {"position": "1", "reason": "现场核查材料更完整，质量追溯覆盖全部工序"})
+    response = chair.submit(
+        f"{world.base}/moves/{target.id}", {"position": "1", "reason": "现场核查材料更完整，质量追溯覆盖全部工序"}
+    )
     assert "已调整名次" in response.text
     assert positions(response.text) == [name(world, 1), name(world, 2), name(world, 0)]
     assert "调整理由：现场核查材料更完整" in response.text and "计算名次 3" in response.text
@@ -241,7 +246,10 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
     chair = w.browser(0)
     w.decide_all(chair)
     # Not recommending the weakest application of the first panel keeps it off the list.
-    chair.submit(f"{w.base}/decisions/{w.apps[1].id}", {"recommend": "no", "group_opinion": "材料不足，不推荐。", "row_version": "1"})
+    chair.submit(
+        f"{w.base}/decisions/{w.apps[1].id}",
+        {"recommend": "no", "group_opinion": "材料不足，不推荐。", "row_version": "1"},
+    )
     chair.submit(f"{w.base}/finalize", {"row_version": str(w.panel_version())})
 
     url = f"/rounds/{w.rnd.id}/recommendations"
@@ -252,9 +260,19 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
     actor = Actor(user_id=None, name="测试")
     reread(db)  # end this session's read snapshot before it writes
     for app in other_apps:
-        service.save_decision(db, actor=actor, chair=other_experts[0], panel_id=other.id, application_id=app.id,
-                              recommend=True, group_opinion=OPINION, row_version=0)
-    service.save_panel_opinion(db, actor=actor, chair=other_experts[0], panel_id=other.id, opinion="同意。", row_version=1)
+        service.save_decision(
+            db,
+            actor=actor,
+            chair=other_experts[0],
+            panel_id=other.id,
+            application_id=app.id,
+            recommend=True,
+            group_opinion=OPINION,
+            row_version=0,
+        )
+    service.save_panel_opinion(
+        db, actor=actor, chair=other_experts[0], panel_id=other.id, opinion="同意。", row_version=1
+    )
     service.finalize_panel(db, actor=actor, chair=other_experts[0], panel_id=other.id, row_version=2)
     db.commit()
 
@@ -262,17 +280,21 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
     assert [r.application.id for r in view.listed] == [other_apps[0].id, w.apps[2].id, w.apps[0].id]
     assert dict(view.by_industry) == {"装备制造": 3}
 
-    response = staff_client.submit(f"{url}/moves/{w.apps[0].id}", {"position": "1", "reason": "", "row_version": str(view.row_version)})
+    response = staff_client.submit(
+        f"{url}/moves/{w.apps[0].id}", {"position": "1", "reason": "", "row_version": str(view.row_version)}
+    )
     assert "请填写调整理由" in response.text
     response = staff_client.submit(
-        f"{url}/moves/{w.apps[0].id}", {"position": "1", "reason": "省级重点培育项目，优先推荐", "row_version": str(view.row_version)}
+        f"{url}/moves/{w.apps[0].id}",
+        {"position": "1", "reason": "省级重点培育项目，优先推荐", "row_version": str(view.row_version)},
     )
     assert "已调整推荐顺序" in response.text and "推荐顺序调整：省级重点培育项目" in response.text
     reread(db)
     assert [r.application.id for r in service.round_list(db, round_id=w.rnd.id).listed][0] == w.apps[0].id
     # The same (now stale) form again is refused.
     response = staff_client.submit(
-        f"{url}/moves/{w.apps[2].id}", {"position": "1", "reason": "另一位工作人员的调整", "row_version": str(view.row_version)}
+        f"{url}/moves/{w.apps[2].id}",
+        {"position": "1", "reason": "另一位工作人员的调整", "row_version": str(view.row_version)},
     )
     assert "推荐名单已被他人修改" in response.text
     assert db.exec(select(AuditEntry).where(AuditEntry.action == "ranking.list_move")).one()
@@ -296,14 +318,23 @@ def test_application_the_chair_is_conflicted_with_is_settled_by_staff_before_fin
     from reviewapp.panels.models import Conflict
 
     hidden = world.apps[1]
-    world.db.add(Conflict(round_id=world.rnd.id, expert_id=world.experts[0].id, application_id=hidden.id,
-                          rule="declaration", evidence="评审前声明回避"))
+    world.db.add(
+        Conflict(
+            round_id=world.rnd.id,
+            expert_id=world.experts[0].id,
+            application_id=hidden.id,
+            rule="declaration",
+            evidence="评审前声明回避",
+        )
+    )
     world.db.commit()
     chair = world.browser(0)
     page = chair.get(world.base).text
     assert name(world, 1) not in page  # it does not exist for the chair
     for app in (world.apps[0], world.apps[2]):
-        chair.submit(f"{world.base}/decisions/{app.id}", {"recommend": "yes", "group_opinion": OPINION, "row_version": "0"})
+        chair.submit(
+            f"{world.base}/decisions/{app.id}", {"recommend": "yes", "group_opinion": OPINION, "row_version": "0"}
+        )
     chair.submit(f"{world.base}/opinion", {"opinion": "本组意见一致。", "row_version": str(world.panel_version())})
     response = chair.submit(f"{world.base}/finalize", {"row_version": str(world.panel_version())})
     assert "与您存在回避关系，须由工作人员代为记录" in response.text
@@ -313,17 +344,21 @@ def test_application_the_chair_is_conflicted_with_is_settled_by_staff_before_fin
     staff_url = f"/rounds/{world.rnd.id}/ranking/panels/{world.panel.id}"
     # Staff may record only for the chair's conflicted application.
     response = staff_client.submit(
-        f"{staff_url}/decisions/{world.apps[0].id}", {"recommend": "no", "group_opinion": "工作人员的意见", "row_version": "1"}
+        f"{staff_url}/decisions/{world.apps[0].id}",
+        {"recommend": "no", "group_opinion": "工作人员的意见", "row_version": "1"},
     )
     assert "工作人员只代为记录与组长存在回避关系的项目" in response.text
     response = staff_client.submit(
-        f"{staff_url}/decisions/{hidden.id}", {"recommend": "yes", "group_opinion": "经其余四位专家合议，同意推荐。", "row_version": "0"}
+        f"{staff_url}/decisions/{hidden.id}",
+        {"recommend": "yes", "group_opinion": "经其余四位专家合议，同意推荐。", "row_version": "0"},
     )
     assert "已代组长记录专家组意见" in response.text and "组长回避" in response.text
     response = chair.submit(f"{world.base}/finalize", {"row_version": str(world.panel_version())})
     assert "本专家组已定稿" in response.text
     reread(world.db)
-    entry = world.db.exec(select(AuditEntry).where(AuditEntry.action == "ranking.decision").order_by(AuditEntry.seq.desc())).first()
+    entry = world.db.exec(
+        select(AuditEntry).where(AuditEntry.action == "ranking.decision").order_by(AuditEntry.seq.desc())
+    ).first()
     assert "代组长记录" in entry.summary  # type: ignore[union-attr]
 
 
@@ -339,13 +374,17 @@ def test_staff_rounds_index_sheets_page_and_undoing_a_list_move(world: World, st
     url = f"/rounds/{world.rnd.id}/recommendations"
     reread(world.db)
     version = service.round_list(world.db, round_id=world.rnd.id).row_version
-    staff_client.submit(f"{url}/moves/{world.apps[1].id}", {"position": "1", "reason": "省级重点培育项目", "row_version": str(version)})
+    staff_client.submit(
+        f"{url}/moves/{world.apps[1].id}", {"position": "1", "reason": "省级重点培育项目", "row_version": str(version)}
+    )
     reread(world.db)
     assert service.round_list(world.db, round_id=world.rnd.id).listed[0].application.id == world.apps[1].id
     response = staff_client.submit(f"{url}/moves/{world.apps[1].id}/clear", {"row_version": str(version + 1)})
     assert "已恢复按得分排列的推荐顺序" in response.text
     reread(world.db)
     assert [r.application.id for r in service.round_list(world.db, round_id=world.rnd.id).listed] == [
-        world.apps[2].id, world.apps[0].id, world.apps[1].id
+        world.apps[2].id,
+        world.apps[0].id,
+        world.apps[1].id,
     ]
     assert world.db.exec(select(AuditEntry).where(AuditEntry.action == "ranking.list_move_cleared")).one()

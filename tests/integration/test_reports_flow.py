@@ -11,12 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import func, select
 
+from reviewapp.applications.models import Enterprise
 from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role
 from reviewapp.casework.models import CaseHandler, CaseStep
 from reviewapp.files import StoredFile
 from reviewapp.reports.models import Certification, Report, Revocation
-from reviewapp.applications.models import Enterprise
 from tests.conftest import reread
 from tests.factories import formal_ban_check, make_application, make_certification, make_enterprise, make_round
 

@@ -18,8 +18,8 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.rounds import service
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round
 from reviewapp.rounds.seeds import load_criteria_templates
-from tests.factories import make_criteria_version, make_round
 from tests.conftest import reread
+from tests.factories import make_criteria_version, make_round
 
 HX = {"HX-Request": "true", "HX-Target": "criteria-tree"}
 

@@ -15,8 +15,8 @@ from reviewapp.auth.models import Role
 from reviewapp.rounds import service
 from reviewapp.rounds.models import DEFAULT_PLEDGE, CriteriaVersion, Round
 from reviewapp.rounds.seeds import load_criteria_templates
-from tests.factories import make_criteria_version, make_round
 from tests.conftest import reread
+from tests.factories import make_criteria_version, make_round
 
 BEIJING_TZ = "Asia/Shanghai"
 

@@ -100,7 +100,14 @@ def test_enumerated_values_and_their_common_spellings():
 
 
 def test_maturity_level_from_text_and_from_score():
-    assert [rules.parse_maturity_level(t) for t in ("二级", "3级", "L4", "规范级", "一级（规划级）", "x")] == [2, 3, 4, 2, 1, None]
+    assert [rules.parse_maturity_level(t) for t in ("二级", "3级", "L4", "规范级", "一级（规划级）", "x")] == [
+        2,
+        3,
+        4,
+        2,
+        1,
+        None,
+    ]
     bands = [rules.LevelBand(1, 0.8, 1.8), rules.LevelBand(2, 1.8, 2.8), rules.LevelBand(5, 4.8, 5.0)]
     assert rules.level_for_score(Decimal("1.8"), bands) == 2
     assert rules.level_for_score(Decimal("1.79"), bands) == 1
@@ -147,7 +154,10 @@ def test_branch_allowed_only_in_the_rounds_branch_industries():
 
 
 def test_maturity_below_round_minimum_or_missing_fails():
-    assert "低于本批次要求的二级" in failed(rules.formal_checks(facts(maturity_level=1), SETTINGS, today=TODAY))["maturity"]
+    assert (
+        "低于本批次要求的二级"
+        in failed(rules.formal_checks(facts(maturity_level=1), SETTINGS, today=TODAY))["maturity"]
+    )
     assert "未提供" in failed(rules.formal_checks(facts(maturity_level=None), SETTINGS, today=TODAY))["maturity"]
     strict = FormalSettings(min_maturity_level=3)
     assert "maturity" in failed(rules.formal_checks(facts(maturity_level=2), strict, today=TODAY))
@@ -157,7 +167,10 @@ def test_advanced_needs_enough_scenarios_covering_required_stages():
     few = failed(rules.formal_checks(facts(scenarios=FULL_SCENARIOS[:5]), SETTINGS, today=TODAY))["scenarios"]
     assert "5 个" in few and "运营管理" in few
     no_ops = [s for s in FULL_SCENARIOS if s[1] != "运营管理"] + [("柔性产线快速换产", "生产作业", True)] * 2
-    assert "未覆盖环节：运营管理" in failed(rules.formal_checks(facts(scenarios=no_ops), SETTINGS, today=TODAY))["scenarios"]
+    assert (
+        "未覆盖环节：运营管理"
+        in failed(rules.formal_checks(facts(scenarios=no_ops), SETTINGS, today=TODAY))["scenarios"]
+    )
     basic = rules.formal_checks(facts(tier="basic", scenarios=FULL_SCENARIOS[:2]), SETTINGS, today=TODAY)
     assert "scenarios" not in {c.code for c in basic}
 
@@ -172,9 +185,13 @@ def test_unknown_scenario_names_fail_and_do_not_count():
 def test_excellent_needs_an_active_advanced_certification():
     without = failed(rules.formal_checks(facts(tier="excellent", maturity_level=3), SETTINGS, today=TODAY))
     assert "advanced_cert" in without
-    expired = rules.formal_checks(facts(tier="excellent", advanced_certified_until=[date(2026, 1, 1)]), SETTINGS, today=TODAY)
+    expired = rules.formal_checks(
+        facts(tier="excellent", advanced_certified_until=[date(2026, 1, 1)]), SETTINGS, today=TODAY
+    )
     assert "advanced_cert" in failed(expired)
-    valid = rules.formal_checks(facts(tier="excellent", advanced_certified_until=[date(2027, 1, 1)]), SETTINGS, today=TODAY)
+    valid = rules.formal_checks(
+        facts(tier="excellent", advanced_certified_until=[date(2027, 1, 1)]), SETTINGS, today=TODAY
+    )
     assert "advanced_cert" not in failed(valid)
 
 
@@ -194,7 +211,10 @@ def test_revocation_ban_fails_with_the_ban_date_until_it_ends():
 
 
 def test_missing_credit_code_cannot_be_cleared_of_a_ban():
-    assert "缺少统一社会信用代码" in failed(rules.formal_checks(facts(credit_code=None), SETTINGS, today=TODAY))["revocation_ban"]
+    assert (
+        "缺少统一社会信用代码"
+        in failed(rules.formal_checks(facts(credit_code=None), SETTINGS, today=TODAY))["revocation_ban"]
+    )
 
 
 def test_overrides_clear_a_failure_and_decisions_follow_open_failures():
@@ -207,4 +227,3 @@ def test_overrides_clear_a_failure_and_decisions_follow_open_failures():
     clean = rules.formal_checks(facts(), SETTINGS, today=TODAY)
     assert not rules.decide(clean, passed=False, note="").allowed
     assert rules.decide(clean, passed=False, note="申报材料不齐全").allowed
-

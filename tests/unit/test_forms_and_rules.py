@@ -43,7 +43,13 @@ def test_valid_values_are_converted():
         ],
     )
     assert result.ok
-    assert result.values == {"score": Decimal("85.5"), "day": date(2026, 5, 9), "n": 3, "flag": True, "items": ["x", "y"]}
+    assert result.values == {
+        "score": Decimal("85.5"),
+        "day": date(2026, 5, 9),
+        "n": 3,
+        "flag": True,
+        "items": ["x", "y"],
+    }
 
 
 def test_nan_and_infinity_are_not_numbers():

@@ -33,7 +33,7 @@ def failed(facts: AcceptanceFacts) -> dict[str, str]:
 
 
 def test_the_period_ends_after_five_working_days_counted_on_the_official_calendar():
-    assert END == date(2026, 10, 9)
+    assert date(2026, 10, 9) == END
 
 
 def test_a_complete_objection_on_the_last_day_is_proposed_for_acceptance():
@@ -76,7 +76,9 @@ def test_a_unit_needs_its_seal_and_a_person_a_signature_and_contact():
     person = replace(GOOD, objector_kind="person", objector_name="张三")
     assert failed(person) == {}
     assert failed(replace(person, objector_contact="")) == {"signed": "个人异议缺少联系方式。"}
-    assert failed(replace(person, sealed_or_signed=False, objector_contact="")) == {"signed": "个人异议缺少本人签名和联系方式。"}
+    assert failed(replace(person, sealed_or_signed=False, objector_contact="")) == {
+        "signed": "个人异议缺少本人签名和联系方式。"
+    }
 
 
 def test_scope_is_the_publicized_list():
@@ -116,9 +118,14 @@ def test_the_flow_runs_in_order_and_refuses_skipping():
 def test_a_conclusion_waits_for_the_explanation_or_its_deadline():
     waiting = facts(reply_deadline=date(2026, 10, 16))
     assert OBJECTION_WORKFLOW.offered("verifying", is_handler=True, case=waiting, today=date(2026, 10, 16)) == []
-    assert [t.code for t in OBJECTION_WORKFLOW.offered("verifying", is_handler=True, case=waiting, today=date(2026, 10, 17))] == ["conclude"]
+    assert [
+        t.code for t in OBJECTION_WORKFLOW.offered("verifying", is_handler=True, case=waiting, today=date(2026, 10, 17))
+    ] == ["conclude"]
     explained = facts(reply_deadline=date(2026, 10, 16), explained_on=date(2026, 10, 14))
-    assert [t.code for t in OBJECTION_WORKFLOW.offered("verifying", is_handler=True, case=explained, today=date(2026, 10, 14))] == ["conclude"]
+    assert [
+        t.code
+        for t in OBJECTION_WORKFLOW.offered("verifying", is_handler=True, case=explained, today=date(2026, 10, 14))
+    ] == ["conclude"]
 
 
 def test_outcomes_follow_the_conclusion():

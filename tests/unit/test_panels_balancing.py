@@ -58,7 +58,10 @@ def experts(draw, ident: int) -> ExpertFacts:  # type: ignore[no-untyped-def]
 def applications(draw, ident: int) -> ApplicationFacts:  # type: ignore[no-untyped-def]
     name, code = draw(org)
     group = draw(st.one_of(st.none(), org))
-    parties = tuple(Party(role=draw(st.sampled_from(["provider", "consultant"])), name=n, credit_code=c) for n, c in draw(st.lists(org, max_size=2)))
+    parties = tuple(
+        Party(role=draw(st.sampled_from(["provider", "consultant"])), name=n, credit_code=c)
+        for n, c in draw(st.lists(org, max_size=2))
+    )
     return ApplicationFacts(
         id=ident, enterprise_name=name, credit_code=code, group_name=group[0] if group else "",
         group_credit_code=group[1] if group else "", city=draw(st.sampled_from(CITIES)), parties=parties,
@@ -101,7 +104,10 @@ def worlds(draw):  # type: ignore[no-untyped-def]
                                 member_ids=frozenset(range(next_expert, next_expert + size))))  # fmt: skip
         next_expert += size
     all_experts = list(range(1, next_expert))
-    apps = [AppSlot(id=100 + i, industry_group=draw(st.sampled_from([*GROUPS, ""]))) for i in range(draw(st.integers(0, 14)))]
+    apps = [
+        AppSlot(id=100 + i, industry_group=draw(st.sampled_from([*GROUPS, ""])))
+        for i in range(draw(st.integers(0, 14)))
+    ]
     conflicts = {}
     for a in apps:
         conflicted = draw(st.sets(st.sampled_from(all_experts), max_size=4)) if all_experts else set()
@@ -127,17 +133,22 @@ def test_no_placement_counts_a_conflicted_member_and_every_placeable_application
             assert eligible_scorers(panel.member_ids, conflicts[a.id]) == len(free)
         else:
             # Unplaced only when truly no panel of its group has enough conflict-free members; and it says why.
-            assert all(
-                p.industry_group != a.industry_group or len(p.member_ids - set(conflicts[a.id])) < min_scorers
-                for p in panels
-            ) or not a.industry_group
+            assert (
+                all(
+                    p.industry_group != a.industry_group or len(p.member_ids - set(conflicts[a.id])) < min_scorers
+                    for p in panels
+                )
+                or not a.industry_group
+            )
             assert plan.unplaced[a.id]
 
 
 @st.composite
 def option_sets(draw):  # type: ignore[no-untyped-def]
     panel_ids = list(range(1, draw(st.integers(1, 3)) + 1))
-    options = {a: draw(st.lists(st.sampled_from(panel_ids), min_size=1, unique=True)) for a in range(draw(st.integers(0, 7)))}
+    options = {
+        a: draw(st.lists(st.sampled_from(panel_ids), min_size=1, unique=True)) for a in range(draw(st.integers(0, 7)))
+    }
     base = {p: draw(st.integers(0, 2)) for p in panel_ids}
     return panel_ids, options, base
 

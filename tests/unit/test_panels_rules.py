@@ -88,7 +88,10 @@ def test_employer_without_code_matches_by_exact_name():
 
 def test_unrelated_employer_is_no_conflict():
     assert rule_same_credit_code(expert(), app()) is None
-    assert rule_same_credit_code(expert(employer="", employer_credit_code=""), app(group_name="", group_credit_code="")) is None
+    assert (
+        rule_same_credit_code(expert(employer="", employer_credit_code=""), app(group_name="", group_credit_code=""))
+        is None
+    )
 
 
 # --- employment within N years ---
@@ -132,7 +135,10 @@ def test_employment_at_the_group_and_several_entries_are_all_named():
     )
     finding = rule_employment(expert(employments=history), app(), today=TODAY, years=3)
     assert finding is not None
-    assert finding.evidence == "2020-03 至 2024-12 在该企业任职（离职未满 3 年）；2025-01 起在申报单位所属集团（鲁工集团有限公司）任职"
+    assert (
+        finding.evidence
+        == "2020-03 至 2024-12 在该企业任职（离职未满 3 年）；2025-01 起在申报单位所属集团（鲁工集团有限公司）任职"
+    )
 
 
 # --- provider or consultant ---
@@ -154,7 +160,9 @@ def test_consultant_without_code_matches_by_name():
 
 def test_current_second_job_counts_but_a_past_employer_does_not():
     current = Employment(employer="上海工业软件有限公司", credit_code=PROVIDER, start=date(2024, 1, 1), end=None)
-    past = Employment(employer="上海工业软件有限公司", credit_code=PROVIDER, start=date(2010, 1, 1), end=date(2025, 1, 1))
+    past = Employment(
+        employer="上海工业软件有限公司", credit_code=PROVIDER, start=date(2010, 1, 1), end=date(2025, 1, 1)
+    )
     assert rule_provider(expert(employments=(current,)), app(), today=TODAY) is not None
     assert rule_provider(expert(employments=(past,)), app(), today=TODAY) is None
 
@@ -163,7 +171,9 @@ def test_current_second_job_counts_but_a_past_employer_does_not():
 
 
 def test_active_declared_relation_names_kind_enterprise_and_period():
-    rel = Relation(enterprise_name="山东智造机械有限公司", relation="投资入股", credit_code=APPLICANT, since=date(2021, 3, 1))
+    rel = Relation(
+        enterprise_name="山东智造机械有限公司", relation="投资入股", credit_code=APPLICANT, since=date(2021, 3, 1)
+    )
     finding = rule_declared_relation(expert(relations=(rel,)), app(), today=TODAY)
     assert finding is not None and finding.rule == ConflictRule.declared_relation
     assert finding.evidence == "专家登记的利害关系：投资入股，涉及山东智造机械有限公司（2021-03-01 起）"

@@ -37,8 +37,13 @@ def test_sample_size_must_fit_the_population() -> None:
 
 def test_notice_fills_placeholders_and_drops_lines_left_empty() -> None:
     values = rules.notice_values(
-        round_name="2026年度先进级智能工厂遴选", start=date(2026, 9, 28), end=date(2026, 10, 9), working_days=5,
-        contact_unit="省工业和信息化厅装备工业处", contact_address="济南市历下区某路1号", contact_phone="0531-12345678",
+        round_name="2026年度先进级智能工厂遴选",
+        start=date(2026, 9, 28),
+        end=date(2026, 10, 9),
+        working_days=5,
+        contact_unit="省工业和信息化厅装备工业处",
+        contact_address="济南市历下区某路1号",
+        contact_phone="0531-12345678",
     )
     text = rules.render_notice(rules.DEFAULT_NOTICE_TEMPLATE, values)
     assert "2026年9月28日至2026年10月9日（5个工作日）" in text
@@ -66,4 +71,7 @@ def test_final_list_waits_for_the_end_of_publicity() -> None:
     start, end = date(2026, 9, 28), date(2026, 10, 9)
     assert rules.final_list_publicity_problems(start_date=start, end_date=end, published=False, today=date(2026, 11, 1))
     assert rules.final_list_publicity_problems(start_date=start, end_date=end, published=True, today=end)
-    assert rules.final_list_publicity_problems(start_date=start, end_date=end, published=True, today=date(2026, 10, 10)) == []
+    assert (
+        rules.final_list_publicity_problems(start_date=start, end_date=end, published=True, today=date(2026, 10, 10))
+        == []
+    )

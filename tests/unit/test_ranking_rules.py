@@ -4,6 +4,7 @@ import random
 import statistics
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -91,12 +92,16 @@ def rounds(draw):
         aggregation=draw(methods),
         gate_failure_vetoes=draw(st.booleans()),
         outlier_threshold=D(draw(st.sampled_from([0, 3, 15]))),
-        tie_break=draw(st.sampled_from([
-            (f"dimension:{PROD}", "maturity_score", "application_order"),
-            ("application_order",),
-            ("maturity_score", f"dimension:{PROD}"),
-            (),
-        ])),
+        tie_break=draw(
+            st.sampled_from(
+                [
+                    (f"dimension:{PROD}", "maturity_score", "application_order"),
+                    ("application_order",),
+                    ("maturity_score", f"dimension:{PROD}"),
+                    (),
+                ]
+            )
+        ),
     )
     return sheets, facts, rule
 
@@ -146,7 +151,7 @@ def test_outliers_are_exactly_the_experts_far_from_the_others_mean(totals, thres
     assert {o.expert_id for o in a.outliers} == expected
 
 
-@given(st.integers(-10**6, 10**6), st.integers(0, 3))
+@given(st.integers(-(10**6), 10**6), st.integers(0, 3))
 def test_display_rounding_is_half_up_and_exact(hundredths_value, places):
     value = D(hundredths_value).scaleb(-2)
     assert round_half_up(value, places) == value.quantize(D(1).scaleb(-places), rounding=ROUND_HALF_UP)
@@ -180,8 +185,11 @@ def test_display_is_on_a_100_point_scale_with_one_decimal_half_up():
 def test_per_dimension_and_per_item_means_and_gate_outcome():
     sheets = [
         SheetScores.from_items(
-            expert_id=e, application_id=7, item_scores={"1.1": D(v), "3.1": D(4), "3.2": None},
-            gates={"G1": e != 2, "G2": True}, item_dimensions=ITEMS,
+            expert_id=e,
+            application_id=7,
+            item_scores={"1.1": D(v), "3.1": D(4), "3.2": None},
+            gates={"G1": e != 2, "G2": True},
+            item_dimensions=ITEMS,
         )
         for e, v in [(1, 5), (2, "4.5"), (3, 3)]
     ]
@@ -361,6 +369,7 @@ def test_ties_are_deterministic_and_follow_the_stated_order(case):
     sheets, facts, rule = case
     entries = rank_applications(sheets, facts, rule).entries
     assert [e.position for e in entries] == list(range(1, len(entries) + 1))
+
     def place(entry):
         return (entry.aggregate.vetoed, -entry.aggregate.score)
 
@@ -370,12 +379,12 @@ def test_ties_are_deterministic_and_follow_the_stated_order(case):
         assert e.rank == len(ahead) + 1  # competition ranking: 3, 3, 5
         assert e.tied == (len(same) > 1)
         assert e.tie_note.startswith("同分，按") == e.tied
-    for upper, lower in zip(entries, entries[1:]):
+    for upper, lower in pairwise(entries):
         assert place(upper) <= place(lower)
         if lower.tied and lower.rank == upper.rank:
             ku, kl = _expected_tie_key(upper, rule), _expected_tie_key(lower, rule)
             assert ku < kl
-            first_difference = next(i for i, (a, b) in enumerate(zip(ku, kl)) if a != b)
+            first_difference = next(i for i, (a, b) in enumerate(zip(ku, kl, strict=True)) if a != b)
             names = [*rule.tie_break, "application_id"]
             assert lower.tie_note == f"同分，按{tie_break_label(names[first_difference])}排序"
 
@@ -416,8 +425,12 @@ def test_an_expert_with_one_sheet_or_no_variance_is_left_out_of_the_normalised_r
 def test_normalisation_can_reorder_beside_the_official_ranking_but_never_replaces_it():
     # Expert 1 spreads totals widely, expert 2 narrowly: the plain mean follows expert 1, the z-scores do not.
     sheets = [
-        sheet(1, 1, 100), sheet(2, 1, 60), sheet(3, 1, 70),
-        sheet(1, 2, 80), sheet(2, 2, 84), sheet(3, 2, 85),
+        sheet(1, 1, 100),
+        sheet(2, 1, 60),
+        sheet(3, 1, 70),
+        sheet(1, 2, 80),
+        sheet(2, 2, 84),
+        sheet(3, 2, 85),
     ]
     facts = [ApplicationFacts(a) for a in (1, 2, 3)]
     rule = RankingSettings(aggregation="mean")
@@ -426,7 +439,9 @@ def test_normalisation_can_reorder_beside_the_official_ranking_but_never_replace
     assert official.order == [1, 3, 2]
     assert cal.official is official and rank_applications(sheets, facts, rule) == official
     assert [(e.application_id, e.position, e.official_position, e.shift) for e in cal.ranking] == [
-        (3, 1, 2, 1), (1, 2, 1, -1), (2, 3, 3, 0)
+        (3, 1, 2, 1),
+        (1, 2, 1, -1),
+        (2, 3, 3, 0),
     ]
     assert [e.score_display for e in cal.ranking] == [D("0.27"), D("-0.01"), D("-0.26")]
     assert "仅供参考" in cal.method_note
@@ -438,7 +453,8 @@ def test_leniencies_sum_to_zero_when_every_expert_scores_every_application(case)
     experts = sorted({s.expert_id for s in sheets})
     full = [
         SheetScores(expert_id=e, application_id=f.application_id, total=D(70 + (e * 7 + f.application_id * 3) % 25))
-        for f in facts for e in experts
+        for f in facts
+        for e in experts
     ]
     cal = calibrate(full, facts, rule)
     if len(experts) > 1:
@@ -472,8 +488,11 @@ def _round_with_items(seed):
                 items["1.1"] = D(10 - app % 3)
             sheets.append(
                 SheetScores.from_items(
-                    expert_id=expert, application_id=app, item_scores=items,
-                    gates={"G1": app % 4 == 0 or rng.random() > 0.05}, item_dimensions=dims,
+                    expert_id=expert,
+                    application_id=app,
+                    item_scores=items,
+                    gates={"G1": app % 4 == 0 or rng.random() > 0.05},
+                    item_dimensions=dims,
                 )
             )
     return sheets, facts, dims
@@ -519,7 +538,9 @@ def test_raw_cells_are_read_as_numbers_verdicts_or_empty():
     with pytest.raises(ValueError, match="重复"):
         rank_from_raw_rows(
             [RawScoreRow(1, 2, "3.1", D(1)), RawScoreRow(1, 2, "3.1", D(2))],
-            item_dimensions=ITEMS, facts=[ApplicationFacts(1)], settings=RankingSettings(),
+            item_dimensions=ITEMS,
+            facts=[ApplicationFacts(1)],
+            settings=RankingSettings(),
         )
 
 

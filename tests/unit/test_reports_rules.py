@@ -69,7 +69,10 @@ def test_add_months_round_trip_never_moves_later(day):
 
 def test_expiring_alerts_follow_the_rereview_deadline():
     valid_to = date(2027, 2, 5)  # re-review due 2026-11-05
-    alert = lambda today: rules.certification_alert(status="active", valid_to=valid_to, today=today)
+
+    def alert(today):
+        return rules.certification_alert(status="active", valid_to=valid_to, today=today)
+
     assert alert(date(2026, 7, 1)) is None
     assert alert(date(2026, 8, 5)).label == "应于 2026-11-05 前申请复核"
     assert alert(date(2026, 11, 5)).css == "tag-warn"
@@ -84,7 +87,10 @@ def test_expiring_alerts_follow_the_rereview_deadline():
 def test_major_change_filing_is_due_within_three_months():
     changed = date(2026, 5, 31)
     assert rules.major_change_due(changed) == date(2026, 8, 31)
-    status = lambda filed, today: rules.major_change_status(changed_on=changed, filed_on=filed, today=today)
+
+    def status(filed, today):
+        return rules.major_change_status(changed_on=changed, filed_on=filed, today=today)
+
     assert status(date(2026, 8, 31), date(2026, 9, 10)).label == "按期备案"
     assert status(date(2026, 9, 1), date(2026, 9, 10)).label.startswith("逾期备案")
     assert status(None, date(2026, 8, 31)).label.startswith("待备案")
@@ -96,9 +102,10 @@ def test_major_change_filing_is_due_within_three_months():
 
 def test_reply_overdue_only_after_the_deadline_day():
     deadline = date(2026, 11, 12)
-    flags = lambda today: rules.report_flags(
-        state="verifying", reply_deadline=deadline, rectify_deadline=None, today=today
-    )
+
+    def flags(today):
+        return rules.report_flags(state="verifying", reply_deadline=deadline, rectify_deadline=None, today=today)
+
     assert flags(date(2026, 11, 1)) == []
     assert flags(date(2026, 11, 10))[0].css == "tag-warn"  # due soon, not overdue
     assert not rules.is_overdue(state="verifying", reply_deadline=deadline, rectify_deadline=None, today=deadline)
@@ -124,9 +131,10 @@ class _Case:
 
 def test_no_reply_can_be_marked_only_after_the_deadline():
     case = _Case(reply_deadline=date(2026, 11, 12))
-    offered = lambda today: [
-        t.code for t in REPORT_WORKFLOW.offered("verifying", is_handler=True, case=case, today=today)
-    ]
+
+    def offered(today):
+        return [t.code for t in REPORT_WORKFLOW.offered("verifying", is_handler=True, case=case, today=today)]
+
     assert "mark_overdue" not in offered(date(2026, 11, 12))
     assert "mark_overdue" in offered(date(2026, 11, 13))
     with pytest.raises(TransitionRefused, match="届满后才能标记逾期未答复"):
@@ -191,4 +199,3 @@ def test_penetration_rate_is_a_percentage_with_one_decimal():
     assert rules.penetration_problems(total=10, level2=11) == {
         "above_size_level2": "「二级及以上企业数」不能大于规上工业企业总数。"
     }
-

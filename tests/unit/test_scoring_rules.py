@@ -65,7 +65,11 @@ def test_completeness_lists_every_missing_part_in_sheet_order():
     ]
     complete = completeness_problems(
         [P, Q, G],
-        {1: Entry(value=Decimal(10), justification="排产系统覆盖全部产线"), 2: Entry(value=Decimal(3)), 3: Entry(gate=GATE_PASS)},
+        {
+            1: Entry(value=Decimal(10), justification="排产系统覆盖全部产线"),
+            2: Entry(value=Decimal(3)),
+            3: Entry(gate=GATE_PASS),
+        },
         opinion="该企业智能化水平较高，生产管理和作业场景建设扎实，建议推荐。",
         opinion_min_length=20,
     )
@@ -100,7 +104,9 @@ def test_a_sheet_is_editable_while_draft_or_returned_before_the_deadline_and_fin
     assert edit_refusal(status="draft", now=NOW, deadline=None, finalized=False) is None
     assert edit_refusal(status="returned", now=NOW, deadline=later, finalized=False) is None
     assert "已提交" in edit_refusal(status="submitted", now=NOW, deadline=later, finalized=False)
-    assert "评分已截止" in edit_refusal(status="draft", now=later + timedelta(seconds=1), deadline=later, finalized=False)
+    assert "评分已截止" in edit_refusal(
+        status="draft", now=later + timedelta(seconds=1), deadline=later, finalized=False
+    )
     assert "已定稿" in edit_refusal(status="returned", now=NOW, deadline=later, finalized=True)
 
 
