@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response
+from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from reviewapp.db import create_db_engine, writer_engine
 from reviewapp.errors import NotFound
 from reviewapp.nav import nav_for
+from reviewapp.security import ReviewApp
 from reviewapp.settings import Settings, load_settings
 from reviewapp.web import (
     PUBLIC,
@@ -186,14 +187,14 @@ def route_handlers() -> list[Any]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None) -> ReviewApp:
     settings = (settings or load_settings()).check()
     engine = create_db_engine(settings)
     # web.in_writer_thread; its idle thread ends when the app is dropped (no shutdown hook: tests reuse apps)
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reviewapp-writer")
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC, name="static")
 
-    app = Litestar(
+    app = ReviewApp(
         route_handlers=[static, *route_handlers()],
         dependencies={"db": Provide(provide_db)},
         template_config=_configure_templates(settings),

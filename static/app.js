@@ -27,6 +27,29 @@
     scope.querySelectorAll('input[type=checkbox][name="' + box.dataset.checkAll + '"]').forEach(function (el) { el.checked = box.checked; });
   });
   window.reviewappToast = toast;
+
+  // Behaviour declared in markup, because the Content-Security-Policy allows no inline script:
+  // data-print prints the page, data-confirm="…" asks before a click (a button or link) or a submit (a form)
+  // goes ahead, data-history-back and data-close-window are the "back" and "close preview" links.
+  document.addEventListener("click", function (evt) {
+    var el = evt.target.closest && evt.target.closest("[data-print], [data-confirm], [data-history-back], [data-close-window]");
+    if (!el || el.tagName === "FORM") return;
+    if (el.hasAttribute("data-print")) { evt.preventDefault(); window.print(); return; }
+    if (el.hasAttribute("data-history-back")) { evt.preventDefault(); history.back(); return; }
+    if (el.hasAttribute("data-close-window")) { evt.preventDefault(); window.close(); return; }
+    if (!window.confirm(el.getAttribute("data-confirm"))) { evt.preventDefault(); evt.stopImmediatePropagation(); }
+  }, true);
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.matches || !form.matches("form[data-confirm]")) return;
+    // data-confirm-unless="FIELD=VALUE": no question when the form's FIELD has that value.
+    var unless = (form.getAttribute("data-confirm-unless") || "").split("=");
+    if (unless.length === 2 && form.elements[unless[0]] && form.elements[unless[0]].value === unless[1]) return;
+    if (!window.confirm(form.getAttribute("data-confirm"))) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
 })();
 
 // Score sheet (专家评分表): per-field save state, the justification prompt, keyboard safety, the submit dialog.

@@ -71,7 +71,12 @@ def page(chromium, live_server, request) -> Iterator[object]:  # type: ignore[no
     )
     context.set_default_timeout(10_000)
     pg = context.new_page()
+    # The Content-Security-Policy is enforced by the browser: anything it blocks (an inline handler, an eval)
+    # is a broken page, so every browser test fails on a violation.
+    violations: list[str] = []
+    pg.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield pg
+    assert violations == [], f"the page broke its Content-Security-Policy: {violations}"
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
