@@ -27,12 +27,13 @@ from sqlmodel import Session, func, select  # noqa: E402
 
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, ApplicationParty, Enterprise  # noqa: E402
 from reviewapp.audit import Actor  # noqa: E402
-from reviewapp.db import create_db_engine, import_all_models, upgrade  # noqa: E402
+from reviewapp.db import create_db_engine, import_all_models  # noqa: E402
+from reviewapp.demo.context import demo_credit_code  # noqa: E402
 from reviewapp.panels import rules, service  # noqa: E402
-from reviewapp.panels.demo import demo_credit_code  # noqa: E402
 from reviewapp.panels.models import Conflict, Expert, ExpertEmployment, ExpertRelation, Panel, PanelMember  # noqa: E402
 from reviewapp.rounds.models import Round  # noqa: E402
 from reviewapp.settings import Settings  # noqa: E402
+from reviewapp.upgrade import upgrade  # noqa: E402
 
 TODAY = date(2026, 9, 1)
 CITIES = ["济南市", "青岛市", "淄博市", "枣庄市", "东营市", "烟台市", "潍坊市", "济宁市", "泰安市", "威海市", "日照市", "临沂市", "德州市", "聊城市", "滨州市", "菏泽市"]  # fmt: skip

@@ -56,13 +56,14 @@ def seed(database_url: str, experts: int) -> list[tuple[str, int]]:
     from reviewapp.audit import Actor
     from reviewapp.auth.models import Role, User
     from reviewapp.auth.passwords import hash_password
-    from reviewapp.db import create_db_engine, upgrade, writer_engine
+    from reviewapp.db import create_db_engine, writer_engine
     from reviewapp.panels.models import Expert, Panel, PanelMember, Pledge
     from reviewapp.panels.service import pledge_hash
     from reviewapp.rounds import service as rounds
     from reviewapp.rounds.models import CriteriaVersion
     from reviewapp.rounds.seeds import load_criteria_templates
     from reviewapp.settings import Settings
+    from reviewapp.upgrade import upgrade
 
     settings = Settings(database_url=database_url, secret_key="b" * 40)
     upgrade(settings)

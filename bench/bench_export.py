@@ -24,13 +24,14 @@ from sqlalchemy import insert, text
 from sqlmodel import Session
 
 from reviewapp.applications.models import Application, ApplicationScenario, Enterprise
-from reviewapp.db import create_db_engine, import_all_models, upgrade
+from reviewapp.db import create_db_engine, import_all_models
 from reviewapp.panels.models import Expert, Panel, PanelMember
 from reviewapp.ranking import exports
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round, Tier
 from reviewapp.scoring.models import ItemScore, ScoreSheet
 from reviewapp.settings import Settings
+from reviewapp.upgrade import upgrade
 
 DIMENSIONS = ("工厂建设", "研发设计", "生产作业", "生产管理", "运营管理")
 PANEL_SIZE = 7

@@ -21,9 +21,10 @@ from reviewapp.applications import importing
 from reviewapp.applications.models import Application, ApplicationScenario
 from reviewapp.applications.sample_file import OFFICIAL_COLUMNS, CatalogueEntry, generate_rows, official_workbook
 from reviewapp.audit import Actor
-from reviewapp.db import create_db_engine, import_all_models, upgrade
+from reviewapp.db import create_db_engine, import_all_models
 from reviewapp.rounds.models import Round, Scenario, Tier
 from reviewapp.settings import Settings
+from reviewapp.upgrade import upgrade
 
 ROWS = int(os.environ.get("REVIEWAPP_BENCH_ROWS", "5000"))
 EXTRA_COLUMNS = ("统一社会信用代码", "所在地市", "项目名称", "解决方案供应商", "联系人", "联系电话")

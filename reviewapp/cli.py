@@ -54,7 +54,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     """Apply pending migrations once, then start the web server with N workers."""
     import uvicorn
 
-    from reviewapp.db import upgrade
+    from reviewapp.upgrade import upgrade
 
     settings = _settings()
     if not no_migrate:
@@ -83,7 +83,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 def db_upgrade(revision: str) -> None:
     """Apply pending migrations and load the reference catalogues."""
-    from reviewapp.db import upgrade
+    from reviewapp.upgrade import upgrade
 
     settings = _settings()
     upgrade(settings, revision)

@@ -122,18 +122,13 @@ def alembic_config(settings: Settings):  # type: ignore[no-untyped-def]
     return cfg
 
 
-def upgrade(settings: Settings, revision: str = "head") -> None:
-    """Apply pending migrations, then load the reference catalogues (idempotent)."""
+def migrate(settings: Settings, revision: str = "head") -> None:
+    """Apply pending migrations (schema only; `reviewapp.upgrade` also loads the reference catalogues)."""
     from alembic import command
 
     engine = create_db_engine(settings)  # also creates the SQLite file's folder
     try:
         command.upgrade(alembic_config(settings), revision)
-        from reviewapp.rounds.seeds import load_reference_data
-
-        with session_scope(engine, write=True) as session:
-            load_reference_data(session)
-            session.commit()
     finally:
         engine.dispose()
 

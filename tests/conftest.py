@@ -22,9 +22,10 @@ from reviewapp.audit import Actor
 from reviewapp.audit.service import GENESIS
 from reviewapp.auth import service as accounts
 from reviewapp.auth.models import Role, User
-from reviewapp.db import create_db_engine, import_all_models, upgrade
+from reviewapp.db import create_db_engine, import_all_models
 from reviewapp.rounds.seeds import REFERENCE_TABLES
 from reviewapp.settings import Settings
+from reviewapp.upgrade import upgrade
 
 DB_FIXTURES = {"engine", "settings", "db", "app", "client", "make_user", "login", "staff_client", "admin_client"}
 

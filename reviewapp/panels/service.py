@@ -32,7 +32,7 @@ from reviewapp.panels.models import (
     Pledge,
 )
 from reviewapp.rounds.models import Round
-from reviewapp.rounds.service import get_round
+from reviewapp.rounds.service import get_round, round_settings, update_round
 
 audit.register_labels(
     actions={
@@ -232,6 +232,22 @@ class RecomputeResult:
     @property
     def changed_anything(self) -> bool:
         return bool(self.added or self.removed or self.changed)
+
+
+def update_round_settings(
+    session: Session, *, actor: Actor, round_id: int, row_version: int, values: dict[str, Any], tz: Any
+) -> Round:
+    """rounds.service.update_round, and the stored conflicts follow the round's conflict-of-interest switches at
+    once (as on the panels' rule page). Here rather than in rounds, which panels builds on."""
+
+    def switches(rnd: Round) -> dict[str, Any]:
+        return {k: v for k, v in round_settings(rnd).items() if k.startswith("coi_")}
+
+    before = switches(get_round(session, round_id))
+    rnd = update_round(session, actor=actor, round_id=round_id, row_version=row_version, values=values, tz=tz)
+    if switches(rnd) != before:
+        recompute_conflicts(session, actor=actor, round_id=rnd.id, today=today_beijing())
+    return rnd
 
 
 def recompute_conflicts(

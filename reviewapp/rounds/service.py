@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from reviewapp import audit
 from reviewapp.audit import Actor
-from reviewapp.clock import today_beijing, utcnow
+from reviewapp.clock import utcnow
 from reviewapp.errors import Conflict, NotFound, ServiceError
 from reviewapp.rounds import rules
 from reviewapp.rounds.models import (
@@ -286,11 +286,6 @@ def update_round(
         before=old,
         after=new,
     )
-    if any(key.startswith("coi_") for key in new):
-        # The stored conflicts must follow the switches at once (as on the panels' rule page).
-        from reviewapp.panels.service import recompute_conflicts  # panels builds on rounds: imported late
-
-        recompute_conflicts(session, actor=actor, round_id=rnd.id, today=today_beijing())
     return rnd
 
 

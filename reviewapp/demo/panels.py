@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, ApplicationParty, Enterprise
-from reviewapp.applications.rules import CREDIT_CODE_CHARS, credit_code_check_char
 from reviewapp.clock import today_beijing
+from reviewapp.demo.context import DemoContext, demo_credit_code
 from reviewapp.panels import experts as pool
 from reviewapp.panels import service
 from reviewapp.panels.models import Expert
-
-if TYPE_CHECKING:  # reviewapp.demo imports this module to register the step
-    from reviewapp.demo import DemoContext
 
 # name, title, employer, city, specialties. The first five become the demo logins expert1..expert5.
 EXPERTS = [
@@ -54,15 +49,6 @@ PAST_EMPLOYERS = [
     "山东钢铁集团有限公司",
     "中国重汽集团济南动力有限公司",
 ]
-
-
-def demo_credit_code(seed: str) -> str:
-    """A well-formed 统一社会信用代码 derived from `seed` (fictitious: it passes the check, names no real firm)."""
-    digest = hashlib.sha256(seed.encode("utf-8")).digest()
-    # 91 (enterprise) + a Shandong division code (digits, as the check requires) + a 9-character organisation code.
-    division = "37" + "".join(str(b % 10) for b in digest[:4])
-    body = "91" + division + "".join(CREDIT_CODE_CHARS[b % 31] for b in digest[4:13])
-    return body + credit_code_check_char(body)
 
 
 def panels_step(ctx: DemoContext) -> None:

@@ -10,7 +10,7 @@ from reviewapp.applications import importing, service
 from reviewapp.applications.models import Application
 from reviewapp.applications.sample_file import OFFICIAL_COLUMNS, CatalogueEntry, generate_rows, official_workbook
 from reviewapp.clock import today_beijing
-from reviewapp.demo import DemoContext
+from reviewapp.demo.context import DemoContext
 from reviewapp.reports.models import Revocation, RevocationReason
 from reviewapp.rounds.models import Round, Scenario, Tier
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
 from reviewapp.applications.models import Application, ApplicationScenario, Enterprise, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.clock import today_beijing, utcnow
+from reviewapp.demo.context import DemoContext, demo_credit_code
 from reviewapp.panels import service as panels
-from reviewapp.panels.demo import demo_credit_code
 from reviewapp.panels.models import Expert, Panel
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round, Scenario
@@ -21,9 +20,6 @@ from reviewapp.rounds.rules import fmt_points
 from reviewapp.scoring import service
 from reviewapp.scoring.models import ScoreSheet
 from reviewapp.scoring.rules import Item
-
-if TYPE_CHECKING:
-    from reviewapp.demo import DemoContext
 
 OPINION = (
     "该企业智能工厂建设规划清晰，生产作业与生产管理环节的数字化基础扎实，关键工序实现在线检测与设备预测性维护，"

@@ -4,15 +4,12 @@ two reports in different states, and one year's 普及率 counts."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from reviewapp.audit import Actor
 from reviewapp.clock import today_beijing
+from reviewapp.demo.context import DemoContext
 from reviewapp.reports import rules, service
 from reviewapp.rounds.models import Tier
-
-if TYPE_CHECKING:
-    from reviewapp.demo import DemoContext
 
 # (credit code, enterprise, factory, tier, city, industry group, valid_from as days before today)
 DEMO_CERTIFICATIONS = [

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
 from reviewapp.clock import today_beijing
+from reviewapp.demo.context import DemoContext
 from reviewapp.rounds import rules, service
 from reviewapp.rounds.models import CriteriaVersion, Tier
 from reviewapp.rounds.seeds import load_criteria_templates
-
-if TYPE_CHECKING:
-    from reviewapp.demo import DemoContext
 
 DEMO_ROUND_NAME = "2026年度先进级智能工厂遴选"
 

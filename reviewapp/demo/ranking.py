@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
 from reviewapp.applications.models import Application, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.clock import utcnow
+from reviewapp.demo.context import DemoContext
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert
 from reviewapp.ranking import service
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import NodeKind, Round
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus, SheetVersion
-
-if TYPE_CHECKING:
-    from reviewapp.demo import DemoContext
 
 OPINIONS = [
     "工厂数字化规划与生产作业环节建设扎实，关键工序在线检测覆盖较全，设备联网率高，建议推荐。",
