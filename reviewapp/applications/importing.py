@@ -640,7 +640,7 @@ def commit_import(
     recompute_checks(session, round_id=round_id, application_ids=touched_ids, today=today)  # type: ignore[arg-type]
     if touched_ids:
         # Changed enterprises, groups or providers can create or end conflicts of interest.
-        from reviewapp.panels.service import recompute_conflicts
+        from reviewapp.panels.conflicts import recompute_conflicts
 
         recompute_conflicts(session, actor=actor, round_id=round_id, today=today)
 

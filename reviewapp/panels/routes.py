@@ -21,8 +21,8 @@ from reviewapp.clock import today_beijing, utcnow
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import XLSX_MEDIA_TYPE, ExcelReadError, content_disposition
 from reviewapp.forms import Field, validate
+from reviewapp.panels import assignment, conflicts, declarations, membership, service
 from reviewapp.panels import experts as pool
-from reviewapp.panels import service
 from reviewapp.panels.models import RELATION_KINDS, Conflict, ConflictRule, Expert, Panel, PanelMember
 from reviewapp.rounds.models import Round
 from reviewapp.scoring import service as scoring
@@ -418,7 +418,7 @@ class RoundPanelsController(Controller):
                 .where(Panel.round_id == round_id, PanelMember.is_chair == True)  # noqa: E712
             ).all()
         )
-        statuses, reasons = service.assignment_overview(db, round_id=round_id)
+        statuses, reasons = assignment.assignment_overview(db, round_id=round_id)
         loads: dict[int, int] = {}
         warnings: dict[int, int] = {}
         for s in statuses:
@@ -446,7 +446,7 @@ class RoundPanelsController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Any:
         try:
-            panel = service.create_panel(
+            panel = membership.create_panel(
                 db,
                 actor=actor_of(request),
                 round_id=round_id,
@@ -484,7 +484,7 @@ class RoundPanelsController(Controller):
         rnd = _round_or_404(db, round_id)
         panel = service.get_panel(db, panel_id, round_id=round_id)
         members = service.panel_members(db, panel.id)  # type: ignore[arg-type]
-        statuses, _reasons = service.assignment_overview(db, round_id=round_id)
+        statuses, _reasons = assignment.assignment_overview(db, round_id=round_id)
         mine = [s for s in statuses if s.panel is not None and s.panel.id == panel.id]
         busy = dict(
             db.exec(
@@ -534,7 +534,7 @@ class RoundPanelsController(Controller):
     ) -> Any:
         service.get_panel(db, panel_id, round_id=round_id)
         try:
-            service.update_panel(
+            membership.update_panel(
                 db,
                 actor=actor_of(request),
                 panel_id=panel_id,
@@ -561,7 +561,7 @@ class RoundPanelsController(Controller):
     ) -> Redirect:
         panel = service.get_panel(db, panel_id, round_id=round_id)
         try:
-            service.delete_panel(db, actor=actor_of(request), panel_id=panel_id, reason=_text(data, "reason"))
+            membership.delete_panel(db, actor=actor_of(request), panel_id=panel_id, reason=_text(data, "reason"))
             db.commit()
         except ServiceError as exc:
             db.rollback()
@@ -599,7 +599,7 @@ class RoundPanelsController(Controller):
             if not ids:
                 raise ServiceError("请先选择要添加的专家。")
             for expert_id in ids:
-                service.add_member(
+                membership.add_member(
                     db,
                     actor=actor_of(request),
                     panel_id=panel_id,
@@ -625,7 +625,7 @@ class RoundPanelsController(Controller):
             db,
             round_id,
             panel_id,
-            lambda: service.remove_member(
+            lambda: membership.remove_member(
                 db, actor=actor_of(request), panel_id=panel_id, expert_id=expert_id, reason=_text(data, "reason")
             ),
             "已移出该成员。",
@@ -646,7 +646,7 @@ class RoundPanelsController(Controller):
             db,
             round_id,
             panel_id,
-            lambda: service.set_chair(
+            lambda: membership.set_chair(
                 db, actor=actor_of(request), panel_id=panel_id, expert_id=expert_id, reason=_text(data, "reason")
             ),
             "已指定新的组长。",
@@ -667,7 +667,7 @@ class RoundPanelsController(Controller):
         page: FromQuery[str] = "1",
     ) -> Template:
         rnd = _round_or_404(db, round_id)
-        statuses, reasons = service.assignment_overview(db, round_id=round_id)
+        statuses, reasons = assignment.assignment_overview(db, round_id=round_id)
         rows = statuses
         if q:
             rows = [s for s in rows if q in s.enterprise.name or q in s.application.factory_name]
@@ -705,7 +705,7 @@ class RoundPanelsController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Redirect:
         try:
-            result = service.auto_assign(
+            result = assignment.auto_assign(
                 db,
                 actor=actor_of(request),
                 round_id=round_id,
@@ -738,7 +738,7 @@ class RoundPanelsController(Controller):
             raise NotFound("未找到该申报项目。")
         panel_text = _text(data, "panel_id")
         try:
-            service.assign_application(
+            assignment.assign_application(
                 db,
                 actor=actor_of(request),
                 application_id=application_id,
@@ -815,7 +815,7 @@ class RoundPanelsController(Controller):
     @post("/conflicts/recompute", sync_to_thread=True)
     def recompute(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Redirect:
         _round_or_404(db, round_id)
-        result = service.recompute_conflicts(db, actor=actor_of(request), round_id=round_id, today=today_beijing())
+        result = conflicts.recompute_conflicts(db, actor=actor_of(request), round_id=round_id, today=today_beijing())
         db.commit()
         flash(
             request,
@@ -845,7 +845,7 @@ class RoundPanelsController(Controller):
         )
         if form.ok:
             try:
-                service.update_coi_settings(
+                conflicts.update_coi_settings(
                     db,
                     actor=actor_of(request),
                     round_id=round_id,
@@ -938,7 +938,7 @@ class ExpertRoundsController(Controller):
         if state in {"unsigned", "resign"}:
             flash(request, "请先阅读并签署保密与公正承诺。", "info")
             return Redirect(path=f"/expert/rounds/{round_id}/pledge", status_code=303)
-        items = service.declaration_items(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
+        items = declarations.declaration_items(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
         return render("panels/declaration.html", rnd=rnd, items=items, state=state, error=None, chosen=set(), words={})
 
     @post("/{round_id:int}/declaration", sync_to_thread=True)
@@ -948,7 +948,7 @@ class ExpertRoundsController(Controller):
         chosen = set(_ids((data or {}).get("enterprise_id")))
         words = {e: _text(data, f"reason_{e}") for e in chosen}
         try:
-            service.submit_declaration(
+            declarations.submit_declaration(
                 db,
                 actor=actor_of(request),
                 expert_id=expert.id,  # type: ignore[arg-type]
@@ -962,7 +962,7 @@ class ExpertRoundsController(Controller):
             return Redirect(path=exc.next_url, status_code=303)
         except ServiceError as exc:
             db.rollback()
-            items = service.declaration_items(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
+            items = declarations.declaration_items(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
             state = service.pledge_state(service.get_pledge(db, expert_id=expert.id, round_id=round_id), rnd)  # type: ignore[arg-type]
             return render(
                 "panels/declaration.html",

@@ -23,7 +23,7 @@ from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import Conflict, NotFound, ServiceError
 from reviewapp.excel import XLSX_MEDIA_TYPE, Column, ExcelReadError, content_disposition, read_table, workbook_bytes
 from reviewapp.forms import Field, FormResult, validate
-from reviewapp.panels import service as panels
+from reviewapp.panels import conflicts
 from reviewapp.panels.models import Panel
 from reviewapp.rounds import rules, service
 from reviewapp.rounds.models import TIER_LABELS, Aggregation, CriteriaNode, CriteriaVersion, NodeKind, Round, Tier
@@ -327,7 +327,7 @@ class RoundController(Controller):
         stale = False
         if form.ok:
             try:
-                panels.update_round_settings(
+                conflicts.update_round_settings(
                     db,
                     actor=actor_of(request),
                     round_id=rnd.id,
