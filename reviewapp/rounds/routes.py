@@ -25,7 +25,7 @@ from reviewapp.excel import XLSX_MEDIA_TYPE, Column, ExcelReadError, content_dis
 from reviewapp.forms import Field, FormResult, validate
 from reviewapp.panels import conflicts
 from reviewapp.panels.models import Panel
-from reviewapp.rounds import rules, service
+from reviewapp.rounds import criteria, criteria_editor, rules, service
 from reviewapp.rounds.models import TIER_LABELS, Aggregation, CriteriaNode, CriteriaVersion, NodeKind, Round, Tier
 from reviewapp.web import FormData, actor_of, flash, paginate, parse_page, render, render_block, settings_of, staff_only
 
@@ -167,7 +167,7 @@ def _round_form_context(
 ) -> dict[str, Any]:
     catalogue = form.get("scenario_catalogue_version") or (service.catalogue_versions(db) or [""])[0]
     current_id = rnd.criteria_version_id if rnd else None
-    choices = service.version_choices(db, current_id=current_id)
+    choices = criteria.version_choices(db, current_id=current_id)
     chosen_id = _int_or_none(form.get("criteria_version_id"))
     chosen = next((c for c in choices if c.id == chosen_id), None) or next((c for c in choices if c.is_template), None)
     titles = [d.title for d in service.criteria_tree(db, chosen.id).dimensions] if chosen else []  # type: ignore[arg-type]
@@ -246,7 +246,7 @@ class RoundController(Controller):
         tz = settings_of(request).tz
         blank = Round(name="", year=utcnow().astimezone(tz).year, tier=tier_value)
         values = {**service.round_settings(blank), **rules.tier_defaults(tier_value)}
-        template = next((v for v in service.version_choices(db, current_id=None) if v.is_template), None)
+        template = next((v for v in criteria.version_choices(db, current_id=None) if v.is_template), None)
         values["criteria_version_id"] = template.id if template else None
         values["scenario_catalogue_version"] = (service.catalogue_versions(db) or ["2025"])[0]
         form = _form_from_settings(values, tz)
@@ -473,7 +473,7 @@ class CriteriaController(Controller):
         kind: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        stmt = service.list_versions_query(q=q[:64], kind=kind if kind in VERSION_FILTERS else "")
+        stmt = criteria.list_versions_query(q=q[:64], kind=kind if kind in VERSION_FILTERS else "")
         result = paginate(db, stmt, page=parse_page(page), per_page=20)
         ids = [v.id for v in result.items]
         totals = {
@@ -518,7 +518,7 @@ class CriteriaController(Controller):
         form = validate(data, VERSION_FIELDS)
         if form.ok:
             try:
-                version = service.create_version(
+                version = criteria.create_version(
                     db,
                     actor=actor_of(request),
                     name=form.values["name"],
@@ -558,7 +558,7 @@ class CriteriaController(Controller):
         db: Session,
         version_id: int,
         *,
-        outcome: service.EditOutcome | None,
+        outcome: criteria_editor.EditOutcome | None,
         editing: str = "",
         form: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
@@ -625,9 +625,11 @@ class CriteriaController(Controller):
                     parent = None if is_dimension else form.values.get("parent_id")
                     if not is_dimension and parent is None:
                         raise ServiceError("请选择条目所属的维度。", field="parent_id")
-                    outcome = service.add_node(db, parent_id=parent, **common)
+                    outcome = criteria_editor.add_node(db, parent_id=parent, **common)
                 else:
-                    outcome = service.update_node(db, node_id=node_id, parent_id=form.values.get("parent_id"), **common)
+                    outcome = criteria_editor.update_node(
+                        db, node_id=node_id, parent_id=form.values.get("parent_id"), **common
+                    )
                 db.commit()
                 return self._after_edit(request, db, version_id, outcome=outcome, done=done)
             except Conflict as exc:
@@ -668,7 +670,7 @@ class CriteriaController(Controller):
         node_id: FromPath[int],
         data: FormData,
     ) -> Any:
-        return self._simple(request, db, version_id, data, "已删除。", service.delete_node, node_id=node_id)
+        return self._simple(request, db, version_id, data, "已删除。", criteria_editor.delete_node, node_id=node_id)
 
     @post("/{version_id:int}/nodes/{node_id:int}/move", sync_to_thread=True)
     def move_node(
@@ -680,7 +682,9 @@ class CriteriaController(Controller):
         data: FormData,
     ) -> Any:
         direction = str((data or {}).get("direction", ""))
-        return self._simple(request, db, version_id, data, "", service.move_node, node_id=node_id, direction=direction)
+        return self._simple(
+            request, db, version_id, data, "", criteria_editor.move_node, node_id=node_id, direction=direction
+        )
 
     def _simple(
         self,
@@ -717,7 +721,7 @@ class CriteriaController(Controller):
         form = validate(data, [*VERSION_FIELDS, Field("row_version", "版本号", kind="int", min_value=1)])
         if form.ok:
             try:
-                outcome = service.update_version(
+                outcome = criteria_editor.update_version(
                     db,
                     actor=actor_of(request),
                     version_id=version_id,
@@ -768,7 +772,7 @@ class CriteriaController(Controller):
     ) -> Redirect:
         version = _get_version(db, version_id)
         try:
-            service.delete_version(
+            criteria.delete_version(
                 db,
                 actor=actor_of(request),
                 version_id=version.id,
@@ -902,7 +906,7 @@ class CriteriaController(Controller):
         if form.ok:
             parsed = rules.parse_criteria_rows(rows)
             try:
-                version = service.import_version(
+                version = criteria.import_version(
                     db,
                     actor=actor_of(request),
                     name=form.values["name"],
