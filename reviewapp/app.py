@@ -143,7 +143,8 @@ def route_handlers() -> list[Any]:
         RecommendationController,
     )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
-    from reviewapp.rounds.routes import CriteriaController, RoundController
+    from reviewapp.rounds.criteria_routes import CriteriaController
+    from reviewapp.rounds.routes import RoundController
     from reviewapp.scoring.routes import (
         AutosaveController,
         ChairController,
