@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from reviewapp import files
-from reviewapp.applications import attachments, formal_review, importing, rules, service
+from reviewapp.applications import attachments, formal_review, import_sheet, importing, rules, service
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, FormalStatus
 from reviewapp.auth.models import User
 from reviewapp.clock import today_beijing
@@ -136,8 +136,8 @@ class RoundApplicationsController(Controller):
             round=_round(db, round_id),
             error=None,
             tab="import",
-            columns=importing.COLUMNS,
-            required=importing.REQUIRED_COLUMNS,
+            columns=import_sheet.COLUMNS,
+            required=import_sheet.REQUIRED_COLUMNS,
         )
 
     @get("/applications/template.xlsx", sync_to_thread=True)
@@ -151,7 +151,7 @@ class RoundApplicationsController(Controller):
             )
         )
         return Response(
-            content=importing.template_bytes(rnd, catalogue),
+            content=import_sheet.template_bytes(rnd, catalogue),
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": content_disposition(f"{rnd.name}-申报名单导入模板.xlsx")},
         )
@@ -174,8 +174,8 @@ class RoundApplicationsController(Controller):
                 round=rnd,
                 error=error,
                 tab="import",
-                columns=importing.COLUMNS,
-                required=importing.REQUIRED_COLUMNS,
+                columns=import_sheet.COLUMNS,
+                required=import_sheet.REQUIRED_COLUMNS,
             )
         token = importing.save_upload(
             settings, round_id=round_id, user_id=request.user.id, filename=upload[0], data=upload[1]
@@ -201,7 +201,7 @@ class RoundApplicationsController(Controller):
         return self._render_preview(rnd, preview, token, show, page)
 
     def _render_preview(
-        self, rnd: Round, preview: importing.Preview, token: str, show: str, page: str, error: str | None = None
+        self, rnd: Round, preview: import_sheet.Preview, token: str, show: str, page: str, error: str | None = None
     ) -> Template:
         rows = [r for r in preview.rows if r.problems] if show == "problems" else preview.rows
         pages = max(1, -(-len(rows) // PREVIEW_PER_PAGE))
