@@ -29,7 +29,7 @@ from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Applicat
 from reviewapp.audit import Actor  # noqa: E402
 from reviewapp.db import create_db_engine, import_all_models  # noqa: E402
 from reviewapp.demo.context import demo_credit_code  # noqa: E402
-from reviewapp.panels import rules, service  # noqa: E402
+from reviewapp.panels import assignment, rules, service  # noqa: E402
 from reviewapp.panels.models import Conflict, Expert, ExpertEmployment, ExpertRelation, Panel, PanelMember  # noqa: E402
 from reviewapp.rounds.models import Round  # noqa: E402
 from reviewapp.settings import Settings  # noqa: E402
@@ -183,7 +183,7 @@ def main() -> None:
     # What the 自动分配 button does: recompute and store conflicts, plan, write the assignment, audit.
     with Session(engine.execution_options(reviewapp_sqlite_begin="IMMEDIATE"), expire_on_commit=False) as session:
         t = time.perf_counter()
-        result = service.auto_assign(
+        result = assignment.auto_assign(
             session, actor=Actor.system("基准测试"), round_id=round_id, today=TODAY, mode="all"
         )
         session.commit()

@@ -123,12 +123,10 @@ def route_handlers() -> list[Any]:
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
     from reviewapp.home import HealthController, HomeController
     from reviewapp.objections.routes import ObjectionController
-    from reviewapp.panels.routes import (
-        ExpertPoolController,
-        ExpertRoundsController,
-        PanelIndexController,
-        RoundPanelsController,
-    )
+    from reviewapp.panels.assignment_routes import RoundAssignmentController
+    from reviewapp.panels.expert_routes import ExpertPoolController
+    from reviewapp.panels.pledge_routes import ExpertRoundsController
+    from reviewapp.panels.routes import PanelIndexController, RoundPanelsController
     from reviewapp.publicity.routes import (
         PublicityIndexController,
         PublicPublicityController,
@@ -143,7 +141,8 @@ def route_handlers() -> list[Any]:
         RecommendationController,
     )
     from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
-    from reviewapp.rounds.routes import CriteriaController, RoundController
+    from reviewapp.rounds.criteria_routes import CriteriaController
+    from reviewapp.rounds.routes import RoundController
     from reviewapp.scoring.routes import (
         AutosaveController,
         ChairController,
@@ -166,6 +165,7 @@ def route_handlers() -> list[Any]:
         ExpertPoolController,
         PanelIndexController,
         RoundPanelsController,
+        RoundAssignmentController,
         ExpertRoundsController,
         CertificationController,
         ReportController,

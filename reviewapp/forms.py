@@ -139,3 +139,33 @@ def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
         else:  # pragma: no cover - a programming error, not user input
             raise ValueError(f"unknown field kind {f.kind}")
     return result
+
+
+# --- reading single fields of a raw form (routes that need no whole Field list) ----------------------
+
+
+def form_list(value: Any) -> list[str]:
+    """Form values that may repeat (checkboxes) as a list of strings, blanks dropped."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [str(v) for v in items if str(v).strip()]
+
+
+def form_ids(value: Any) -> list[int]:
+    """The integer ids of a multi-valued field; anything else is ignored."""
+    return [int(v) for v in form_list(value) if v.strip().isdigit()]
+
+
+def form_text(data: dict[str, Any] | None, key: str) -> str:
+    """A single field as stripped text ("" when absent)."""
+    value = (data or {}).get(key, "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
+def form_int(data: dict[str, Any] | None, key: str, default: int = 0) -> int:
+    """A single field as an integer, or `default` when it is not one."""
+    text = form_text(data, key)
+    return int(text) if text.lstrip("-").isdigit() else default

@@ -104,7 +104,7 @@ class HomeController(Controller):
     @get("/", sync_to_thread=True)
     def home(self, request: Request, db: NamedDependency[Session]) -> Template:
         if request.user.role == Role.expert.value:
-            from reviewapp.panels.routes import expert_home
+            from reviewapp.panels.pledge_routes import expert_home
 
             return expert_home(db, request)  # an expert's home is their review list
         summaries, open_reports = dashboard(db)

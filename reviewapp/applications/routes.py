@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from reviewapp import files
-from reviewapp.applications import importing, rules, service
+from reviewapp.applications import attachments, formal_review, import_sheet, importing, rules, service
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, FormalStatus
 from reviewapp.auth.models import User
 from reviewapp.clock import today_beijing
@@ -136,8 +136,8 @@ class RoundApplicationsController(Controller):
             round=_round(db, round_id),
             error=None,
             tab="import",
-            columns=importing.COLUMNS,
-            required=importing.REQUIRED_COLUMNS,
+            columns=import_sheet.COLUMNS,
+            required=import_sheet.REQUIRED_COLUMNS,
         )
 
     @get("/applications/template.xlsx", sync_to_thread=True)
@@ -151,7 +151,7 @@ class RoundApplicationsController(Controller):
             )
         )
         return Response(
-            content=importing.template_bytes(rnd, catalogue),
+            content=import_sheet.template_bytes(rnd, catalogue),
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": content_disposition(f"{rnd.name}-申报名单导入模板.xlsx")},
         )
@@ -174,8 +174,8 @@ class RoundApplicationsController(Controller):
                 round=rnd,
                 error=error,
                 tab="import",
-                columns=importing.COLUMNS,
-                required=importing.REQUIRED_COLUMNS,
+                columns=import_sheet.COLUMNS,
+                required=import_sheet.REQUIRED_COLUMNS,
             )
         token = importing.save_upload(
             settings, round_id=round_id, user_id=request.user.id, filename=upload[0], data=upload[1]
@@ -201,7 +201,7 @@ class RoundApplicationsController(Controller):
         return self._render_preview(rnd, preview, token, show, page)
 
     def _render_preview(
-        self, rnd: Round, preview: importing.Preview, token: str, show: str, page: str, error: str | None = None
+        self, rnd: Round, preview: import_sheet.Preview, token: str, show: str, page: str, error: str | None = None
     ) -> Template:
         rows = [r for r in preview.rows if r.problems] if show == "problems" else preview.rows
         pages = max(1, -(-len(rows) // PREVIEW_PER_PAGE))
@@ -310,7 +310,7 @@ class RoundApplicationsController(Controller):
             raw = str(data.get(f"v_{app_id}") or "")
             if raw.isdigit():
                 versions[app_id] = int(raw)
-        outcome = service.decide_bulk(
+        outcome = formal_review.decide_bulk(
             db,
             actor=actor_of(request),
             round_id=round_id,
@@ -408,14 +408,14 @@ class ApplicationController(Controller):
         note = str(data.get("note") or "")
         try:
             if decision == "reset":
-                service.reset_decision(
+                formal_review.reset_decision(
                     db,
                     actor=actor_of(request),
                     application_id=application_id,
                     row_version=int(version) if version.isdigit() else None,
                 )
             elif decision in {"pass", "fail"}:
-                service.decide(
+                formal_review.decide(
                     db,
                     actor=actor_of(request),
                     application_id=application_id,
@@ -445,7 +445,7 @@ class ApplicationController(Controller):
         form = validate(data, OVERRIDE_FIELDS)
         if form.ok:
             try:
-                service.override_check(
+                formal_review.override_check(
                     db,
                     actor=actor_of(request),
                     application_id=application_id,
@@ -473,7 +473,7 @@ class ApplicationController(Controller):
         self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], check_code: FromPath[str]
     ) -> Redirect:
         try:
-            service.remove_override(
+            formal_review.remove_override(
                 db, actor=actor_of(request), application_id=application_id, check_code=check_code, today=today_beijing()
             )
             db.commit()
@@ -490,7 +490,7 @@ class ApplicationController(Controller):
         form = validate(data, FACT_FIELDS)
         if form.ok:
             try:
-                service.update_facts(
+                formal_review.update_facts(
                     db,
                     actor=actor_of(request),
                     application_id=application_id,
@@ -520,7 +520,7 @@ class ApplicationController(Controller):
             flash(request, "附件未上传：请选择要上传的文件。", "error")
             return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)
         try:
-            service.save_attachment(
+            attachments.save_attachment(
                 db,
                 actor=actor_of(request),
                 settings=settings_of(request),
@@ -544,7 +544,7 @@ class ApplicationController(Controller):
         if not service.can_view_application(user, application, db):
             raise NotFoundException("未找到该附件，或您无权查看。")
         try:
-            stored = service.get_attachment(db, application_id=application_id, file_id=file_id)
+            stored = attachments.get_attachment(db, application_id=application_id, file_id=file_id)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
         path = files.stored_path(settings_of(request), stored)
@@ -567,7 +567,7 @@ class ApplicationController(Controller):
         self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], file_id: FromPath[int]
     ) -> Redirect:
         try:
-            stored = service.delete_attachment(
+            stored = attachments.delete_attachment(
                 db, actor=actor_of(request), application_id=application_id, file_id=file_id
             )
             db.commit()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from reviewapp.applications import importing, service
+from reviewapp.applications import formal_review, importing
 from reviewapp.applications.models import Application
 from reviewapp.applications.sample_file import OFFICIAL_COLUMNS, CatalogueEntry, generate_rows, official_workbook
 from reviewapp.clock import today_beijing
@@ -71,7 +71,7 @@ def applications_step(ctx: DemoContext) -> None:
         failing = bool(application.formal_failed_codes)
         if failing and application.serial in {12}:
             continue  # the unknown-scenario case is left for staff to look at
-        service.decide(
+        formal_review.decide(
             session,
             actor=ctx.actor,
             application_id=application.id,  # type: ignore[arg-type]

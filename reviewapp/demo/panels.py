@@ -9,8 +9,8 @@ from sqlmodel import select
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, ApplicationParty, Enterprise
 from reviewapp.clock import today_beijing
 from reviewapp.demo.context import DemoContext, demo_credit_code
+from reviewapp.panels import assignment, membership
 from reviewapp.panels import experts as pool
-from reviewapp.panels import service
 from reviewapp.panels.models import Expert
 
 # name, title, employer, city, specialties. The first five become the demo logins expert1..expert5.
@@ -110,14 +110,14 @@ def panels_step(ctx: DemoContext) -> None:
         chosen = candidates[:6]
         if not chosen:
             continue
-        panel = service.create_panel(db, actor=actor, round_id=rnd.id, name=f"{group}评审组", industry_group=group)
+        panel = membership.create_panel(db, actor=actor, round_id=rnd.id, name=f"{group}评审组", industry_group=group)
         for expert in chosen:
-            service.add_member(db, actor=actor, panel_id=panel.id, expert_id=expert.id, today=today)
+            membership.add_member(db, actor=actor, panel_id=panel.id, expert_id=expert.id, today=today)
             used.add(expert.id)
         panels.append(panel)
     ctx.objects["panels"] = panels
     if apps:
-        service.auto_assign(db, actor=actor, round_id=rnd.id, today=today)
+        assignment.auto_assign(db, actor=actor, round_id=rnd.id, today=today)
 
 
 def _tie_experts_to_applications(ctx: DemoContext, made: list[Expert], apps: list[Application], today: date) -> None:

@@ -13,6 +13,7 @@ from reviewapp.applications.models import Application, FormalStatus
 from reviewapp.audit import Actor
 from reviewapp.clock import utcnow
 from reviewapp.demo.context import DemoContext
+from reviewapp.panels import declarations
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert
 from reviewapp.ranking import service
@@ -51,7 +52,7 @@ def ranking_step(ctx: DemoContext) -> None:
         for expert in members:
             actor = Actor(expert.user_id, expert.name)
             panels.sign_pledge(db, actor=actor, expert_id=expert.id, round_id=rnd.id, agreed=True)  # type: ignore[arg-type]
-            panels.submit_declaration(
+            declarations.submit_declaration(
                 db, actor=actor, expert_id=expert.id, round_id=rnd.id, declared={}, confirmed=True
             )  # type: ignore[arg-type]
         db.flush()

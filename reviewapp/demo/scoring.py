@@ -12,6 +12,7 @@ from reviewapp.applications.models import Application, ApplicationScenario, Ente
 from reviewapp.audit import Actor
 from reviewapp.clock import today_beijing, utcnow
 from reviewapp.demo.context import DemoContext, demo_credit_code
+from reviewapp.panels import assignment, declarations
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert, Panel
 from reviewapp.rounds import service as rounds
@@ -58,7 +59,9 @@ def scoring_step(ctx: DemoContext) -> None:
     for expert in members:
         actor = Actor(expert.user_id, expert.name)
         panels.sign_pledge(db, actor=actor, expert_id=expert.id, round_id=rnd.id, agreed=True)  # type: ignore[arg-type]
-        panels.submit_declaration(db, actor=actor, expert_id=expert.id, round_id=rnd.id, declared={}, confirmed=True)  # type: ignore[arg-type]
+        declarations.submit_declaration(
+            db, actor=actor, expert_id=expert.id, round_id=rnd.id, declared={}, confirmed=True
+        )  # type: ignore[arg-type]
     db.flush()
 
     staff = ctx.users.get("staff")
@@ -172,5 +175,7 @@ def _fallback_applications(ctx: DemoContext, rnd: Round, panel: Panel) -> None:
                     application_id=app.id, scenario_id=sc.id, name=sc.name, stage=sc.stage, sort_order=order
                 )
             )  # type: ignore[arg-type]
-        panels.assign_application(db, actor=ctx.actor, application_id=app.id, panel_id=panel.id, today=today_beijing())  # type: ignore[arg-type]
+        assignment.assign_application(
+            db, actor=ctx.actor, application_id=app.id, panel_id=panel.id, today=today_beijing()
+        )  # type: ignore[arg-type]
     db.flush()

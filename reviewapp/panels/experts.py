@@ -23,8 +23,9 @@ from reviewapp.errors import Conflict as StaleEdit
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import SheetTable, normalise_text, read_table
 from reviewapp.panels import rules
+from reviewapp.panels.conflicts import refresh_conflicts_for_experts
 from reviewapp.panels.models import RELATION_KINDS, Expert, ExpertEmployment, ExpertRelation
-from reviewapp.panels.service import get_expert, refresh_conflicts_for_experts
+from reviewapp.panels.service import get_expert
 from reviewapp.settings import Settings
 
 audit.register_labels(

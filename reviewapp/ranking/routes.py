@@ -17,7 +17,7 @@ from reviewapp.auth.models import Role
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Panel
-from reviewapp.panels.routes import my_expert
+from reviewapp.panels.pledge_routes import my_expert
 from reviewapp.ranking import service
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds.models import Round

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from reviewapp.rounds import criteria
 from reviewapp.rounds.models import TIER_LABELS, IndustryCode, MaturityLevel, Scenario, Tier
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
@@ -67,7 +68,7 @@ TEMPLATE_NOTE = (
 def load_criteria_templates(session: Session, seeds_dir: Path = SEEDS_DIR) -> None:
     """Each seeds/criteria-<tier>-<year>-template.csv becomes a template version once (looked up by name)."""
     from reviewapp.audit import Actor
-    from reviewapp.rounds import rules, service
+    from reviewapp.rounds import rules
 
     for path in sorted(seeds_dir.glob("criteria-*-template.csv")):
         match = re.fullmatch(r"criteria-(\w+)-(\d{4})-template", path.stem)
@@ -75,7 +76,7 @@ def load_criteria_templates(session: Session, seeds_dir: Path = SEEDS_DIR) -> No
             raise ValueError(f"criteria template file name must be criteria-<tier>-<year>-template.csv: {path.name}")
         tier = Tier(match.group(1))
         rows = [(number, row) for number, row in enumerate(_rows(path), start=2)]
-        service.load_template(
+        criteria.load_template(
             session,
             actor=Actor.system("系统初始化"),
             name=f"{TIER_LABELS[tier]}要素条件默认模板（{match.group(2)}）",

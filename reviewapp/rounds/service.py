@@ -1,4 +1,6 @@
-"""Rounds (批次) and criteria versions (要素条件): create, edit under optimistic locking, copy, import, freeze.
+"""Rounds (批次): create, edit under optimistic locking, freeze; and reading and copying criteria versions (要素条件),
+which a round needs when it takes one. Listing, importing and deleting versions live in criteria.py, editing a
+version's tree in criteria_editor.py.
 
 Every operation writes its audit entry in the caller's transaction; the caller commits.
 """
@@ -6,12 +8,11 @@ Every operation writes its audit entry in the caller's transaction; the caller c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from reviewapp import audit
@@ -29,7 +30,7 @@ from reviewapp.rounds.models import (
     Scenario,
     Tier,
 )
-from reviewapp.rounds.rules import CriteriaTree, EditMode, NodeDraft, ParsedCriteria
+from reviewapp.rounds.rules import CriteriaTree
 
 audit.register_labels(
     actions={
@@ -52,7 +53,6 @@ audit.register_labels(
 )
 
 STALE_ROUND = "该批次的设置已被他人修改，请刷新后重试。您这次的修改未保存。"
-COPIED_TEMPLATE_NOTE = "复制自系统模板。模板的分值与评分指引是示例，不是官方原文，请按本省要求核对修改。"
 STALE_CRITERIA = "该要素条件已被他人修改，请刷新后重试。您这次的修改未保存。"
 
 
@@ -346,15 +346,6 @@ def list_rounds_query(*, q: str = "", year: int | None = None, tier: str = ""): 
 # --- criteria versions ----------------------------------------------------------------------------
 
 
-@dataclass
-class EditOutcome:
-    """The version the edit landed in; `forked` when a frozen version was copied to take it."""
-
-    version: CriteriaVersion
-    forked: bool = False
-    node: CriteriaNode | None = None
-
-
 def get_version(session: Session, version_id: int, *, for_update: bool = False) -> CriteriaVersion:
     stmt = select(CriteriaVersion).where(CriteriaVersion.id == version_id)
     if for_update:
@@ -374,29 +365,7 @@ def criteria_tree(session: Session, version_id: int) -> CriteriaTree:
     return rules.build_tree(_nodes(session, version_id), version_id=version_id)
 
 
-def list_versions_query(*, q: str = "", kind: str = ""):  # type: ignore[no-untyped-def]
-    stmt = select(CriteriaVersion)
-    if q:
-        stmt = stmt.where(CriteriaVersion.name.like(f"%{q.strip()}%"))  # type: ignore[attr-defined]
-    used = exists().where(Round.criteria_version_id == CriteriaVersion.id)
-    if kind == "template":
-        stmt = stmt.where(CriteriaVersion.is_template == True)  # noqa: E712
-    elif kind == "in_use":
-        stmt = stmt.where(used)
-    elif kind == "frozen":
-        stmt = stmt.where(CriteriaVersion.frozen_at.is_not(None))  # type: ignore[union-attr]
-    elif kind == "free":
-        stmt = stmt.where(CriteriaVersion.is_template == False, ~used)  # noqa: E712
-    return stmt.order_by(CriteriaVersion.is_template.desc(), CriteriaVersion.id.desc())  # type: ignore[attr-defined]
-
-
-def version_choices(session: Session, *, current_id: int | None) -> list[CriteriaVersion]:
-    """Versions a round may choose: templates (copied on choice), versions no round uses, and its current one."""
-    used = exists().where(Round.criteria_version_id == CriteriaVersion.id)
-    stmt = select(CriteriaVersion).where(
-        or_(CriteriaVersion.is_template == True, ~used, CriteriaVersion.id == (current_id or -1))  # noqa: E712
-    )
-    return list(session.exec(stmt.order_by(CriteriaVersion.is_template.desc(), CriteriaVersion.id.desc())))  # type: ignore[attr-defined]
+COPIED_TEMPLATE_NOTE = "复制自系统模板。模板的分值与评分指引是示例，不是官方原文，请按本省要求核对修改。"
 
 
 def _node_dict(node: CriteriaNode) -> dict[str, Any]:
@@ -418,34 +387,6 @@ def _version_summary(session: Session, version: CriteriaVersion) -> dict[str, An
         "gates": tree.gate_count,
         "total": rules.fmt_points(tree.total),
     }
-
-
-def _check_version_meta(name: str, tier: str, note: str) -> None:
-    if not name.strip():
-        raise ServiceError("「版本名称」为必填项。", field="name")
-    if len(name.strip()) > 120:
-        raise ServiceError("「版本名称」不能超过 120 个字符。", field="name")
-    if tier not in {t.value for t in Tier}:
-        raise ServiceError("「适用级别」应为基础级、先进级、卓越级或领航级。", field="tier")
-    if len(note) > 500:
-        raise ServiceError("「说明」不能超过 500 个字符。", field="note")
-
-
-def create_version(session: Session, *, actor: Actor, name: str, tier: str, note: str = "") -> CriteriaVersion:
-    _check_version_meta(name, tier, note)
-    version = CriteriaVersion(name=name.strip(), tier=tier, note=note.strip())
-    session.add(version)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.create",
-        entity_type="criteria_version",
-        entity_id=version.id,
-        summary=f"新建要素条件版本「{version.name}」（空白）",
-        after={"name": version.name, "tier": tier},
-    )
-    return version
 
 
 def _copy_nodes(session: Session, *, source_id: int, target_id: int) -> None:
@@ -503,396 +444,12 @@ def copy_version(session: Session, *, actor: Actor, version_id: int, name: str |
     return copy
 
 
-def _begin_edit(
-    session: Session, *, actor: Actor, version_id: int, row_version: int, is_admin: bool
-) -> tuple[CriteriaVersion, bool]:
-    """Lock the version, refuse a stale form, and decide where the edit goes (itself, or a copy if frozen)."""
-    version = get_version(session, version_id, for_update=True)
-    if version.row_version != row_version:
-        raise Conflict(STALE_CRITERIA)
-    decision = rules.edit_decision(
-        is_template=version.is_template, frozen=version.frozen_at is not None, is_admin=is_admin
-    )
-    if decision.mode == EditMode.refused:
-        raise ServiceError(decision.reason)
-    if decision.mode == EditMode.new_version:
-        return copy_version(session, actor=actor, version_id=version.id, name=f"{version.name}（修订版）"), True  # type: ignore[arg-type]
-    version.row_version += 1
-    session.add(version)
-    return version, False
-
-
-def _find_node(session: Session, version: CriteriaVersion, node_id: int, *, source_id: int) -> CriteriaNode:
-    """The node to edit; after a fork it is the copy's node with the same code."""
-    node = session.get(CriteriaNode, node_id)
-    if node is None or node.version_id != source_id:
-        raise NotFound("未找到该维度或条目，可能已被删除。请刷新页面。")
-    if version.id == source_id:
-        return node
-    found = session.exec(
-        select(CriteriaNode).where(CriteriaNode.version_id == version.id, CriteriaNode.code == node.code)
-    ).one()
-    return found
-
-
-def _check_code_free(session: Session, version_id: int, code: str, *, except_id: int | None = None) -> None:
-    stmt = select(CriteriaNode).where(CriteriaNode.version_id == version_id, CriteriaNode.code == code)
-    clash = session.exec(stmt).first()
-    if clash is not None and clash.id != except_id:
-        raise ServiceError(f"编码 {code} 已被「{clash.title}」使用；同一版本内编码不能重复。", field="code")
-
-
-def _check_draft(draft: NodeDraft) -> NodeDraft:
-    problems = rules.node_problems(draft)
-    _raise_first(problems)
-    return draft.normalised()
-
-
-def _dimension(session: Session, version_id: int, dimension_id: int) -> CriteriaNode:
-    dim = session.get(CriteriaNode, dimension_id)
-    if dim is None or dim.version_id != version_id or dim.parent_id is not None:
-        raise ServiceError("所选的维度不存在，请刷新页面。", field="parent_id")
-    return dim
-
-
-def _next_order(session: Session, version_id: int, parent_id: int | None) -> int:
-    stmt = select(func.max(CriteriaNode.sort_order)).where(CriteriaNode.version_id == version_id)
-    stmt = stmt.where(CriteriaNode.parent_id == parent_id if parent_id else CriteriaNode.parent_id.is_(None))  # type: ignore[union-attr]
-    return int(session.exec(stmt).one() or 0) + 1
-
-
-def _parent_code(session: Session, source_version_id: int, parent_id: int | None) -> str | None:
-    if parent_id is None:
-        return None
-    return _dimension(session, source_version_id, parent_id).code
-
-
-def _parent_in(session: Session, version: CriteriaVersion, code: str | None) -> int | None:
-    if code is None:
-        return None
-    return session.exec(
-        select(CriteriaNode.id).where(CriteriaNode.version_id == version.id, CriteriaNode.code == code)
-    ).one()
-
-
-def add_node(
-    session: Session,
-    *,
-    actor: Actor,
-    version_id: int,
-    row_version: int,
-    is_admin: bool,
-    parent_id: int | None,
-    draft: NodeDraft,
-) -> EditOutcome:
-    """Add a dimension (parent_id None) or an item under a dimension, at the end."""
-    draft = NodeDraft(**{**draft.__dict__, "kind": NodeKind.dimension.value}) if parent_id is None else draft
-    if parent_id is not None and draft.kind not in (NodeKind.points.value, NodeKind.gate.value):
-        raise ServiceError("「类型」应为「分值」或「否决项」。", field="kind")
-    clean = _check_draft(draft)
-    parent_code = _parent_code(session, version_id, parent_id)
-    version, forked = _begin_edit(
-        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
-    )
-    _check_code_free(session, version.id, clean.code)  # type: ignore[arg-type]
-    parent = _parent_in(session, version, parent_code)
-    node = CriteriaNode(
-        version_id=version.id,
-        parent_id=parent,
-        kind=clean.kind,
-        code=clean.code,
-        title=clean.title,  # type: ignore[arg-type]
-        guidance=clean.guidance,
-        max_points=clean.max_points or Decimal("0"),
-        step=clean.step or Decimal("0"),
-        sort_order=_next_order(session, version.id, parent),  # type: ignore[arg-type]
-    )
-    session.add(node)
-    session.flush()
-    what = "维度" if parent is None else "条目"
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.node_add",
-        entity_type="criteria_version",
-        entity_id=version.id,
-        summary=f"在要素条件「{version.name}」中添加{what} {node.code} {node.title}",
-        after=_node_dict(node),
-    )
-    return EditOutcome(version=version, forked=forked, node=node)
-
-
-def update_node(
-    session: Session,
-    *,
-    actor: Actor,
-    version_id: int,
-    row_version: int,
-    is_admin: bool,
-    node_id: int,
-    draft: NodeDraft,
-    parent_id: int | None = None,
-) -> EditOutcome:
-    """Change a dimension or an item; an item may move to another dimension (it goes to the end there)."""
-    original = session.get(CriteriaNode, node_id)
-    if original is None or original.version_id != version_id:
-        raise NotFound("未找到该维度或条目，可能已被删除。请刷新页面。")
-    is_dimension = original.parent_id is None
-    if is_dimension:
-        draft = NodeDraft(**{**draft.__dict__, "kind": NodeKind.dimension.value})
-    elif draft.kind not in (NodeKind.points.value, NodeKind.gate.value):
-        raise ServiceError("「类型」应为「分值」或「否决项」。", field="kind")
-    clean = _check_draft(draft)
-    old_parent_code = None if is_dimension else _parent_code(session, version_id, original.parent_id)
-    new_parent_code = None if is_dimension else _parent_code(session, version_id, parent_id or original.parent_id)
-    version, forked = _begin_edit(
-        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
-    )
-    node = _find_node(session, version, node_id, source_id=version_id)
-    _check_code_free(session, version.id, clean.code, except_id=node.id)  # type: ignore[arg-type]
-    before = _node_dict(node)
-    new_parent = _parent_in(session, version, new_parent_code)
-    if not is_dimension and new_parent != node.parent_id:
-        node.parent_id = new_parent
-        node.sort_order = _next_order(session, version.id, new_parent)  # type: ignore[arg-type]
-    node.kind, node.code, node.title, node.guidance = clean.kind, clean.code, clean.title, clean.guidance
-    node.max_points, node.step = clean.max_points or Decimal("0"), clean.step or Decimal("0")
-    session.add(node)
-    session.flush()
-    after = _node_dict(node)
-    if new_parent_code != old_parent_code:
-        before["dimension"], after["dimension"] = old_parent_code, new_parent_code
-    old, new = _diff(before, after)
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.node_update",
-        entity_type="criteria_version",
-        entity_id=version.id,
-        summary=f"修改要素条件「{version.name}」中的{'维度' if is_dimension else '条目'} {node.code} {node.title}",
-        before=old,
-        after=new,
-    )
-    return EditOutcome(version=version, forked=forked, node=node)
-
-
-def delete_node(
-    session: Session, *, actor: Actor, version_id: int, row_version: int, is_admin: bool, node_id: int
-) -> EditOutcome:
-    """Delete an item, or a dimension together with its items."""
-    version, forked = _begin_edit(
-        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
-    )
-    node = _find_node(session, version, node_id, source_id=version_id)
-    children = list(session.exec(select(CriteriaNode).where(CriteriaNode.parent_id == node.id)))
-    before = {**_node_dict(node), "items": [_node_dict(c) for c in children]} if children else _node_dict(node)
-    for child in children:
-        session.delete(child)
-    session.flush()
-    session.delete(node)
-    session.flush()
-    what = "维度" if node.parent_id is None else "条目"
-    extra = f"及其下 {len(children)} 个条目" if children else ""
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.node_delete",
-        entity_type="criteria_version",
-        entity_id=version.id,
-        summary=f"删除要素条件「{version.name}」中的{what} {node.code} {node.title}{extra}",
-        before=before,
-    )
-    return EditOutcome(version=version, forked=forked)
-
-
-def move_node(
-    session: Session, *, actor: Actor, version_id: int, row_version: int, is_admin: bool, node_id: int, direction: str
-) -> EditOutcome:
-    """Move a dimension among dimensions, or an item within its dimension, one place up or down."""
-    if direction not in ("up", "down"):
-        raise ServiceError("移动方向无效。")
-    version, forked = _begin_edit(
-        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
-    )
-    node = _find_node(session, version, node_id, source_id=version_id)
-    siblings_stmt = select(CriteriaNode).where(CriteriaNode.version_id == version.id)
-    siblings_stmt = siblings_stmt.where(
-        CriteriaNode.parent_id == node.parent_id if node.parent_id else CriteriaNode.parent_id.is_(None)  # type: ignore[union-attr]
-    )
-    siblings = sorted(session.exec(siblings_stmt), key=lambda n: (n.sort_order, n.id))
-    before_codes = [s.code for s in siblings]
-    order = rules.moved_order([s.id for s in siblings], node.id, direction)  # type: ignore[misc]
-    by_id = {s.id: s for s in siblings}
-    for position, sid in enumerate(order, start=1):
-        by_id[sid].sort_order = position
-        session.add(by_id[sid])
-    session.flush()
-    after_codes = [by_id[sid].code for sid in order]
-    if after_codes != before_codes:
-        moved = "上移" if direction == "up" else "下移"
-        audit.record(
-            session,
-            actor=actor,
-            action="criteria.node_move",
-            entity_type="criteria_version",
-            entity_id=version.id,
-            summary=f"将要素条件「{version.name}」中的 {node.code} {node.title}{moved}一位",
-            before={"order": before_codes},
-            after={"order": after_codes},
-        )
-    return EditOutcome(version=version, forked=forked, node=node)
-
-
-def update_version(
-    session: Session,
-    *,
-    actor: Actor,
-    version_id: int,
-    row_version: int,
-    is_admin: bool,
-    name: str,
-    tier: str,
-    note: str,
-) -> EditOutcome:
-    _check_version_meta(name, tier, note)
-    version, forked = _begin_edit(
-        session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
-    )
-    before = {"name": version.name, "tier": version.tier, "note": version.note}
-    version.name, version.tier, version.note = name.strip(), tier, note.strip()
-    session.add(version)
-    session.flush()
-    old, new = _diff(before, {"name": version.name, "tier": version.tier, "note": version.note})
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.update",
-        entity_type="criteria_version",
-        entity_id=version.id,
-        summary=f"修改要素条件版本「{version.name}」的名称、级别或说明",
-        before=old,
-        after=new,
-    )
-    return EditOutcome(version=version, forked=forked)
-
-
-def delete_version(session: Session, *, actor: Actor, version_id: int, row_version: int, is_admin: bool) -> None:
-    """Only a version no round uses and that was never frozen; templates only by an administrator."""
-    version = get_version(session, version_id, for_update=True)
-    if version.row_version != row_version:
-        raise Conflict(STALE_CRITERIA)
-    user = rounds_using(session, [version_id]).get(version_id)
-    if user is not None:
-        raise ServiceError(f"批次「{user.name}」正在使用该版本，不能删除。")
-    if version.frozen_at is not None:
-        raise ServiceError("该版本已冻结（曾用于评分），不能删除。")
-    if version.is_template and not is_admin:
-        raise ServiceError("模板只能由系统管理员删除。")
-    summary = _version_summary(session, version)
-    for child in session.exec(select(CriteriaVersion).where(CriteriaVersion.based_on_id == version.id)):
-        child.based_on_id = None
-        session.add(child)
-    nodes = _nodes(session, version_id)
-    for node in (n for n in nodes if n.parent_id is not None):
-        session.delete(node)
-    session.flush()
-    for node in (n for n in nodes if n.parent_id is None):
-        session.delete(node)
-    session.flush()
-    session.delete(version)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.delete",
-        entity_type="criteria_version",
-        entity_id=version_id,
-        summary=f"删除要素条件版本「{summary['name']}」",
-        before=summary,
-    )
-
-
-def _store_parsed(session: Session, version: CriteriaVersion, parsed: ParsedCriteria) -> None:
-    for d_order, dim in enumerate(parsed.dimensions, start=1):
-        node = CriteriaNode(
-            version_id=version.id,
-            parent_id=None,
-            kind=NodeKind.dimension.value,
-            code=dim.draft.code,  # type: ignore[arg-type]
-            title=dim.draft.title,
-            guidance=dim.draft.guidance,
-            max_points=Decimal("0"),
-            step=Decimal("0"),
-            sort_order=d_order,
-        )
-        session.add(node)
-        session.flush()
-        for i_order, item in enumerate(dim.items, start=1):
-            d = item.draft
-            session.add(
-                CriteriaNode(
-                    version_id=version.id,
-                    parent_id=node.id,
-                    kind=d.kind,
-                    code=d.code,
-                    title=d.title,  # type: ignore[arg-type]
-                    guidance=d.guidance,
-                    max_points=d.max_points or Decimal("0"),
-                    step=d.step or Decimal("0"),
-                    sort_order=i_order,
-                )
-            )
-    session.flush()
-
-
-def import_version(
-    session: Session, *, actor: Actor, name: str, tier: str, note: str, parsed: ParsedCriteria, filename: str = ""
-) -> CriteriaVersion:
-    """A new version from checked Excel rows; any problem refuses the whole import."""
-    _check_version_meta(name, tier, note)
-    if parsed.problems:
-        raise ServiceError(f"表格中有 {len(parsed.problems)} 处问题，未导入任何内容。")
-    if not parsed.dimensions:
-        raise ServiceError("表格中没有任何维度，未导入。")
-    version = CriteriaVersion(name=name.strip(), tier=tier, note=note.strip())
-    session.add(version)
-    session.flush()
-    _store_parsed(session, version, parsed)
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.import",
-        entity_type="criteria_version",
-        entity_id=version.id,
-        summary=f"从 Excel{('「' + filename[:80] + '」') if filename else ''}导入要素条件版本「{version.name}」",
-        after=_version_summary(session, version),
-    )
-    return version
-
-
-def load_template(
-    session: Session, *, actor: Actor, name: str, tier: str, note: str, parsed: ParsedCriteria
-) -> CriteriaVersion | None:
-    """Insert a shipped template once (by name); a template already there, perhaps edited, is left alone."""
-    existing = session.exec(
-        select(CriteriaVersion).where(CriteriaVersion.is_template == True, CriteriaVersion.name == name)  # noqa: E712
-    ).first()
-    if existing is not None:
-        return None
-    if not parsed.ok:
-        first = parsed.problems[0]
-        raise ValueError(f"criteria template {name!r} is invalid: row {first.row} {first.column}: {first.message}")
-    version = CriteriaVersion(name=name, tier=tier, note=note, is_template=True)
-    session.add(version)
-    session.flush()
-    _store_parsed(session, version, parsed)
-    audit.record(
-        session,
-        actor=actor,
-        action="criteria.seed",
-        entity_type="criteria_version",
-        entity_id=version.id,
-        summary=f"载入系统自带的要素条件模板「{name}」",
-        after=_version_summary(session, version),
-    )
-    return version
+def _check_version_meta(name: str, tier: str, note: str) -> None:
+    if not name.strip():
+        raise ServiceError("「版本名称」为必填项。", field="name")
+    if len(name.strip()) > 120:
+        raise ServiceError("「版本名称」不能超过 120 个字符。", field="name")
+    if tier not in {t.value for t in Tier}:
+        raise ServiceError("「适用级别」应为基础级、先进级、卓越级或领航级。", field="tier")
+    if len(note) > 500:
+        raise ServiceError("「说明」不能超过 500 个字符。", field="note")

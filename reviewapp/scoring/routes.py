@@ -16,7 +16,7 @@ from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.forms import Field, validate
 from reviewapp.panels import service as panels
-from reviewapp.panels.routes import my_expert
+from reviewapp.panels.pledge_routes import my_expert
 from reviewapp.rounds.routes import END_OF_DAY
 from reviewapp.rounds.rules import beijing_to_utc, fmt_points
 from reviewapp.scoring import rules, service

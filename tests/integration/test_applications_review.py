@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlmodel import select
 
 from reviewapp import files
-from reviewapp.applications import service
+from reviewapp.applications import attachments, service
 from reviewapp.applications.models import Application, Enterprise
 from reviewapp.audit.models import AuditEntry
 from reviewapp.clock import today_beijing
@@ -306,7 +306,7 @@ def test_experts_cannot_download_attachments_or_open_the_staff_page(make_user, l
     from reviewapp.audit import Actor
 
     actor = Actor.system("测试")
-    stored = service.save_attachment(
+    stored = attachments.save_attachment(
         db, actor=actor, settings=settings, application_id=app.id, filename="申报书.pdf", data=PDF
     )
     db.commit()

@@ -7,7 +7,7 @@ from sqlmodel import select
 from reviewapp.applications.models import Application, ApplicationParty
 from reviewapp.audit.models import AuditEntry
 from reviewapp.clock import today_beijing
-from reviewapp.panels import service
+from reviewapp.panels import conflicts, service
 from reviewapp.panels.models import Conflict, ExpertEmployment, ExpertRelation, Panel, PanelMember
 from tests.conftest import reread
 from tests.factories import VALID_CREDIT_CODES, make_application, make_enterprise, make_expert, make_panel, make_round
@@ -130,7 +130,7 @@ def test_automatic_assignment_balances_and_explains_what_it_cannot_place(db, sta
 
 def test_assignment_page_shows_eligible_scorers_and_warns_below_minimum(db, staff_client):
     rnd, pa, _pb, _apps, blocked, _e, _c, pending, a_members, _b = conflict_world(db)
-    service.recompute_conflicts(db, actor=service.Actor.system(), round_id=rnd.id, today=today_beijing())
+    conflicts.recompute_conflicts(db, actor=service.Actor.system(), round_id=rnd.id, today=today_beijing())
     db.commit()
     # By hand, staff may still put the blocked application in panel 1; the page then warns.
     response = staff_client.submit(f"/rounds/{rnd.id}/assignment/{blocked.id}", {"panel_id": str(pa.id)})

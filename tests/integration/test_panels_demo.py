@@ -6,7 +6,7 @@ from reviewapp.applications.models import Application
 from reviewapp.audit.service import verify_chain
 from reviewapp.auth.models import User
 from reviewapp.demo import load_demo
-from reviewapp.panels import service
+from reviewapp.panels import assignment
 from reviewapp.panels.models import Conflict, Expert, Panel, PanelMember
 from reviewapp.rounds.models import Round
 
@@ -37,7 +37,7 @@ def test_demo_builds_pool_panels_conflicts_and_assignment(db, settings):
         select(Application).where(Application.round_id == rnd.id, Application.formal_status == "passed")
     ).all()
     assert passed and all(a.formal_status == "passed" for a in passed)
-    statuses, reasons = service.assignment_overview(db, round_id=rnd.id)
+    statuses, reasons = assignment.assignment_overview(db, round_id=rnd.id)
     unplaced = {s.application.id for s in statuses if s.panel is None}
     assert unplaced == set(reasons), "every application the assignment could not place is explained"
     assert sum(1 for a in passed if a.panel_id is not None) >= len(passed) // 2

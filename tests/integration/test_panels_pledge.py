@@ -10,7 +10,7 @@ from reviewapp.applications.models import Application, Enterprise
 from reviewapp.audit import Actor
 from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role
-from reviewapp.panels import rules, service
+from reviewapp.panels import assignment, declarations, rules, service
 from reviewapp.panels.models import Conflict, ExpertEmployment, ExpertRelation, Pledge
 from reviewapp.rounds.models import Round
 from tests.conftest import reread, reset_database
@@ -98,7 +98,7 @@ def test_new_assignments_and_a_changed_pledge_text_send_the_expert_back_through_
     user, rnd, me, panel, app_a, _b = expert_world(db, make_user)
     actor = Actor.system("测试")
     service.sign_pledge(db, actor=actor, expert_id=me.id, round_id=rnd.id, agreed=True)
-    service.submit_declaration(db, actor=actor, expert_id=me.id, round_id=rnd.id, declared={}, confirmed=True)
+    declarations.submit_declaration(db, actor=actor, expert_id=me.id, round_id=rnd.id, declared={}, confirmed=True)
     db.commit()
     browser = login(user)
     assert browser.get(f"/expert/rounds/{rnd.id}").status_code == 200
@@ -210,12 +210,12 @@ def test_visible_applications_never_include_a_conflicted_one(engine, data):
             )
             for _ in range(data.draw(st.integers(1, 6)))
         ]
-        service.auto_assign(db, actor=actor, round_id=rnd.id, today=TODAY)
+        assignment.auto_assign(db, actor=actor, round_id=rnd.id, today=TODAY)
         for expert in experts:
             service.sign_pledge(db, actor=actor, expert_id=expert.id, round_id=rnd.id, agreed=True)
-            items = service.declaration_items(db, expert_id=expert.id, round_id=rnd.id)
+            items = declarations.declaration_items(db, expert_id=expert.id, round_id=rnd.id)
             declared = {i.enterprise_id: "声明" for i in items if data.draw(st.booleans())}
-            service.submit_declaration(
+            declarations.submit_declaration(
                 db, actor=actor, expert_id=expert.id, round_id=rnd.id, declared=declared, confirmed=True
             )
         db.commit()

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
-from reviewapp.applications import importing
+from reviewapp.applications import import_sheet
 from reviewapp.applications.models import Application, ApplicationScenario, Enterprise
 from reviewapp.audit import Actor
 from reviewapp.audit.models import AuditEntry
@@ -249,7 +249,7 @@ def test_name_list_has_the_official_columns_footnotes_and_reads_back_with_the_im
     assert notes[0].startswith("¹ 所属行业请填写：原材料、电子信息、装备制造、消费品")
     assert notes[3].startswith("⁴ 行业中类、行业小类参考《国民经济行业分类》")
     # The file is the same 名单汇总表 that the application import reads.
-    table = read_table(response.content, columns=importing.COLUMNS, required=importing.REQUIRED_COLUMNS)
+    table = read_table(response.content, columns=import_sheet.COLUMNS, required=import_sheet.REQUIRED_COLUMNS)
     assert [r.values["企业名称"] for r in table.rows] == [r[1] for r in rows]
     assert table.unit_line.startswith("报送单位")
 

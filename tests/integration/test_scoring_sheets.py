@@ -17,6 +17,7 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role, User, UserSession
 from reviewapp.errors import ServiceError
 from reviewapp.files import StoredFile
+from reviewapp.panels import assignment, membership
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Conflict, Expert, Panel
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round
@@ -651,12 +652,12 @@ def test_a_panel_change_may_not_drop_a_submitted_sheet(world, db):
     from reviewapp.audit import Actor
 
     with pytest.raises(ServiceError, match="涉及 1 份已提交的评分表"):
-        panels.remove_member(
+        membership.remove_member(
             db, actor=Actor.system(), panel_id=world.panel.id, expert_id=world.experts[2].id, reason="该专家临时有事"
         )
     db.rollback()
     with pytest.raises(ServiceError, match="涉及 1 份已提交的评分表"):
-        panels.assign_application(
+        assignment.assign_application(
             db,
             actor=Actor.system(),
             application_id=world.apps[0].id,
@@ -666,7 +667,7 @@ def test_a_panel_change_may_not_drop_a_submitted_sheet(world, db):
         )
     db.rollback()
     # Applications without submitted sheets can still move (with a reason, scoring having started).
-    panels.assign_application(
+    assignment.assign_application(
         db,
         actor=Actor.system(),
         application_id=world.apps[2].id,
