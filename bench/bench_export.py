@@ -301,10 +301,10 @@ def main() -> None:
         )
     # The parts of the list export: the service call alone.
     with Session(engine, expire_on_commit=False) as session:
-        from reviewapp.ranking import service
+        from reviewapp.ranking import recommendations
 
         t0 = time.perf_counter()
-        view = service.round_list(session, round_id=round_id)
+        view = recommendations.round_list(session, round_id=round_id)
         service_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         exports.recommendations_workbook(view)

@@ -16,7 +16,7 @@ from reviewapp.errors import Conflict, NotFound, ServiceError
 from reviewapp.forms import Field, validate
 from reviewapp.publicity import rules, service
 from reviewapp.publicity.models import PublicityPeriod, SpotCheckOutcome
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round
 from reviewapp.web import PUBLIC, FormData, actor_of, flash, render, staff_only
@@ -241,7 +241,9 @@ class RoundPublicityController(Controller):
             request,
             db,
             round_id,
-            lambda: ranking.mark_list_final(db, actor=actor_of(request), round_id=round_id, row_version=row_version),
+            lambda: recommendations.mark_list_final(
+                db, actor=actor_of(request), round_id=round_id, row_version=row_version
+            ),
             "推荐名单已定稿。",
         )
 

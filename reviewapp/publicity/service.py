@@ -29,7 +29,7 @@ from reviewapp.publicity.models import (
     SpotCheckMethod,
     SpotCheckOutcome,
 )
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations as ranking
 from reviewapp.reports import service as reports
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round

@@ -1,8 +1,9 @@
 """The official Excel files of a round (issue 6): the lists the province sends on, the panels' score summaries, the
 individual 专家评分表 for the paper archive, and the raw-score file from which the ranking can be recomputed.
 
-The builders take the service's views (reviewapp.ranking.service) and return workbook bytes through the one Excel
-writer (reviewapp.excel.write_sheet); `export` reads the view for a type, builds the file and records who took it.
+The builders take the ranking views (reviewapp.ranking.recommendations, decisions, expert_sheets, raw_scores) and
+return workbook bytes through the one Excel writer (reviewapp.excel.write_sheet); `export` reads the view for a
+type, builds the file and records who took it.
 Headers and footnotes follow the official tables [policy 000 附件1/附件2, 001 附件1/5].
 """
 
@@ -19,6 +20,7 @@ from openpyxl import Workbook
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from reviewapp import audit
 from reviewapp.audit import Actor
 from reviewapp.clock import BEIJING, as_utc
 from reviewapp.db import session_scope
@@ -33,8 +35,7 @@ from reviewapp.excel import (
     write_sheet,
 )
 from reviewapp.panels import service as panels
-from reviewapp.ranking import rules
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import decisions, expert_sheets, raw_scores, recommendations, rules
 from reviewapp.ranking.export_kinds import KINDS, ExportKind
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import TIER_LABELS, Aggregation, NodeKind, Round, Tier
@@ -57,6 +58,8 @@ OVERSEAS_NOTES = (
     f"² {INDUSTRY_NOTE}",
     "³ 简介中请主要介绍主营业务、智能工厂建设总体情况、先进性与特色、实施成效等内容。",
 )
+
+audit.register_labels(actions={"ranking.export": "导出名单或评分表"}, entities={})
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ def _archive_name(application: Any, enterprise: Any) -> str:
     return safe_filename("-".join(p.strip() for p in parts) + ".xlsx")
 
 
-def _open_panels_line(view: ranking.RoundList) -> list[str]:
+def _open_panels_line(view: recommendations.RoundList) -> list[str]:
     if not view.open_panels:
         return []
     names = "、".join(p.name for p in view.open_panels)
@@ -159,7 +162,7 @@ LIST_COLUMNS = [
 ]
 
 
-def list_workbook(view: ranking.RoundList, scenarios: dict[int, list[str]]) -> bytes:
+def list_workbook(view: recommendations.RoundList, scenarios: dict[int, list[str]]) -> bytes:
     """The round's recommended factories in priority order, in the MIIT 名单汇总表 layout [policy 000 附件1]."""
     tier = view.round.tier_label
     rows = (
@@ -209,7 +212,7 @@ def recommendations_title(rnd: Round) -> str:
     return f"{rnd.tier_label}智能工厂推荐汇总表"
 
 
-def recommendations_workbook(view: ranking.RoundList) -> bytes:
+def recommendations_workbook(view: recommendations.RoundList) -> bytes:
     """The recommendation list in priority order [policy 004 三(二)] with scores, opinions and every reason for
     the order (ties, vetoes, the chairs' and staff's moves), and the counts by city and industry group under it."""
     rows = (
@@ -248,7 +251,7 @@ def recommendations_workbook(view: ranking.RoundList) -> bytes:
 # --- 3. 专家评分汇总表 of one panel ---------------------------------------------------------------------------
 
 
-def panel_scores_workbook(view: ranking.PanelRanking) -> bytes:
+def panel_scores_workbook(view: decisions.PanelRanking) -> bytes:
     """Each expert's total per application, highest, lowest, the aggregate and the decision, in the panel's decided
     order; the group opinion and the chair's signature line under it."""
     settings = view.scores.settings
@@ -275,7 +278,7 @@ def panel_scores_workbook(view: ranking.PanelRanking) -> bytes:
             return "回避"
         return _number(totals.get(expert_id))
 
-    def notes(row: ranking.PanelRow) -> str:
+    def notes(row: decisions.PanelRow) -> str:
         out = list(row.entry.notes)
         for o in row.entry.aggregate.outliers:
             direction = "高于" if o.difference > 0 else "低于"
@@ -341,9 +344,9 @@ SHEET_COLUMNS = [
 ]
 
 
-def _sheet_rows(sheet: ranking.ExpertSheet) -> list[list[Any]]:
+def _sheet_rows(sheet: expert_sheets.ExpertSheet) -> list[list[Any]]:
     rows: list[list[Any]] = []
-    by_dimension: dict[str, list[ranking.SheetLine]] = {}
+    by_dimension: dict[str, list[expert_sheets.SheetLine]] = {}
     for line in sheet.lines:
         by_dimension.setdefault(line.dimension, []).append(line)
     for title, max_points, subtotal in sheet.dimensions:
@@ -361,7 +364,7 @@ def _sheet_rows(sheet: ranking.ExpertSheet) -> list[list[Any]]:
     return rows
 
 
-def sheets_workbook(view: ranking.ApplicationSheets) -> bytes:
+def sheets_workbook(view: expert_sheets.ApplicationSheets) -> bytes:
     """One worksheet per expert who submitted: items, subtotals, total, opinion, signature line."""
     if not view.sheets:
         raise ExportError("该项目尚无已提交的专家评分表。")
@@ -391,7 +394,7 @@ def sheets_workbook(view: ranking.ApplicationSheets) -> bytes:
     return workbook_to_bytes(wb)
 
 
-def sheets_filename(view: ranking.ApplicationSheets) -> str:
+def sheets_filename(view: expert_sheets.ApplicationSheets) -> str:
     return _archive_name(view.application, view.enterprise)
 
 
@@ -472,7 +475,7 @@ _RULE_KEYS = {
 _KIND_LABELS = {NodeKind.points.value: "评分项", NodeKind.gate.value: "门槛项"}
 
 
-def raw_scores_workbook(scores: ranking.Scores, panel_of: dict[int, Any], *, scope: str) -> bytes:
+def raw_scores_workbook(scores: raw_scores.Scores, panel_of: dict[int, Any], *, scope: str) -> bytes:
     """Every (application, expert, item) cell of the submitted sheets with the criteria, the tie-break facts and
     the round's rule: `read_raw_scores` + `rules.rank_from_raw_rows` give back exactly the same ranking."""
     settings = scores.settings
@@ -633,16 +636,16 @@ def build(
         raise ExportError(f"导出{spec.label}需要指定申报项目。")
 
     if kind in ("list", "recommendations"):
-        view = ranking.round_list(session, round_id=round_id)
+        view = recommendations.round_list(session, round_id=round_id)
         if kind == "list":
-            data = list_workbook(view, ranking.scenario_names(session, [r.application.id for r in view.listed]))  # type: ignore[misc]
+            data = list_workbook(view, recommendations.scenario_names(session, [r.application.id for r in view.listed]))  # type: ignore[misc]
             return ExportFile(spec, _round_file(view.round, spec.label), data, len(view.listed))
         data = recommendations_workbook(view)
         return ExportFile(spec, _round_file(view.round, recommendations_title(view.round)), data, len(view.listed))
 
     if kind == "panel-scores":
         panel = _panel(session, round_id, panel_id)  # type: ignore[arg-type]
-        pview = ranking.panel_ranking(session, panel_id=panel.id)  # type: ignore[arg-type]
+        pview = decisions.panel_ranking(session, panel_id=panel.id)  # type: ignore[arg-type]
         return ExportFile(
             spec,
             _round_file(pview.round, f"{panel.name}-专家评分汇总表"),
@@ -651,7 +654,7 @@ def build(
         )
 
     if kind == "sheets":
-        sview = ranking.application_sheets(session, round_id=round_id, application_id=application_id)  # type: ignore[arg-type]
+        sview = expert_sheets.application_sheets(session, round_id=round_id, application_id=application_id)  # type: ignore[arg-type]
         return ExportFile(spec, sheets_filename(sview), sheets_workbook(sview), len(sview.sheets))
 
     if kind == "sheets-zip":
@@ -659,8 +662,8 @@ def build(
         buf = io.BytesIO()
         names: set[str] = set()
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for a in ranking.panel_application_ids(session, round_id=round_id, panel_id=panel.id):  # type: ignore[arg-type]
-                sview = ranking.application_sheets(session, round_id=round_id, application_id=a)
+            for a in expert_sheets.panel_application_ids(session, round_id=round_id, panel_id=panel.id):  # type: ignore[arg-type]
+                sview = expert_sheets.application_sheets(session, round_id=round_id, application_id=a)
                 if not sview.sheets:
                     continue
                 archive.writestr(_unique(sheets_filename(sview), names), sheets_workbook(sview))
@@ -671,12 +674,12 @@ def build(
 
     if kind == "overseas":
         rnd = rounds.get_round(session, round_id)
-        rows = ranking.overseas_applications(session, round_id=round_id)
+        rows = recommendations.overseas_applications(session, round_id=round_id)
         return ExportFile(spec, _round_file(rnd, spec.label), overseas_workbook(rnd, rows), len(rows))
 
     # raw-scores: the whole round, or one panel
     panel = _panel(session, round_id, panel_id) if panel_id is not None else None
-    scores, panel_of = ranking.round_scores(session, round_id=round_id, panel_id=panel_id)
+    scores, panel_of = raw_scores.round_scores(session, round_id=round_id, panel_id=panel_id)
     scope = f"专家组「{panel.name}」" if panel else "本批次全部专家组"
     what = f"{panel.name}-{spec.label}" if panel else spec.label
     return ExportFile(
@@ -715,7 +718,7 @@ def export(
         file = build(session, round_id=round_id, kind=kind, panel_id=panel_id, application_id=application_id)
     detail = {k: v for k, v in (("panel_id", panel_id), ("application_id", application_id)) if v is not None}
     with session_scope(engine, write=True) as session:
-        ranking.record_export(
+        record_export(
             session,
             actor=actor,
             round_id=round_id,
@@ -726,3 +729,18 @@ def export(
         )
         session.commit()
     return file
+
+
+def record_export(
+    session: Session, *, actor: Actor, round_id: int, kind: str, label: str, filename: str, detail: dict[str, Any]
+) -> None:
+    """Who took which official file out of the system, and when (the file names experts and their scores)."""
+    audit.record(
+        session,
+        actor=actor,
+        action="ranking.export",
+        entity_type="round",
+        entity_id=round_id,
+        summary=f"导出{label}《{filename}》",
+        after={"type": kind, "filename": filename, **detail},
+    )
