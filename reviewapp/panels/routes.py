@@ -25,7 +25,7 @@ from reviewapp.panels import experts as pool
 from reviewapp.panels import service
 from reviewapp.panels.models import RELATION_KINDS, Conflict, ConflictRule, Expert, Panel, PanelMember
 from reviewapp.rounds.models import Round
-from reviewapp.scoring import service as scoring
+from reviewapp.scoring import overviews as scoring
 from reviewapp.web import (
     FormData,
     Page,

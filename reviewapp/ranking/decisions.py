@@ -25,7 +25,7 @@ from reviewapp.ranking import rules
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.ranking.raw_scores import Scores, load_scores
 from reviewapp.rounds.models import Aggregation, Round
-from reviewapp.scoring import service as scoring
+from reviewapp.scoring import overviews, submission
 from reviewapp.scoring.models import SheetStatus
 
 audit.register_labels(
@@ -78,7 +78,7 @@ class PanelRanking:
     panel: Panel
     round: Round
     scores: Scores
-    progress: scoring.PanelProgress
+    progress: overviews.PanelProgress
     ranking: rules.Ranking
     rows: list[PanelRow]
     decisions: dict[int, PanelDecision]
@@ -162,7 +162,7 @@ def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | No
     """A panel's ranking with the chair's decisions applied. `hide_from_expert`: the chair's view leaves out
     applications the chair is conflicted with (they do not exist for the chair)."""
     panel = panels.get_panel(session, panel_id)
-    progress = scoring.panel_progress(session, panel_id=panel_id, hide_from_expert=hide_from_expert)
+    progress = overviews.panel_progress(session, panel_id=panel_id, hide_from_expert=hide_from_expert)
     app_ids = [a.id for a, _n, _c in progress.rows]
     scores = load_scores(session, round_id=panel.round_id, application_ids=app_ids)  # type: ignore[arg-type]
     ranking = scores.ranking()
@@ -197,7 +197,7 @@ def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | No
         if chair_index is not None:
             view.chair_conflicted = {a.id for a, _n, cells in progress.rows if cells[chair_index].conflicted}  # type: ignore[misc]
     else:
-        full = scoring.panel_progress(session, panel_id=panel_id)
+        full = overviews.panel_progress(session, panel_id=panel_id)
         hidden = [(a, cells) for a, _n, cells in full.rows if a.id not in set(app_ids)]
         view.hidden_outstanding = sum(
             1 for _a, cells in hidden for c in cells if not c.conflicted and c.status != SheetStatus.submitted.value
@@ -215,7 +215,7 @@ def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | No
 
 def chair_ranking(session: Session, *, expert_id: int, panel_id: int) -> PanelRanking:
     """The chair's view: only for the chair of this panel, pledge signed, and only applications they may see."""
-    panel = scoring.chair_panel(session, expert_id=expert_id, panel_id=panel_id)
+    panel = submission.chair_panel(session, expert_id=expert_id, panel_id=panel_id)
     panels.require_pledge(session, expert_id=expert_id, round_id=panel.round_id)
     return panel_ranking(session, panel_id=panel_id, hide_from_expert=expert_id)
 

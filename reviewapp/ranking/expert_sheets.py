@@ -16,7 +16,7 @@ from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert, Panel
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round
-from reviewapp.scoring import service as scoring
+from reviewapp.scoring import sheets
 from reviewapp.scoring.models import ScoreSheet, SheetStatus
 
 
@@ -88,8 +88,8 @@ def application_sheets(session: Session, *, round_id: int, application_id: int) 
     for sheet, expert in rows:
         tree = trees.get(sheet.criteria_version_id) or rounds.criteria_tree(session, sheet.criteria_version_id)
         trees[sheet.criteria_version_id] = tree
-        items = scoring.scoring_items(tree)
-        entries = scoring.sheet_entries(session, sheet.id)
+        items = sheets.scoring_items(tree)
+        entries = sheets.sheet_entries(session, sheet.id)
         result = sheet_rules.totals(items, entries)
         titles = {d.code: d.title for d in tree.dimensions}
         lines = [

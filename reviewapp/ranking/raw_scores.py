@@ -21,8 +21,8 @@ from reviewapp.panels.models import Expert, Panel
 from reviewapp.ranking import rules
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import NodeKind, Round
-from reviewapp.scoring import service as scoring
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus
+from reviewapp.scoring.sheets import as_points
 
 
 @dataclass
@@ -132,7 +132,7 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
                     gates[sheet_id][code] = gate == "pass"
             else:
                 if value not in points:
-                    points[value] = scoring.as_points(value)
+                    points[value] = as_points(value)
                 values[sheet_id][code] = points[value]
     sheets = [
         rules.SheetScores.from_items(
