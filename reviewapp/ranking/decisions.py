@@ -21,7 +21,7 @@ from reviewapp.errors import Conflict as StaleEdit
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert, Panel
-from reviewapp.ranking import rules
+from reviewapp.ranking import calibration, ordering, rules
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.ranking.raw_scores import Scores, load_scores
 from reviewapp.rounds.models import Aggregation, Round
@@ -59,7 +59,7 @@ class PanelRow:
     """One application in the panel's decided order."""
 
     position: int  # the decided place (after the chair's moves)
-    entry: rules.RankedApplication
+    entry: ordering.RankedApplication
     application: Application
     enterprise_name: str
     decision: PanelDecision | None
@@ -79,7 +79,7 @@ class PanelRanking:
     round: Round
     scores: Scores
     progress: overviews.PanelProgress
-    ranking: rules.Ranking
+    ranking: ordering.Ranking
     rows: list[PanelRow]
     decisions: dict[int, PanelDecision]
     members: list[tuple[Any, Expert]] = field(default_factory=list)
@@ -105,8 +105,8 @@ class PanelRanking:
         return bool(self.progress.rows) and self.outstanding == 0
 
     @cached_property
-    def calibration(self) -> rules.Calibration:
-        return rules.calibrate(self.scores.sheets, self.scores.facts, self.scores.settings, official=self.ranking)
+    def calibration(self) -> calibration.Calibration:
+        return calibration.calibrate(self.scores.sheets, self.scores.facts, self.scores.settings, official=self.ranking)
 
     @property
     def method_text(self) -> str:

@@ -35,7 +35,7 @@ from reviewapp.excel import (
     write_sheet,
 )
 from reviewapp.panels import service as panels
-from reviewapp.ranking import decisions, expert_sheets, raw_scores, recommendations, rules
+from reviewapp.ranking import decisions, expert_sheets, ordering, raw_rows, raw_scores, recommendations, rules
 from reviewapp.ranking.export_kinds import KINDS, ExportKind
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import TIER_LABELS, Aggregation, NodeKind, Round, Tier
@@ -477,7 +477,7 @@ _KIND_LABELS = {NodeKind.points.value: "评分项", NodeKind.gate.value: "门槛
 
 def raw_scores_workbook(scores: raw_scores.Scores, panel_of: dict[int, Any], *, scope: str) -> bytes:
     """Every (application, expert, item) cell of the submitted sheets with the criteria, the tie-break facts and
-    the round's rule: `read_raw_scores` + `rules.rank_from_raw_rows` give back exactly the same ranking."""
+    the round's rule: `read_raw_scores` + `raw_rows.rank_from_raw_rows` give back exactly the same ranking."""
     settings = scores.settings
     ranking_now = scores.ranking()
     items = {i.code: i for i in scores.items}
@@ -511,7 +511,7 @@ def raw_scores_workbook(scores: raw_scores.Scores, panel_of: dict[int, Any], *, 
                 items[r.item_code].title if r.item_code in items else "",
                 r.cell,
             ]
-            for r in rules.raw_rows(scores.sheets)
+            for r in raw_rows.raw_rows(scores.sheets)
         ),
         head_lines=[
             f"范围：{scope}。每行为一位专家对一个评分项的评分；门槛项为「通过」或「不通过」。"
@@ -570,13 +570,13 @@ def raw_scores_workbook(scores: raw_scores.Scores, panel_of: dict[int, Any], *, 
 
 @dataclass(frozen=True)
 class RawScoreFile:
-    rows: list[rules.RawScoreRow]
+    rows: list[raw_rows.RawScoreRow]
     item_dimensions: dict[str, str]
     facts: list[rules.ApplicationFacts]
     settings: rules.RankingSettings
 
-    def ranking(self) -> rules.Ranking:
-        return rules.rank_from_raw_rows(
+    def ranking(self) -> ordering.Ranking:
+        return raw_rows.rank_from_raw_rows(
             self.rows, item_dimensions=self.item_dimensions, facts=self.facts, settings=self.settings
         )
 
@@ -594,7 +594,7 @@ def read_raw_scores(data: bytes) -> RawScoreFile:
         return [r.values for r in found.rows]
 
     rows = [
-        rules.RawScoreRow.from_cell(int(v["申报项目编号"]), int(v["专家编号"]), v["评分项编码"], v["得分或结论"])
+        raw_rows.RawScoreRow.from_cell(int(v["申报项目编号"]), int(v["专家编号"]), v["评分项编码"], v["得分或结论"])
         for v in table(RAW_SHEET, RAW_COLUMNS)
     ]
     item_dimensions = {v["评分项编码"]: v["评价维度"] for v in table(ITEM_SHEET, ITEM_COLUMNS) if v["类型"] == "评分项"}

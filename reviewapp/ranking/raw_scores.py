@@ -18,7 +18,7 @@ from reviewapp.db import chunked
 from reviewapp.errors import NotFound
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert, Panel
-from reviewapp.ranking import rules
+from reviewapp.ranking import ordering, rules
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import NodeKind, Round
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus
@@ -43,8 +43,8 @@ class Scores:
         enterprise = self.enterprises.get(application_id)
         return enterprise.name if enterprise else ""
 
-    def ranking(self) -> rules.Ranking:
-        return rules.rank_applications(self.sheets, self.facts, self.settings)
+    def ranking(self) -> ordering.Ranking:
+        return ordering.rank_applications(self.sheets, self.facts, self.settings)
 
 
 @dataclass(frozen=True)

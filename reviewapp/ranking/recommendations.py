@@ -19,7 +19,7 @@ from reviewapp.errors import Conflict as StaleEdit
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Panel
-from reviewapp.ranking import rules
+from reviewapp.ranking import ordering, rules
 from reviewapp.ranking.decisions import written_reason
 from reviewapp.ranking.models import ListEntry, PanelDecision, RecommendationList
 from reviewapp.ranking.raw_scores import Scores, load_scores
@@ -40,7 +40,7 @@ audit.register_labels(
 class ListRow:
     position: int  # priority (推荐顺序) among the entries still on the list; 0 for removed ones
     computed_position: int  # the priority before staff's moves (panels' orders merged by score)
-    entry: rules.RankedApplication
+    entry: ordering.RankedApplication
     application: Application
     enterprise: Enterprise
     panel: Panel
