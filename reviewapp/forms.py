@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 _DATE_RE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
 _TIME_RE = re.compile(r"^\s*(\d{1,2})[:：时](\d{2})(?:[:：](\d{2}))?分?\s*$")
@@ -61,12 +62,38 @@ def parse_time(text: str) -> time | None:
         return None
 
 
-def _first(value: Any) -> str:
+def first(value: Any) -> str:
+    """A form value as text: the first of a repeated field, "" for none."""
     if isinstance(value, list):
         value = value[0] if value else ""
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def form_text(data: Mapping[str, Any] | None, name: str) -> str:
+    """One field of a posted form as text (the first, if repeated; "" if absent), for routes that read a field or
+    two without a declared form."""
+    return first((data or {}).get(name))
+
+
+@overload
+def form_int(value: Any) -> int | None: ...
+@overload
+def form_int(value: Any, default: int) -> int: ...
+def form_int(value: Any, default: int | None = None) -> int | None:
+    """A whole number from a form value (the first, if repeated); `default` when empty or not a whole number."""
+    text = first(value).strip()
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
+
+
+def form_ints(value: Any) -> list[int]:
+    """The whole numbers among the values of a repeated field (e.g. ticked checkboxes); the others are left out."""
+    items = value if isinstance(value, list) else [value]
+    return [n for n in (form_int(v) for v in items) if n is not None]
 
 
 def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
@@ -76,7 +103,7 @@ def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
         raw_value = data.get(f.name)
         if f.kind == "multi":
             items = raw_value if isinstance(raw_value, list) else ([raw_value] if raw_value not in (None, "") else [])
-            items = [_first(i).strip() for i in items if _first(i).strip()]
+            items = [first(i).strip() for i in items if first(i).strip()]
             result.raw[f.name] = items
             if f.required and not items:
                 result.add_error(f.name, f"请至少选择一项「{f.label}」。")
@@ -84,7 +111,7 @@ def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
                 result.add_error(f.name, f"「{f.label}」中有无效的选项。")
             result.values[f.name] = items
             continue
-        text = _first(raw_value)
+        text = first(raw_value)
         if f.strip:
             text = text.strip()
         result.raw[f.name] = text

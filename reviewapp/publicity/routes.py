@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from reviewapp import clock
 from reviewapp.errors import Conflict, NotFound, ServiceError
-from reviewapp.forms import Field, validate
+from reviewapp.forms import Field, form_int, form_ints, validate
 from reviewapp.publicity import final_list, periods, rules, spot_checks
 from reviewapp.publicity.models import PublicityPeriod, SpotCheckOutcome
 from reviewapp.ranking import recommendations
@@ -55,18 +55,6 @@ def _round(db: Session, round_id: int) -> Round:
         return rounds.get_round(db, round_id)
     except NotFound as exc:
         raise NotFoundException(exc.message) from exc
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _ints(value: Any) -> list[int]:
-    items = value if isinstance(value, list) else [value]
-    return [i for i in (_int(v) for v in items) if i is not None]
 
 
 # --- staff: publicity -----------------------------------------------------------------------------------------
@@ -208,7 +196,7 @@ class RoundPublicityController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Redirect:
         _round(db, round_id)
-        row_version = _int((data or {}).get("row_version"))
+        row_version = form_int((data or {}).get("row_version"))
         return self._act(
             request,
             db,
@@ -222,7 +210,7 @@ class RoundPublicityController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Redirect:
         _round(db, round_id)
-        row_version = _int((data or {}).get("row_version"))
+        row_version = form_int((data or {}).get("row_version"))
         return self._act(
             request,
             db,
@@ -236,7 +224,7 @@ class RoundPublicityController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Redirect:
         _round(db, round_id)
-        row_version = _int((data or {}).get("list_version")) or 0
+        row_version = form_int((data or {}).get("list_version")) or 0
         return self._act(
             request,
             db,
@@ -314,7 +302,7 @@ class SpotCheckController(Controller):
                 db,
                 actor=actor_of(request),
                 round_id=round_id,
-                application_ids=_ints((data or {}).get("application_ids")),
+                application_ids=form_ints((data or {}).get("application_ids")),
             )
             db.commit()
             flash(request, f"已选取 {len(checks)} 个项目进行现场抽查。")
@@ -394,7 +382,7 @@ class SpotCheckController(Controller):
                 actor=actor_of(request),
                 round_id=round_id,
                 check_id=check_id,
-                row_version=_int((data or {}).get("row_version")) or 0,
+                row_version=form_int((data or {}).get("row_version")) or 0,
             )
             db.commit()
             flash(request, "已取消该项目的现场抽查。")

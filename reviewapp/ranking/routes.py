@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from reviewapp.applications.models import Application
 from reviewapp.auth.models import Role
 from reviewapp.errors import NotFound, ServiceError
+from reviewapp.forms import form_int, form_text
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Panel
 from reviewapp.panels.routes import my_expert
@@ -30,22 +31,15 @@ expert_only = require(Role.expert)
 PANEL_PAGE = "ranking/panel.html"
 
 
-def _text(data: dict[str, Any] | None, name: str) -> str:
-    value = (data or {}).get(name)
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return "" if value is None else str(value)
-
-
 def _int(data: dict[str, Any] | None, name: str, *, label: str) -> int:
-    text = _text(data, name).strip()
-    if not text.lstrip("-").isdigit():
+    number = form_int(form_text(data, name))
+    if number is None:
         raise ServiceError(f"请填写{label}（整数）。", field=name)
-    return int(text)
+    return number
 
 
 def _recommend(data: dict[str, Any] | None) -> bool | None:
-    return {"yes": True, "no": False}.get(_text(data, "recommend"))
+    return {"yes": True, "no": False}.get(form_text(data, "recommend"))
 
 
 def _perform(request: Request, db: Session, action: Callable[[], object], *, done: str, to: str) -> Redirect:
@@ -171,7 +165,7 @@ class ChairRankingController(Controller):
                 panel_id=panel_id,
                 application_id=application_id,
                 recommend=_recommend(data),
-                group_opinion=_text(data, "group_opinion"),
+                group_opinion=form_text(data, "group_opinion"),
                 row_version=_int(data, "row_version", label="版本号"),
             )
 
@@ -194,7 +188,7 @@ class ChairRankingController(Controller):
                 panel_id=panel_id,
                 application_id=application_id,
                 position=_int(data, "position", label="调整后的名次"),
-                reason=_text(data, "reason"),
+                reason=form_text(data, "reason"),
             )
 
         return self._act(
@@ -222,7 +216,7 @@ class ChairRankingController(Controller):
                 actor=actor_of(request),
                 chair=chair,
                 panel_id=panel_id,
-                opinion=_text(data, "opinion"),
+                opinion=form_text(data, "opinion"),
                 row_version=_int(data, "row_version", label="版本号"),
             )
 
@@ -310,7 +304,7 @@ class RankingController(Controller):
                 panel_id=panel_id,
                 application_id=application_id,
                 recommend=_recommend(data),
-                group_opinion=_text(data, "group_opinion"),
+                group_opinion=form_text(data, "group_opinion"),
                 row_version=_int(data, "row_version", label="版本号"),
             ),
             done="已代组长记录专家组意见。",
@@ -331,7 +325,7 @@ class RankingController(Controller):
             request,
             db,
             lambda: decisions.reopen_panel(
-                db, actor=actor_of(request), panel_id=panel_id, reason=_text(data, "reason")
+                db, actor=actor_of(request), panel_id=panel_id, reason=form_text(data, "reason")
             ),
             done="已重新开放该专家组，组长可以退回评分表并重新定稿。",
             to=f"/rounds/{round_id}/ranking/panels/{panel_id}",
@@ -373,7 +367,7 @@ class RecommendationController(Controller):
                 round_id=round_id,
                 application_id=application_id,
                 position=_int(data, "position", label="调整后的推荐顺序"),
-                reason=_text(data, "reason"),
+                reason=form_text(data, "reason"),
                 row_version=_int(data, "row_version", label="版本号"),
             )
 

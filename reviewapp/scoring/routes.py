@@ -14,7 +14,7 @@ from sqlmodel import Session
 from reviewapp.auth.models import Role
 from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import NotFound, ServiceError
-from reviewapp.forms import Field, validate
+from reviewapp.forms import Field, first, form_int, form_text, validate
 from reviewapp.panels import service as panels
 from reviewapp.panels.routes import my_expert
 from reviewapp.rounds.routes import END_OF_DAY
@@ -41,17 +41,6 @@ from reviewapp.web import (
 SHEET = "scoring/sheet.html"
 EXPERT = {Role.expert.value}
 expert_only = require(Role.expert)
-
-
-def _first(value: Any) -> str:
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return "" if value is None else str(value)
-
-
-def _version(data: dict[str, Any] | None) -> int:
-    text = _first((data or {}).get("row_version")).strip()
-    return int(text) if text.isdigit() else -1
 
 
 def pledge_redirect(request: Request, exc: panels.PledgeRequired) -> Response[Any]:
@@ -133,7 +122,7 @@ class ScoreSheetController(Controller):
                 actor=actor_of(request),
                 expert=expert,
                 application_id=application_id,
-                row_version=_version(data),
+                row_version=form_int(form_text(data, "row_version"), -1),
                 now=utcnow(),
             )
             db.commit()
@@ -155,7 +144,7 @@ class AutosaveController(Controller):
 
     It reads the session itself (SESSION_IN_HANDLER: the session middleware skips it) so that the whole save
     is one thread hop and one writer transaction whose first query both validates the session and loads what
-    the save checks (scoring.service.signed_in_save_context); `check_access` then applies the same rule as the
+    the save checks (scoring.autosave.signed_in_save_context); `check_access` then applies the same rule as the
     `expert_only` guard of the sheet's other routes. CSRF is checked by the CSRF middleware as everywhere.
     """
 
@@ -169,7 +158,7 @@ class AutosaveController(Controller):
 
     def _save(self, request: Request, application_id: int, data: dict[str, Any]) -> Any:
         fields = [(k, v) for k, v in (data or {}).items() if k not in {"row_version", "_csrf_token"}]
-        name, raw = (fields[0][0], _first(fields[0][1])) if len(fields) == 1 else ("", "")
+        name, raw = (fields[0][0], first(fields[0][1])) if len(fields) == 1 else ("", "")
         settings = settings_of(request)
         with Session(request.app.state.writer_engine, expire_on_commit=False) as db:
             lookup, context = autosave.signed_in_save_context(
@@ -192,7 +181,7 @@ class AutosaveController(Controller):
                     application_id=application_id,
                     field=name,
                     raw=raw,
-                    row_version=_version(data),
+                    row_version=form_int(form_text(data, "row_version"), -1),
                     now=utcnow(),
                     context=context,
                 )
@@ -208,7 +197,12 @@ class AutosaveController(Controller):
             except ServiceError as exc:
                 db.rollback()
                 saved = autosave.Saved(
-                    field=name, kind="", node_id=None, ok=False, message=exc.message, row_version=_version(data)
+                    field=name,
+                    kind="",
+                    node_id=None,
+                    ok=False,
+                    message=exc.message,
+                    row_version=form_int(form_text(data, "row_version"), -1),
                 )
             return _saved_fragment(request, saved)
 
@@ -244,7 +238,7 @@ class ChairController(Controller):
                 chair=expert,
                 panel_id=panel_id,
                 sheet_id=sheet_id,
-                reason=_first((data or {}).get("reason")),
+                reason=form_text(data, "reason"),
                 now=utcnow(),
             )
             db.commit()
@@ -337,7 +331,7 @@ class ScoringProgressController(Controller):
                 actor=actor_of(request),
                 round_id=round_id,
                 sheet_id=sheet_id,
-                reason=_first((data or {}).get("reason")),
+                reason=form_text(data, "reason"),
                 now=utcnow(),
             )
             db.commit()
