@@ -15,6 +15,7 @@ from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import content_disposition
 from reviewapp.panels import service as panels
 from reviewapp.ranking import exports, recommendations
+from reviewapp.ranking.export_format import ExportError
 from reviewapp.rounds import service as rounds
 from reviewapp.web import actor_of, flash, render, staff_only
 
@@ -24,7 +25,7 @@ def _id(value: str, what: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise exports.ExportError(f"{what}编号「{text[:20]}」无效，应为数字。")
+        raise ExportError(f"{what}编号「{text[:20]}」无效，应为数字。")
     return int(text)
 
 

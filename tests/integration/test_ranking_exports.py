@@ -24,7 +24,7 @@ from reviewapp.auth.models import Role
 from reviewapp.cli import main
 from reviewapp.excel import read_table
 from reviewapp.panels.models import Conflict, Expert, Panel
-from reviewapp.ranking import decisions, exports, recommendations
+from reviewapp.ranking import decisions, raw_score_file, recommendations
 from reviewapp.rounds.models import Round
 from reviewapp.scoring.models import ItemScore, ScoreSheet
 from tests.conftest import reread
@@ -471,7 +471,7 @@ def test_the_ranking_is_recomputed_exactly_from_the_exported_raw_scores(world, d
     response = _download(staff_client, f"/rounds/{w.rnd.id}/exports/raw-scores?panel={w.panel.id}")
     wb = _workbook(response)
     assert wb.sheetnames == ["原始评分", "评分项", "申报项目", "排序规则"]
-    raw = exports.read_raw_scores(response.content)
+    raw = raw_score_file.read_raw_scores(response.content)
     assert len(raw.rows) == 24 * 4  # 24 sheets × (3 items + 1 gate)
     recomputed = raw.ranking()
     reread(db)
@@ -480,7 +480,7 @@ def test_the_ranking_is_recomputed_exactly_from_the_exported_raw_scores(world, d
     assert recomputed.entry(w.apps["E"].id).aggregate.vetoed
 
     whole = _download(staff_client, f"/rounds/{w.rnd.id}/exports/raw-scores")
-    again = exports.read_raw_scores(whole.content).ranking()
+    again = raw_score_file.read_raw_scores(whole.content).ranking()
     listed = recommendations.round_list(db, round_id=w.rnd.id)
     assert _official(again.entries) == _official(listed.scores.ranking().entries)
     assert {e.application_id: e.aggregate.score for e in again.entries}[w.apps["A"].id] * 3 == 259  # 88+86+85
@@ -555,7 +555,7 @@ def test_cli_exports_the_same_files(world, db, settings, tmp_path):
     )
     assert result.exit_code == 0, result.output
     reread(db)
-    assert _official(exports.read_raw_scores(out.read_bytes()).ranking().entries) == _official(
+    assert _official(raw_score_file.read_raw_scores(out.read_bytes()).ranking().entries) == _official(
         decisions.panel_ranking(db, panel_id=w.panel.id).ranking.entries
     )
     reread(db)
