@@ -26,7 +26,7 @@ from sqlmodel import Session
 from reviewapp.applications.models import Application, ApplicationScenario, Enterprise
 from reviewapp.db import create_db_engine, import_all_models
 from reviewapp.panels.models import Expert, Panel, PanelMember
-from reviewapp.ranking import exports
+from reviewapp.ranking import exports, list_files
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round, Tier
 from reviewapp.scoring.models import ItemScore, ScoreSheet
@@ -301,13 +301,13 @@ def main() -> None:
         )
     # The parts of the list export: the service call alone.
     with Session(engine, expire_on_commit=False) as session:
-        from reviewapp.ranking import service
+        from reviewapp.ranking import recommendations
 
         t0 = time.perf_counter()
-        view = service.round_list(session, round_id=round_id)
+        view = recommendations.round_list(session, round_id=round_id)
         service_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        exports.recommendations_workbook(view)
+        list_files.recommendations_workbook(view)
         excel_s = time.perf_counter() - t0
     print(f"  其中 round_list（读取评分、排名、合并各组决定）{service_s:5.2f} s，写 Excel {excel_s:5.2f} s")
     print(f"  峰值内存（RSS）：造数后 {rss_before:.0f} MB，导出后 {peak_rss_mb():.0f} MB")

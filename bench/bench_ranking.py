@@ -11,15 +11,10 @@ import random
 import time
 from decimal import Decimal
 
-from reviewapp.ranking.rules import (
-    ApplicationFacts,
-    RankingSettings,
-    SheetScores,
-    calibrate,
-    rank_applications,
-    rank_from_raw_rows,
-    raw_rows,
-)
+from reviewapp.ranking.calibration import calibrate
+from reviewapp.ranking.ordering import rank_applications
+from reviewapp.ranking.raw_rows import rank_from_raw_rows, raw_rows
+from reviewapp.ranking.rules import ApplicationFacts, RankingSettings, SheetScores
 
 DIMENSIONS = ("工厂建设", "研发设计", "生产作业", "生产管理", "运营管理")
 ITEMS = {f"{d + 1}.{i + 1}": title for d, title in enumerate(DIMENSIONS) for i in range(4)}  # 20 items, 5 points each

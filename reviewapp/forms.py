@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 _DATE_RE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
 _TIME_RE = re.compile(r"^\s*(\d{1,2})[:：时](\d{2})(?:[:：](\d{2}))?分?\s*$")
@@ -61,12 +62,32 @@ def parse_time(text: str) -> time | None:
         return None
 
 
-def _first(value: Any) -> str:
+def first(value: Any) -> str:
+    """A form value as text: the first of a repeated field, "" for none."""
     if isinstance(value, list):
         value = value[0] if value else ""
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def form_text(data: Mapping[str, Any] | None, name: str) -> str:
+    """One field of a posted form as text (the first, if repeated; "" if absent), for routes that read a field or
+    two without a declared form; surrounding blanks are dropped."""
+    return first((data or {}).get(name)).strip()
+
+
+@overload
+def form_int(value: Any) -> int | None: ...
+@overload
+def form_int(value: Any, default: int) -> int: ...
+def form_int(value: Any, default: int | None = None) -> int | None:
+    """A whole number from a form value (the first, if repeated); `default` when empty or not a whole number."""
+    text = first(value).strip()
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
 
 
 def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
@@ -76,7 +97,7 @@ def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
         raw_value = data.get(f.name)
         if f.kind == "multi":
             items = raw_value if isinstance(raw_value, list) else ([raw_value] if raw_value not in (None, "") else [])
-            items = [_first(i).strip() for i in items if _first(i).strip()]
+            items = [first(i).strip() for i in items if first(i).strip()]
             result.raw[f.name] = items
             if f.required and not items:
                 result.add_error(f.name, f"请至少选择一项「{f.label}」。")
@@ -84,7 +105,7 @@ def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
                 result.add_error(f.name, f"「{f.label}」中有无效的选项。")
             result.values[f.name] = items
             continue
-        text = _first(raw_value)
+        text = first(raw_value)
         if f.strip:
             text = text.strip()
         result.raw[f.name] = text
@@ -155,17 +176,3 @@ def form_list(value: Any) -> list[str]:
 def form_ids(value: Any) -> list[int]:
     """The integer ids of a multi-valued field; anything else is ignored."""
     return [int(v) for v in form_list(value) if v.strip().isdigit()]
-
-
-def form_text(data: dict[str, Any] | None, key: str) -> str:
-    """A single field as stripped text ("" when absent)."""
-    value = (data or {}).get(key, "")
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return str(value or "").strip()
-
-
-def form_int(data: dict[str, Any] | None, key: str, default: int = 0) -> int:
-    """A single field as an integer, or `default` when it is not one."""
-    text = form_text(data, key)
-    return int(text) if text.lstrip("-").isdigit() else default

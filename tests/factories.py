@@ -324,12 +324,12 @@ def make_listed_round(  # type: ignore[no-untyped-def]
     from reviewapp.audit import Actor
     from reviewapp.publicity.calendar import period_end
     from reviewapp.publicity.models import PublicityPeriod
-    from reviewapp.ranking import service as ranking
+    from reviewapp.ranking import decisions
 
     rnd, panel, apps, experts = make_scored_panel(db, totals=totals, **round_overrides)
     actor, chair = Actor(user_id=None, name="测试"), experts[0]
     for app in apps:
-        ranking.save_decision(
+        decisions.save_decision(
             db,
             actor=actor,
             chair=chair,
@@ -340,10 +340,10 @@ def make_listed_round(  # type: ignore[no-untyped-def]
             row_version=0,
         )
     db.refresh(panel)
-    ranking.save_panel_opinion(
+    decisions.save_panel_opinion(
         db, actor=actor, chair=chair, panel_id=panel.id, opinion="本组项目整体水平较高。", row_version=panel.row_version
     )
-    ranking.finalize_panel(db, actor=actor, chair=chair, panel_id=panel.id, row_version=panel.row_version)
+    decisions.finalize_panel(db, actor=actor, chair=chair, panel_id=panel.id, row_version=panel.row_version)
     if publicity_start is not None:
         db.add(
             PublicityPeriod(

@@ -207,7 +207,7 @@ class SessionLookup:
 
 
 # The session lookup in pieces, built once: it runs on every request, and building a statement costs more
-# than running it. The autosave joins its own checks onto the same pieces (scoring.service), so that one
+# than running it. The autosave joins its own checks onto the same pieces (scoring.autosave), so that one
 # query both validates the session and loads what the save needs.
 _session_t, _user_t = UserSession.__table__, User.__table__  # type: ignore[attr-defined]
 SESSION_FROM = _session_t.join(_user_t, _user_t.c.id == _session_t.c.user_id)

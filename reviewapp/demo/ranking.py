@@ -16,7 +16,7 @@ from reviewapp.demo.context import DemoContext
 from reviewapp.panels import declarations
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert
-from reviewapp.ranking import service
+from reviewapp.ranking import decisions
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import NodeKind, Round
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus, SheetVersion
@@ -101,14 +101,14 @@ def _submitted_sheet(db, rnd: Round, app: Application, expert: Expert, quality: 
 
 
 def _finalize(db, panel) -> None:  # type: ignore[no-untyped-def]
-    view = service.panel_ranking(db, panel_id=panel.id)
+    view = decisions.panel_ranking(db, panel_id=panel.id)
     chair_id = next(m.expert_id for m, _e in view.members if m.is_chair)
     chair = db.get(Expert, chair_id)
     actor = Actor(chair.user_id, chair.name)
     cut = max(1, len(view.rows) * 2 // 3)
     for row in view.rows:
         recommend = row.position <= cut
-        service.save_decision(
+        decisions.save_decision(
             db,
             actor=actor,
             chair=chair,
@@ -122,7 +122,7 @@ def _finalize(db, panel) -> None:  # type: ignore[no-untyped-def]
         )
     if len(view.rows) >= 3:
         last_recommended = view.rows[cut - 1]
-        service.move_application(
+        decisions.move_application(
             db,
             actor=actor,
             chair=chair,
@@ -132,7 +132,7 @@ def _finalize(db, panel) -> None:  # type: ignore[no-untyped-def]
             reason="现场答辩中补充了质量追溯系统的运行数据，专家组一致认为应前移一位",
         )
     db.flush()
-    service.save_panel_opinion(
+    decisions.save_panel_opinion(
         db,
         actor=actor,
         chair=chair,
@@ -141,4 +141,4 @@ def _finalize(db, panel) -> None:  # type: ignore[no-untyped-def]
         row_version=panel.row_version,
     )
     db.flush()
-    service.finalize_panel(db, actor=actor, chair=chair, panel_id=panel.id, row_version=panel.row_version)
+    decisions.finalize_panel(db, actor=actor, chair=chair, panel_id=panel.id, row_version=panel.row_version)

@@ -18,7 +18,7 @@ from reviewapp.panels.models import Expert, Panel
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round, Scenario
 from reviewapp.rounds.rules import fmt_points
-from reviewapp.scoring import service
+from reviewapp.scoring import autosave, sheets, submission
 from reviewapp.scoring.models import ScoreSheet
 from reviewapp.scoring.rules import Item
 
@@ -82,7 +82,7 @@ def scoring_step(ctx: DemoContext) -> None:
                 sheet = db.exec(
                     select(ScoreSheet).where(ScoreSheet.application_id == app.id, ScoreSheet.expert_id == expert.id)
                 ).one()
-                service.submit_sheet(
+                submission.submit_sheet(
                     db,
                     actor=actor,
                     expert=expert,
@@ -91,7 +91,7 @@ def scoring_step(ctx: DemoContext) -> None:
                     now=now,  # type: ignore[arg-type]
                 )
             if plan == "reopen":
-                service.reopen_sheet(
+                submission.reopen_sheet(
                     db,
                     actor=Actor(staff.id, staff.username) if staff else ctx.actor,
                     round_id=rnd.id,  # type: ignore[arg-type]
@@ -106,19 +106,19 @@ def _fill(db, *, actor: Actor, application_id: int, seed: int, half: bool, now) 
     """Score a sheet through the same autosave the browser uses (every change in the sheet's history)."""
     app = db.get(Application, application_id)
     rnd = db.get(Round, app.round_id)
-    items = service.scoring_items(rounds.criteria_tree(db, rnd.criteria_version_id))
+    items = sheets.scoring_items(rounds.criteria_tree(db, rnd.criteria_version_id))
     if half:
         items = items[: len(items) // 2]
     version = 0
     for k, item in enumerate(items):
         fields = _values(item, seed + k)
         for field, value in fields:
-            saved = service.save_field(
+            saved = autosave.save_field(
                 db, actor=actor, application_id=application_id, field=field, raw=value, row_version=version, now=now
             )
             version = saved.row_version
     if not half:
-        service.save_field(
+        autosave.save_field(
             db, actor=actor, application_id=application_id, field="opinion", raw=OPINION, row_version=version, now=now
         )
 

@@ -30,7 +30,7 @@ from reviewapp.objections import rules
 from reviewapp.objections.models import OBJECTION_CHANNELS, Objection, ObjectorKind
 from reviewapp.objections.rules import OBJECTION_WORKFLOW
 from reviewapp.publicity.models import PublicityPeriod
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations as ranking
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round
 from reviewapp.settings import Settings

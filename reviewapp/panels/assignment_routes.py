@@ -231,7 +231,7 @@ class RoundAssignmentController(Controller):
                     actor=actor_of(request),
                     round_id=round_id,
                     values=form.values,
-                    row_version=form_int(data, "row_version"),
+                    row_version=form_int(form_text(data, "row_version"), 0),
                     today=today_beijing(),
                 )
                 db.commit()

@@ -167,7 +167,7 @@ class ExpertPoolController(Controller):
     ) -> Any:
         expert = service.get_expert(db, expert_id)
         form = validate(data, PROFILE_FIELDS)
-        version = form_int(data, "row_version")
+        version = form_int(form_text(data, "row_version"), 0)
         if form.ok:
             try:
                 pool.update_expert(

@@ -16,7 +16,7 @@ from reviewapp.errors import NotFound, ServiceError
 from reviewapp.forms import form_ids, form_text
 from reviewapp.panels import declarations, service
 from reviewapp.panels.models import Expert
-from reviewapp.scoring import service as scoring
+from reviewapp.scoring import overviews as scoring
 from reviewapp.web import (
     FormData,
     actor_of,

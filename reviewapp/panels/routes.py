@@ -208,7 +208,7 @@ class RoundPanelsController(Controller):
                 panel_id=panel_id,
                 name=form_text(data, "name"),
                 industry_group=form_text(data, "industry_group"),
-                row_version=form_int(data, "row_version"),
+                row_version=form_int(form_text(data, "row_version"), 0),
             )
             db.commit()
         except ServiceError as exc:

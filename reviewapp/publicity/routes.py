@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 
 from reviewapp import clock
 from reviewapp.errors import Conflict, NotFound, ServiceError
-from reviewapp.forms import Field, validate
-from reviewapp.publicity import rules, service
+from reviewapp.forms import Field, form_ids, form_int, validate
+from reviewapp.publicity import final_list, periods, rules, spot_checks
 from reviewapp.publicity.models import PublicityPeriod, SpotCheckOutcome
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round
 from reviewapp.web import PUBLIC, FormData, actor_of, flash, render, staff_only
@@ -25,7 +25,7 @@ OUTCOME_CHOICES = {o.value: o.label for o in SpotCheckOutcome}
 
 PERIOD_FIELDS = [
     Field("start_date", "公示开始日期", kind="date"),
-    Field("working_days", "公示期（工作日）", kind="int", min_value=1, max_value=service.MAX_WORKING_DAYS),
+    Field("working_days", "公示期（工作日）", kind="int", min_value=1, max_value=periods.MAX_WORKING_DAYS),
     Field("columns", "公示名单显示的列", kind="multi", choices=rules.PUBLIC_COLUMNS),
     Field("contact_unit", "受理异议的单位", required=False, max_length=120),
     Field("contact_address", "联系地址", required=False, max_length=200),
@@ -39,9 +39,9 @@ PERIOD_FIELDS = [
 OUTCOME_FIELDS = [
     Field("check_date", "抽查日期", kind="date"),
     Field("inspectors", "抽查人员", max_length=200),
-    Field("findings", "抽查情况", kind="text", max_length=service.FINDINGS_MAX),
+    Field("findings", "抽查情况", kind="text", max_length=spot_checks.FINDINGS_MAX),
     Field("outcome", "抽查结论", kind="choice", choices=tuple(OUTCOME_CHOICES)),
-    Field("outcome_note", "移出理由或整改要求", kind="text", required=False, max_length=service.NOTE_MAX),
+    Field("outcome_note", "移出理由或整改要求", kind="text", required=False, max_length=spot_checks.NOTE_MAX),
     Field("row_version", "版本号", kind="int", min_value=1),
 ]
 DRAW_FIELDS = [
@@ -57,18 +57,6 @@ def _round(db: Session, round_id: int) -> Round:
         raise NotFoundException(exc.message) from exc
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _ints(value: Any) -> list[int]:
-    items = value if isinstance(value, list) else [value]
-    return [i for i in (_int(v) for v in items) if i is not None]
-
-
 # --- staff: publicity -----------------------------------------------------------------------------------------
 
 
@@ -80,22 +68,22 @@ class PublicityIndexController(Controller):
 
     @get("/", sync_to_thread=True)
     def index(self, db: NamedDependency[Session]) -> Template:
-        periods = {p.round_id: p for p in db.exec(select(PublicityPeriod))}
+        period_of = {p.round_id: p for p in db.exec(select(PublicityPeriod))}
         all_rounds = list(db.exec(select(Round).order_by(col(Round.year).desc(), col(Round.id).desc())))
-        return render("publicity/index.html", rounds=all_rounds, periods=periods, today=clock.today_beijing())
+        return render("publicity/index.html", rounds=all_rounds, periods=period_of, today=clock.today_beijing())
 
 
-def _period_form(status: service.PublicityStatus) -> dict[str, Any]:
+def _period_form(status: periods.PublicityStatus) -> dict[str, Any]:
     period = status.period
     if period is None:
-        values = service.new_period_values(status.round, today=clock.today_beijing())
+        values = periods.new_period_values(status.round, today=clock.today_beijing())
         values["regenerate"] = True
         values["row_version"] = ""
     else:
         values = {
             "start_date": period.start_date,
             "working_days": period.working_days,
-            "columns": service.period_columns(period),
+            "columns": periods.period_columns(period),
             "notice_template": period.notice_template or rules.DEFAULT_NOTICE_TEMPLATE,
             "notice_text": period.notice_text,
             "contact_unit": period.contact_unit,
@@ -103,7 +91,7 @@ def _period_form(status: service.PublicityStatus) -> dict[str, Any]:
             "contact_phone": period.contact_phone,
             "contact_email": period.contact_email,
             # staff who never edited the text by hand get it re-rendered when they change the dates
-            "regenerate": period.notice_text == service.render_period_notice(status.round, period),
+            "regenerate": period.notice_text == periods.render_period_notice(status.round, period),
             "row_version": period.row_version,
         }
     values["start_date"] = values["start_date"].isoformat()  # type: ignore[union-attr]
@@ -119,7 +107,7 @@ def _publicity_page(
     stale: bool = False,
     error: str = "",
 ) -> Template:
-    status = service.publicity_status(db, round_id=round_id)
+    status = periods.publicity_status(db, round_id=round_id)
     return render(
         "publicity/setup.html",
         round=status.round,
@@ -152,7 +140,7 @@ class RoundPublicityController(Controller):
         if form.ok:
             v = form.values
             try:
-                service.save_period(
+                periods.save_period(
                     db,
                     actor=actor_of(request),
                     round_id=round_id,
@@ -188,7 +176,7 @@ class RoundPublicityController(Controller):
     def preview(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
         _round(db, round_id)
         try:
-            notice = service.public_notice(db, round_id=round_id, preview=True)
+            notice = final_list.public_notice(db, round_id=round_id, preview=True)
         except NotFound as exc:
             raise NotFoundException("该批次尚未设置公示，请先保存公示设置。") from exc
         return render("public/publicity_detail.html", notice=notice, preview=True, cn_date=rules.cn_date)
@@ -208,12 +196,12 @@ class RoundPublicityController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Redirect:
         _round(db, round_id)
-        row_version = _int((data or {}).get("row_version"))
+        row_version = form_int((data or {}).get("row_version"))
         return self._act(
             request,
             db,
             round_id,
-            lambda: service.publish(db, actor=actor_of(request), round_id=round_id, row_version=row_version or 0),
+            lambda: periods.publish(db, actor=actor_of(request), round_id=round_id, row_version=row_version or 0),
             "已发布公示，公众可在公示页面查看。",
         )
 
@@ -222,12 +210,12 @@ class RoundPublicityController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Redirect:
         _round(db, round_id)
-        row_version = _int((data or {}).get("row_version"))
+        row_version = form_int((data or {}).get("row_version"))
         return self._act(
             request,
             db,
             round_id,
-            lambda: service.withdraw(db, actor=actor_of(request), round_id=round_id, row_version=row_version or 0),
+            lambda: periods.withdraw(db, actor=actor_of(request), round_id=round_id, row_version=row_version or 0),
             "已撤回公示，公示页面不再显示本批次。",
         )
 
@@ -236,12 +224,14 @@ class RoundPublicityController(Controller):
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Redirect:
         _round(db, round_id)
-        row_version = _int((data or {}).get("list_version")) or 0
+        row_version = form_int((data or {}).get("list_version")) or 0
         return self._act(
             request,
             db,
             round_id,
-            lambda: ranking.mark_list_final(db, actor=actor_of(request), round_id=round_id, row_version=row_version),
+            lambda: recommendations.mark_list_final(
+                db, actor=actor_of(request), round_id=round_id, row_version=row_version
+            ),
             "推荐名单已定稿。",
         )
 
@@ -258,7 +248,7 @@ class RoundPublicityController(Controller):
             request,
             db,
             round_id,
-            lambda: service.publish_final_list(
+            lambda: final_list.publish_final_list(
                 db, actor=actor_of(request), round_id=round_id, valid_from=form.values["valid_from"]
             ),
             "已发布最终名单，并为名单上的项目建立了认定记录。",
@@ -283,7 +273,7 @@ class SpotCheckController(Controller):
         draw_errors: dict[str, str] | None = None,
         choose_error: str = "",
     ) -> Template:
-        page = service.spot_check_page(db, round_id=round_id)
+        page = spot_checks.spot_check_page(db, round_id=round_id)
         return render(
             "publicity/spot_checks.html",
             round=page.round,
@@ -308,11 +298,11 @@ class SpotCheckController(Controller):
     def choose(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData) -> Any:
         _round(db, round_id)
         try:
-            checks = service.choose(
+            checks = spot_checks.choose(
                 db,
                 actor=actor_of(request),
                 round_id=round_id,
-                application_ids=_ints((data or {}).get("application_ids")),
+                application_ids=form_ids((data or {}).get("application_ids")),
             )
             db.commit()
             flash(request, f"已选取 {len(checks)} 个项目进行现场抽查。")
@@ -327,7 +317,7 @@ class SpotCheckController(Controller):
         form = validate(data, DRAW_FIELDS)
         if form.ok:
             try:
-                record = service.draw(
+                record = spot_checks.draw(
                     db, actor=actor_of(request), round_id=round_id, size=form.values["size"], seed=form.values["seed"]
                 )
                 db.commit()
@@ -352,7 +342,7 @@ class SpotCheckController(Controller):
         if form.ok:
             v = form.values
             try:
-                service.record_outcome(
+                spot_checks.record_outcome(
                     db,
                     actor=actor_of(request),
                     round_id=round_id,
@@ -387,12 +377,12 @@ class SpotCheckController(Controller):
     ) -> Redirect:
         _round(db, round_id)
         try:
-            service.cancel(
+            spot_checks.cancel(
                 db,
                 actor=actor_of(request),
                 round_id=round_id,
                 check_id=check_id,
-                row_version=_int((data or {}).get("row_version")) or 0,
+                row_version=form_int((data or {}).get("row_version")) or 0,
             )
             db.commit()
             flash(request, "已取消该项目的现场抽查。")
@@ -413,7 +403,7 @@ class PublicPublicityController(Controller):
     def index(self, db: NamedDependency[Session]) -> Template:
         return render(
             "public/publicity_list.html",
-            items=service.published_rounds(db),
+            items=final_list.published_rounds(db),
             cn_date=rules.cn_date,
             today=clock.today_beijing(),
         )
@@ -421,7 +411,7 @@ class PublicPublicityController(Controller):
     @get("/{round_id:int}", sync_to_thread=True)
     def detail(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
         try:
-            notice = service.public_notice(db, round_id=round_id)
+            notice = final_list.public_notice(db, round_id=round_id)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
         return render("public/publicity_detail.html", notice=notice, preview=False, cn_date=rules.cn_date)

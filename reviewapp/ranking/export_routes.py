@@ -14,8 +14,8 @@ from reviewapp.applications.models import Application, Enterprise, FormalStatus
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import content_disposition
 from reviewapp.panels import service as panels
-from reviewapp.ranking import exports
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import exports, recommendations
+from reviewapp.ranking.export_format import ExportError
 from reviewapp.rounds import service as rounds
 from reviewapp.web import actor_of, flash, render, staff_only
 
@@ -25,7 +25,7 @@ def _id(value: str, what: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise exports.ExportError(f"{what}编号「{text[:20]}」无效，应为数字。")
+        raise ExportError(f"{what}编号「{text[:20]}」无效，应为数字。")
     return int(text)
 
 
@@ -38,7 +38,7 @@ class ExportController(Controller):
     @get("/", sync_to_thread=True)
     def index(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
         rnd = rounds.get_round(db, round_id)
-        view = ranking.round_list(db, round_id=round_id)
+        view = recommendations.round_list(db, round_id=round_id)
         round_panels = panels.round_panels(db, round_id)
         applications = list(
             db.exec(
@@ -52,7 +52,7 @@ class ExportController(Controller):
                 .order_by(Application.serial, Application.id)
             ).all()
         )
-        overseas = len(ranking.overseas_applications(db, round_id=round_id))
+        overseas = len(recommendations.overseas_applications(db, round_id=round_id))
         return render(
             "ranking/exports.html",
             rnd=rnd,

@@ -15,10 +15,11 @@ from sqlmodel import Session, col, func, select
 from reviewapp.applications.models import Application
 from reviewapp.auth.models import Role
 from reviewapp.errors import NotFound, ServiceError
+from reviewapp.forms import form_int, form_text
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Panel
 from reviewapp.panels.pledge_routes import my_expert
-from reviewapp.ranking import service
+from reviewapp.ranking import decisions, recommendations
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds.models import Round
 from reviewapp.rounds.rules import fmt_points
@@ -30,22 +31,15 @@ expert_only = require(Role.expert)
 PANEL_PAGE = "ranking/panel.html"
 
 
-def _text(data: dict[str, Any] | None, name: str) -> str:
-    value = (data or {}).get(name)
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return "" if value is None else str(value)
-
-
 def _int(data: dict[str, Any] | None, name: str, *, label: str) -> int:
-    text = _text(data, name).strip()
-    if not text.lstrip("-").isdigit():
+    number = form_int(form_text(data, name))
+    if number is None:
         raise ServiceError(f"请填写{label}（整数）。", field=name)
-    return int(text)
+    return number
 
 
 def _recommend(data: dict[str, Any] | None) -> bool | None:
-    return {"yes": True, "no": False}.get(_text(data, "recommend"))
+    return {"yes": True, "no": False}.get(form_text(data, "recommend"))
 
 
 def _perform(request: Request, db: Session, action: Callable[[], object], *, done: str, to: str) -> Redirect:
@@ -57,7 +51,7 @@ def _perform(request: Request, db: Session, action: Callable[[], object], *, don
     except NotFound:
         db.rollback()
         raise
-    except service.FinalizeRefused as exc:
+    except decisions.FinalizeRefused as exc:
         db.rollback()
         flash(request, exc.message + " " + "；".join(exc.problems), "error")
     except ServiceError as exc:
@@ -66,7 +60,7 @@ def _perform(request: Request, db: Session, action: Callable[[], object], *, don
     return Redirect(path=to, status_code=303)
 
 
-def _panel_context(view: service.PanelRanking, *, mode: str, base: str) -> dict[str, Any]:
+def _panel_context(view: decisions.PanelRanking, *, mode: str, base: str) -> dict[str, Any]:
     return {
         "view": view,
         "rnd": view.round,
@@ -79,14 +73,14 @@ def _panel_context(view: service.PanelRanking, *, mode: str, base: str) -> dict[
     }
 
 
-def _application_row(view: service.PanelRanking, application_id: int) -> service.PanelRow:
+def _application_row(view: decisions.PanelRanking, application_id: int) -> decisions.PanelRow:
     for row in view.rows:
         if row.application.id == application_id:
             return row
     raise NotFound("未找到该申报项目，或您无权查看。")
 
 
-def _sheets_context(view: service.PanelRanking, application_id: int, *, mode: str, base: str) -> dict[str, Any]:
+def _sheets_context(view: decisions.PanelRanking, application_id: int, *, mode: str, base: str) -> dict[str, Any]:
     if not view.complete:
         raise NotFound("本组全部评分表提交后才能查看各专家的评分。")
     row = _application_row(view, application_id)
@@ -111,9 +105,9 @@ class ChairRankingController(Controller):
     path = "/expert/panels/{panel_id:int}"
     guards = [expert_only]
 
-    def _view(self, db: Session, request: Request, panel_id: int) -> service.PanelRanking:
+    def _view(self, db: Session, request: Request, panel_id: int) -> decisions.PanelRanking:
         expert = my_expert(db, request)
-        return service.chair_ranking(db, expert_id=expert.id, panel_id=panel_id)  # type: ignore[arg-type]
+        return decisions.chair_ranking(db, expert_id=expert.id, panel_id=panel_id)  # type: ignore[arg-type]
 
     def _back(self, panel_id: int, anchor: str = "") -> Redirect:
         return Redirect(path=f"/expert/panels/{panel_id}{anchor}", status_code=303)
@@ -164,14 +158,14 @@ class ChairRankingController(Controller):
         data: FormData,
     ) -> Redirect:
         def action(chair: Any) -> None:
-            service.save_decision(
+            decisions.save_decision(
                 db,
                 actor=actor_of(request),
                 chair=chair,
                 panel_id=panel_id,
                 application_id=application_id,
                 recommend=_recommend(data),
-                group_opinion=_text(data, "group_opinion"),
+                group_opinion=form_text(data, "group_opinion"),
                 row_version=_int(data, "row_version", label="版本号"),
             )
 
@@ -187,14 +181,14 @@ class ChairRankingController(Controller):
         data: FormData,
     ) -> Redirect:
         def action(chair: Any) -> None:
-            service.move_application(
+            decisions.move_application(
                 db,
                 actor=actor_of(request),
                 chair=chair,
                 panel_id=panel_id,
                 application_id=application_id,
                 position=_int(data, "position", label="调整后的名次"),
-                reason=_text(data, "reason"),
+                reason=form_text(data, "reason"),
             )
 
         return self._act(
@@ -206,7 +200,7 @@ class ChairRankingController(Controller):
         self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int], application_id: FromPath[int]
     ) -> Redirect:
         def action(chair: Any) -> None:
-            service.clear_move(
+            decisions.clear_move(
                 db, actor=actor_of(request), chair=chair, panel_id=panel_id, application_id=application_id
             )
 
@@ -217,12 +211,12 @@ class ChairRankingController(Controller):
         self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int], data: FormData
     ) -> Redirect:
         def action(chair: Any) -> None:
-            service.save_panel_opinion(
+            decisions.save_panel_opinion(
                 db,
                 actor=actor_of(request),
                 chair=chair,
                 panel_id=panel_id,
-                opinion=_text(data, "opinion"),
+                opinion=form_text(data, "opinion"),
                 row_version=_int(data, "row_version", label="版本号"),
             )
 
@@ -233,7 +227,7 @@ class ChairRankingController(Controller):
         self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int], data: FormData
     ) -> Redirect:
         def action(chair: Any) -> None:
-            service.finalize_panel(
+            decisions.finalize_panel(
                 db,
                 actor=actor_of(request),
                 chair=chair,
@@ -250,14 +244,14 @@ class RankingController(Controller):
     path = "/rounds/{round_id:int}/ranking"
     guards = [staff_only]
 
-    def _view(self, db: Session, round_id: int, panel_id: int) -> service.PanelRanking:
+    def _view(self, db: Session, round_id: int, panel_id: int) -> decisions.PanelRanking:
         panels.get_panel(db, panel_id, round_id=round_id)
-        return service.panel_ranking(db, panel_id=panel_id)
+        return decisions.panel_ranking(db, panel_id=panel_id)
 
     @get("/", sync_to_thread=True)
     def index(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
         rnd = panels.get_round(db, round_id)
-        views = [service.panel_ranking(db, panel_id=p.id) for p in panels.round_panels(db, round_id)]  # type: ignore[arg-type]
+        views = [decisions.panel_ranking(db, panel_id=p.id) for p in panels.round_panels(db, round_id)]  # type: ignore[arg-type]
         return render("ranking/index.html", rnd=rnd, views=views)
 
     @get("/panels/{panel_id:int}", sync_to_thread=True)
@@ -304,13 +298,13 @@ class RankingController(Controller):
         return _perform(
             request,
             db,
-            lambda: service.record_decision_for_chair(
+            lambda: decisions.record_decision_for_chair(
                 db,
                 actor=actor_of(request),
                 panel_id=panel_id,
                 application_id=application_id,
                 recommend=_recommend(data),
-                group_opinion=_text(data, "group_opinion"),
+                group_opinion=form_text(data, "group_opinion"),
                 row_version=_int(data, "row_version", label="版本号"),
             ),
             done="已代组长记录专家组意见。",
@@ -330,7 +324,9 @@ class RankingController(Controller):
         return _perform(
             request,
             db,
-            lambda: service.reopen_panel(db, actor=actor_of(request), panel_id=panel_id, reason=_text(data, "reason")),
+            lambda: decisions.reopen_panel(
+                db, actor=actor_of(request), panel_id=panel_id, reason=form_text(data, "reason")
+            ),
             done="已重新开放该专家组，组长可以退回评分表并重新定稿。",
             to=f"/rounds/{round_id}/ranking/panels/{panel_id}",
         )
@@ -344,9 +340,12 @@ class RecommendationController(Controller):
 
     @get("/", sync_to_thread=True)
     def index(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
-        view = service.round_list(db, round_id=round_id)
+        view = recommendations.round_list(db, round_id=round_id)
         return render(
-            "ranking/recommendations.html", view=view, rnd=view.round, problems=service.final_list_problems(db, view)
+            "ranking/recommendations.html",
+            view=view,
+            rnd=view.round,
+            problems=recommendations.final_list_problems(db, view),
         )
 
     def _act(self, request: Request, db: Session, round_id: int, action: Any, done: str) -> Redirect:
@@ -362,13 +361,13 @@ class RecommendationController(Controller):
         data: FormData,
     ) -> Redirect:
         def action() -> None:
-            service.move_in_list(
+            recommendations.move_in_list(
                 db,
                 actor=actor_of(request),
                 round_id=round_id,
                 application_id=application_id,
                 position=_int(data, "position", label="调整后的推荐顺序"),
-                reason=_text(data, "reason"),
+                reason=form_text(data, "reason"),
                 row_version=_int(data, "row_version", label="版本号"),
             )
 
@@ -384,7 +383,7 @@ class RecommendationController(Controller):
         data: FormData,
     ) -> Redirect:
         def action() -> None:
-            service.clear_list_move(
+            recommendations.clear_list_move(
                 db,
                 actor=actor_of(request),
                 round_id=round_id,

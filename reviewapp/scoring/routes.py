@@ -14,12 +14,12 @@ from sqlmodel import Session
 from reviewapp.auth.models import Role
 from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import NotFound, ServiceError
-from reviewapp.forms import Field, validate
+from reviewapp.forms import Field, first, form_int, form_text, validate
 from reviewapp.panels import service as panels
 from reviewapp.panels.pledge_routes import my_expert
 from reviewapp.rounds.routes import END_OF_DAY
 from reviewapp.rounds.rules import beijing_to_utc, fmt_points
-from reviewapp.scoring import rules, service
+from reviewapp.scoring import autosave, overviews, rules, sheets, submission
 from reviewapp.scoring.models import SheetStatus
 from reviewapp.web import (
     SESSION_COOKIE,
@@ -43,17 +43,6 @@ EXPERT = {Role.expert.value}
 expert_only = require(Role.expert)
 
 
-def _first(value: Any) -> str:
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return "" if value is None else str(value)
-
-
-def _version(data: dict[str, Any] | None) -> int:
-    text = _first((data or {}).get("row_version")).strip()
-    return int(text) if text.isdigit() else -1
-
-
 def pledge_redirect(request: Request, exc: panels.PledgeRequired) -> Response[Any]:
     flash(request, exc.message, "info")
     if request.headers.get("hx-request") == "true":
@@ -61,7 +50,7 @@ def pledge_redirect(request: Request, exc: panels.PledgeRequired) -> Response[An
     return Redirect(path=exc.next_url, status_code=303)
 
 
-def _saved_fragment(request: Request, saved: service.Saved) -> Response[str]:
+def _saved_fragment(request: Request, saved: autosave.Saved) -> Response[str]:
     """The autosave's answer: the `saved` block rendered straight to a string. It is the hottest response of the
     app and needs neither the request nor a CSRF token in its context, which a Template response prepares."""
     template = request.app.template_engine.engine.get_template(SHEET)  # type: ignore[union-attr]
@@ -69,13 +58,13 @@ def _saved_fragment(request: Request, saved: service.Saved) -> Response[str]:
     return Response(content=html, media_type=MediaType.HTML, status_code=200, headers={"Cache-Control": "no-store"})
 
 
-def _sheet_page(db: Session, request: Request, application_id: int) -> service.SheetPage | Response[Any]:
+def _sheet_page(db: Session, request: Request, application_id: int) -> sheets.SheetPage | Response[Any]:
     expert = my_expert(db, request)
     try:
-        app = service.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+        app = sheets.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
     except panels.PledgeRequired as exc:
         return pledge_redirect(request, exc)
-    return service.sheet_page(db, expert=expert, application=app, now=utcnow())
+    return sheets.sheet_page(db, expert=expert, application=app, now=utcnow())
 
 
 class ScoreSheetController(Controller):
@@ -114,7 +103,7 @@ class ScoreSheetController(Controller):
         context = {
             "page": page,
             "pts": fmt_points,
-            "issues": service.completeness(page),
+            "issues": sheets.completeness(page),
             "stale": stale,
             "now": utcnow(),
         }
@@ -128,12 +117,12 @@ class ScoreSheetController(Controller):
     ) -> Any:
         expert = my_expert(db, request)
         try:
-            _sheet, changed = service.submit_sheet(
+            _sheet, changed = submission.submit_sheet(
                 db,
                 actor=actor_of(request),
                 expert=expert,
                 application_id=application_id,
-                row_version=_version(data),
+                row_version=form_int(form_text(data, "row_version"), -1),
                 now=utcnow(),
             )
             db.commit()
@@ -155,7 +144,7 @@ class AutosaveController(Controller):
 
     It reads the session itself (SESSION_IN_HANDLER: the session middleware skips it) so that the whole save
     is one thread hop and one writer transaction whose first query both validates the session and loads what
-    the save checks (scoring.service.signed_in_save_context); `check_access` then applies the same rule as the
+    the save checks (scoring.autosave.signed_in_save_context); `check_access` then applies the same rule as the
     `expert_only` guard of the sheet's other routes. CSRF is checked by the CSRF middleware as everywhere.
     """
 
@@ -169,10 +158,10 @@ class AutosaveController(Controller):
 
     def _save(self, request: Request, application_id: int, data: dict[str, Any]) -> Any:
         fields = [(k, v) for k, v in (data or {}).items() if k not in {"row_version", "_csrf_token"}]
-        name, raw = (fields[0][0], _first(fields[0][1])) if len(fields) == 1 else ("", "")
+        name, raw = (fields[0][0], first(fields[0][1])) if len(fields) == 1 else ("", "")
         settings = settings_of(request)
         with Session(request.app.state.writer_engine, expire_on_commit=False) as db:
-            lookup, context = service.signed_in_save_context(
+            lookup, context = autosave.signed_in_save_context(
                 db,
                 token=request.cookies.get(SESSION_COOKIE),
                 idle_minutes=settings.session_idle_minutes,
@@ -186,18 +175,18 @@ class AutosaveController(Controller):
             if len(fields) != 1:
                 raise NotFound("无法识别要保存的内容。")
             try:
-                saved = service.save_field(
+                saved = autosave.save_field(
                     db,
                     actor=actor_of(request),
                     application_id=application_id,
                     field=name,
                     raw=raw,
-                    row_version=_version(data),
+                    row_version=form_int(form_text(data, "row_version"), -1),
                     now=utcnow(),
                     context=context,
                 )
                 db.commit()
-            except service.StaleSheet as exc:
+            except sheets.StaleSheet as exc:
                 db.rollback()
                 return _conflict(db, request, application_id, message=exc.message, field=name, raw=raw)
             except panels.PledgeRequired as exc:
@@ -207,8 +196,13 @@ class AutosaveController(Controller):
                 raise
             except ServiceError as exc:
                 db.rollback()
-                saved = service.Saved(
-                    field=name, kind="", node_id=None, ok=False, message=exc.message, row_version=_version(data)
+                saved = autosave.Saved(
+                    field=name,
+                    kind="",
+                    node_id=None,
+                    ok=False,
+                    message=exc.message,
+                    row_version=form_int(form_text(data, "row_version"), -1),
                 )
             return _saved_fragment(request, saved)
 
@@ -238,13 +232,13 @@ class ChairController(Controller):
     ) -> Redirect:
         expert = my_expert(db, request)
         try:
-            service.return_sheet(
+            submission.return_sheet(
                 db,
                 actor=actor_of(request),
                 chair=expert,
                 panel_id=panel_id,
                 sheet_id=sheet_id,
-                reason=_first((data or {}).get("reason")),
+                reason=form_text(data, "reason"),
                 now=utcnow(),
             )
             db.commit()
@@ -281,7 +275,7 @@ class ScoringProgressController(Controller):
         errors: dict[str, str] | None = None,
     ) -> Template:
         rnd = panels.get_round(db, round_id)
-        progress = [service.panel_progress(db, panel_id=p.id) for p in panels.round_panels(db, round_id)]  # type: ignore[arg-type]
+        progress = [overviews.panel_progress(db, panel_id=p.id) for p in panels.round_panels(db, round_id)]  # type: ignore[arg-type]
         tz = settings_of(request).tz
         if form is None:
             local = as_utc(rnd.scoring_deadline).astimezone(tz) if rnd.scoring_deadline else None
@@ -311,7 +305,7 @@ class ScoringProgressController(Controller):
             tz = settings_of(request).tz
             when = beijing_to_utc(form.values["deadline_date"], form.values["deadline_time"] or END_OF_DAY, tz)
             try:
-                service.set_scoring_deadline(
+                submission.set_scoring_deadline(
                     db, actor=actor_of(request), round_id=round_id, deadline=when, reason=form.values["reason"], tz=tz
                 )
                 db.commit()
@@ -332,12 +326,12 @@ class ScoringProgressController(Controller):
         data: FormData,
     ) -> Redirect:
         try:
-            service.reopen_sheet(
+            submission.reopen_sheet(
                 db,
                 actor=actor_of(request),
                 round_id=round_id,
                 sheet_id=sheet_id,
-                reason=_first((data or {}).get("reason")),
+                reason=form_text(data, "reason"),
                 now=utcnow(),
             )
             db.commit()

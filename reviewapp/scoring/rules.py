@@ -82,7 +82,7 @@ def completeness_issues(
         elif (problem := value_problem(item, entry.value)) is not None:
             issues.append((f"score-{item.id}", problem))
         if needs_justification(item, entry) and not entry.justification.strip():
-            what = "判定为不通过" if item.kind == "gate" else f"给了 {_fmt(entry.value)} 分"  # type: ignore[arg-type]
+            what = "判定为不通过" if item.kind == "gate" else f"给了 {_fmt(entry.value)} 分"
             issues.append((f"just-{item.id}", f"「{item.code} {item.title}」{what}，须填写理由。"))
     length = len(opinion.strip())
     if length < opinion_min_length:

@@ -6,7 +6,7 @@ from datetime import date
 from playwright.sync_api import expect
 
 from reviewapp.auth.models import Role
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations
 from tests.conftest import PASSWORD, reread
 from tests.e2e.conftest import sign_in
 from tests.factories import make_listed_round
@@ -99,7 +99,7 @@ def test_objection_recorded_verified_and_closed(page, make_user, db, monkeypatch
     )  # accept, start, explanation, check, conclusion, applied, closed
 
     reread(db)
-    view = ranking.round_list(db, round_id=rnd.id)
+    view = recommendations.round_list(db, round_id=rnd.id)
     assert [r.application.id for r in view.removed] == [target.id]
     assert view.removed[0].standing.removed_reason.startswith("异议成立：智能仓储场景未建成")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from reviewapp.auth.models import Role
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations
 from tests.conftest import PASSWORD, reread
 from tests.e2e.conftest import sign_in
 from tests.integration.test_publicity import finalized_round
@@ -26,7 +26,7 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 def test_spot_check_and_publicity_in_the_browser(page, make_user, db):  # type: ignore[no-untyped-def]
     rnd, _panel, apps, _experts = finalized_round(db)
     reread(db)
-    names = {r.application.id: r.enterprise.name for r in ranking.round_list(db, round_id=rnd.id).listed}
+    names = {r.application.id: r.enterprise.name for r in recommendations.round_list(db, round_id=rnd.id).listed}
     make_user("wanggong", Role.staff, display_name="王工")
     sign_in(page, "wanggong", PASSWORD)
 
@@ -50,7 +50,7 @@ def test_spot_check_and_publicity_in_the_browser(page, make_user, db):  # type: 
     expect(page.locator(".spot-table").get_by_text("已移出")).to_be_visible()
     shot(page, "spot-checks-recorded")
     reread(db)
-    removed = ranking.round_list(db, round_id=rnd.id).removed[0].application.id
+    removed = recommendations.round_list(db, round_id=rnd.id).removed[0].application.id
 
     page.get_by_role("link", name="公示", exact=True).click()
     page.get_by_label("公示开始日期").fill("2026-09-28")

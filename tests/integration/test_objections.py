@@ -17,7 +17,7 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role
 from reviewapp.errors import ServiceError
 from reviewapp.objections.models import Objection
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations
 from tests.conftest import reread
 from tests.factories import make_listed_round
 
@@ -76,7 +76,7 @@ def listed(db):  # type: ignore[no-untyped-def]
     rnd, _panel, apps = make_listed_round(
         db, totals=[[92, 90, 91], [85, 86, 84], [78, 80, 79]], publicity_start=date(2026, 9, 28)
     )
-    assert len(ranking.round_list(db, round_id=rnd.id).listed) == 3
+    assert len(recommendations.round_list(db, round_id=rnd.id).listed) == 3
     return rnd, apps
 
 
@@ -192,7 +192,7 @@ def test_upheld_objection_takes_the_application_off_the_list_and_the_flow_ends_c
     assert state_of(db, objection.id) == "handled", response.text[-1500:]
 
     reread(db)
-    view = ranking.round_list(db, round_id=rnd.id)
+    view = recommendations.round_list(db, round_id=rnd.id)
     assert [r.application.id for r in view.listed] == [apps[0].id, apps[2].id]
     [removed] = view.removed
     assert removed.application.id == target.id
@@ -330,15 +330,15 @@ def test_the_list_cannot_be_marked_final_while_an_objection_is_open(people, db, 
     rnd, apps = listed
     objection = record(clients["recorder"], db, rnd, apps[2])
     reread(db)
-    view = ranking.round_list(db, round_id=rnd.id)
+    view = recommendations.round_list(db, round_id=rnd.id)
     with pytest.raises(ServiceError, match=f"有 1 件异议尚未办结：{objection.number}"):
-        ranking.mark_list_final(db, actor=ACTOR, round_id=rnd.id, row_version=view.row_version)
+        recommendations.mark_list_final(db, actor=ACTOR, round_id=rnd.id, row_version=view.row_version)
     db.rollback()
 
     step(clients["recorder"], db, objection.id, "refuse", note="经核，异议材料不属于对公示名单的异议。")
     assert state_of(db, objection.id) == "refused"
-    view = ranking.round_list(db, round_id=rnd.id)
-    final = ranking.mark_list_final(db, actor=ACTOR, round_id=rnd.id, row_version=view.row_version)
+    view = recommendations.round_list(db, round_id=rnd.id)
+    final = recommendations.mark_list_final(db, actor=ACTOR, round_id=rnd.id, row_version=view.row_version)
     db.commit()
     assert final.marked_final_at is not None
 

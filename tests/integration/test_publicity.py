@@ -11,7 +11,7 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.panels import service as panels
 from reviewapp.publicity import rules
 from reviewapp.publicity.models import PublicityPeriod, SpotCheck, SpotCheckDraw
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import recommendations
 from reviewapp.ranking.models import RecommendationList
 from reviewapp.reports.models import Certification
 from tests.conftest import Browser, reread
@@ -120,7 +120,7 @@ def test_publish_and_withdraw_decide_what_the_public_sees(db: Session, staff_cli
     assert "2026年9月28日至2026年10月9日" in page.text and "不予受理" in page.text
     assert "省府前街1号" in page.text
     reread(db)
-    listed = ranking.round_list(db, round_id=rnd.id).listed
+    listed = recommendations.round_list(db, round_id=rnd.id).listed
     names = [r.enterprise.name for r in listed]
     assert all(n in page.text for n in names)
     assert [page.text.index(n) for n in names] == sorted(page.text.index(n) for n in names)  # priority order
@@ -226,7 +226,7 @@ def test_spot_check_removal_takes_the_application_off_the_list(
     )
 
     reread(db)
-    view = ranking.round_list(db, round_id=rnd.id)
+    view = recommendations.round_list(db, round_id=rnd.id)
     assert target.id not in [r.application.id for r in view.listed]
     removed = next(r for r in view.removed if r.application.id == target.id)
     assert "已移出名单：现场抽查（2026年9月10日）：申报场景与现场不符" in removed.notes
@@ -292,7 +292,7 @@ def test_final_list_waits_for_publicity_then_publishing_certifies_once(db: Sessi
         },
     )
     reread(db)
-    version = ranking.round_list(db, round_id=rnd.id).row_version
+    version = recommendations.round_list(db, round_id=rnd.id).row_version
     response = staff_client.submit(f"/rounds/{rnd.id}/publicity/final", {"list_version": str(version)})
     assert "推荐名单已定稿" in response.text
 

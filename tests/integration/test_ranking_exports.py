@@ -24,8 +24,7 @@ from reviewapp.auth.models import Role
 from reviewapp.cli import main
 from reviewapp.excel import read_table
 from reviewapp.panels.models import Conflict, Expert, Panel
-from reviewapp.ranking import exports
-from reviewapp.ranking import service as ranking
+from reviewapp.ranking import decisions, raw_score_file, recommendations
 from reviewapp.rounds.models import Round
 from reviewapp.scoring.models import ItemScore, ScoreSheet
 from tests.conftest import reread
@@ -92,7 +91,7 @@ def _world(db: Session) -> World:
 
     chair = experts[0]
     for letter, app in by_letter.items():
-        ranking.save_decision(
+        decisions.save_decision(
             db,
             actor=ACTOR,
             chair=chair,
@@ -102,13 +101,13 @@ def _world(db: Session) -> World:
             group_opinion=f"{letter}项目专家组意见：场景建设完整。",
             row_version=0,
         )
-    ranking.move_application(
+    decisions.move_application(
         db, actor=ACTOR, chair=chair, panel_id=panel.id, application_id=by_letter["B"].id, position=1, reason=CHAIR_MOVE
     )
-    ranking.save_panel_opinion(
+    decisions.save_panel_opinion(
         db, actor=ACTOR, chair=chair, panel_id=panel.id, opinion=PANEL_OPINION, row_version=panel.row_version
     )
-    ranking.finalize_panel(db, actor=ACTOR, chair=chair, panel_id=panel.id, row_version=panel.row_version)
+    decisions.finalize_panel(db, actor=ACTOR, chair=chair, panel_id=panel.id, row_version=panel.row_version)
     db.commit()
     return World(rnd, panel, by_letter, experts)
 
@@ -166,7 +165,7 @@ def _assert_print_setup(ws, header_row: int) -> None:  # type: ignore[no-untyped
 
 def test_recommendation_list_in_priority_order_with_scores_reasons_and_counts(world, db, staff_client):
     w = world
-    ranking.move_in_list(
+    recommendations.move_in_list(
         db, actor=ACTOR, round_id=w.rnd.id, application_id=w.apps["C"].id, position=1, reason=LIST_MOVE, row_version=0
     )
     db.commit()
@@ -472,17 +471,17 @@ def test_the_ranking_is_recomputed_exactly_from_the_exported_raw_scores(world, d
     response = _download(staff_client, f"/rounds/{w.rnd.id}/exports/raw-scores?panel={w.panel.id}")
     wb = _workbook(response)
     assert wb.sheetnames == ["原始评分", "评分项", "申报项目", "排序规则"]
-    raw = exports.read_raw_scores(response.content)
+    raw = raw_score_file.read_raw_scores(response.content)
     assert len(raw.rows) == 24 * 4  # 24 sheets × (3 items + 1 gate)
     recomputed = raw.ranking()
     reread(db)
-    panel_view = ranking.panel_ranking(db, panel_id=w.panel.id)
+    panel_view = decisions.panel_ranking(db, panel_id=w.panel.id)
     assert _official(recomputed.entries) == _official(panel_view.ranking.entries)
     assert recomputed.entry(w.apps["E"].id).aggregate.vetoed
 
     whole = _download(staff_client, f"/rounds/{w.rnd.id}/exports/raw-scores")
-    again = exports.read_raw_scores(whole.content).ranking()
-    listed = ranking.round_list(db, round_id=w.rnd.id)
+    again = raw_score_file.read_raw_scores(whole.content).ranking()
+    listed = recommendations.round_list(db, round_id=w.rnd.id)
     assert _official(again.entries) == _official(listed.scores.ranking().entries)
     assert {e.application_id: e.aggregate.score for e in again.entries}[w.apps["A"].id] * 3 == 259  # 88+86+85
 
@@ -556,8 +555,8 @@ def test_cli_exports_the_same_files(world, db, settings, tmp_path):
     )
     assert result.exit_code == 0, result.output
     reread(db)
-    assert _official(exports.read_raw_scores(out.read_bytes()).ranking().entries) == _official(
-        ranking.panel_ranking(db, panel_id=w.panel.id).ranking.entries
+    assert _official(raw_score_file.read_raw_scores(out.read_bytes()).ranking().entries) == _official(
+        decisions.panel_ranking(db, panel_id=w.panel.id).ranking.entries
     )
     reread(db)
     actors = db.exec(select(AuditEntry.actor_name).where(AuditEntry.action == "ranking.export")).all()

@@ -13,7 +13,7 @@ from reviewapp.audit import Actor
 from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role, User
 from reviewapp.panels.models import Expert, Panel
-from reviewapp.ranking import service
+from reviewapp.ranking import decisions, recommendations
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds.models import Round
 from reviewapp.scoring.models import ScoreSheet
@@ -260,7 +260,7 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
     actor = Actor(user_id=None, name="测试")
     reread(db)  # end this session's read snapshot before it writes
     for app in other_apps:
-        service.save_decision(
+        decisions.save_decision(
             db,
             actor=actor,
             chair=other_experts[0],
@@ -270,13 +270,13 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
             group_opinion=OPINION,
             row_version=0,
         )
-    service.save_panel_opinion(
+    decisions.save_panel_opinion(
         db, actor=actor, chair=other_experts[0], panel_id=other.id, opinion="同意。", row_version=1
     )
-    service.finalize_panel(db, actor=actor, chair=other_experts[0], panel_id=other.id, row_version=2)
+    decisions.finalize_panel(db, actor=actor, chair=other_experts[0], panel_id=other.id, row_version=2)
     db.commit()
 
-    view = service.round_list(db, round_id=w.rnd.id)
+    view = recommendations.round_list(db, round_id=w.rnd.id)
     assert [r.application.id for r in view.listed] == [other_apps[0].id, w.apps[2].id, w.apps[0].id]
     assert dict(view.by_industry) == {"装备制造": 3}
 
@@ -290,7 +290,7 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
     )
     assert "已调整推荐顺序" in response.text and "推荐顺序调整：省级重点培育项目" in response.text
     reread(db)
-    assert [r.application.id for r in service.round_list(db, round_id=w.rnd.id).listed][0] == w.apps[0].id
+    assert [r.application.id for r in recommendations.round_list(db, round_id=w.rnd.id).listed][0] == w.apps[0].id
     # The same (now stale) form again is refused.
     response = staff_client.submit(
         f"{url}/moves/{w.apps[2].id}",
@@ -306,7 +306,7 @@ def test_demo_has_a_finalized_panel_on_the_recommendation_list(db, settings, log
     load_demo(db, settings=settings)
     db.commit()
     rnd = db.exec(select(Round)).one()
-    view = service.round_list(db, round_id=rnd.id)
+    view = recommendations.round_list(db, round_id=rnd.id)
     assert len(view.listed) >= 2 and any(r.notes for r in view.listed)  # the demo chair moved one, with a reason
     page = login("staff", "staff-demo-2026").get(f"/rounds/{rnd.id}/recommendations").text
     assert view.listed[0].enterprise.name in page and "专家组调整排序" in page
@@ -373,16 +373,16 @@ def test_staff_rounds_index_sheets_page_and_undoing_a_list_move(world: World, st
     chair.submit(f"{world.base}/finalize", {"row_version": str(world.panel_version())})
     url = f"/rounds/{world.rnd.id}/recommendations"
     reread(world.db)
-    version = service.round_list(world.db, round_id=world.rnd.id).row_version
+    version = recommendations.round_list(world.db, round_id=world.rnd.id).row_version
     staff_client.submit(
         f"{url}/moves/{world.apps[1].id}", {"position": "1", "reason": "省级重点培育项目", "row_version": str(version)}
     )
     reread(world.db)
-    assert service.round_list(world.db, round_id=world.rnd.id).listed[0].application.id == world.apps[1].id
+    assert recommendations.round_list(world.db, round_id=world.rnd.id).listed[0].application.id == world.apps[1].id
     response = staff_client.submit(f"{url}/moves/{world.apps[1].id}/clear", {"row_version": str(version + 1)})
     assert "已恢复按得分排列的推荐顺序" in response.text
     reread(world.db)
-    assert [r.application.id for r in service.round_list(world.db, round_id=world.rnd.id).listed] == [
+    assert [r.application.id for r in recommendations.round_list(world.db, round_id=world.rnd.id).listed] == [
         world.apps[2].id,
         world.apps[0].id,
         world.apps[1].id,

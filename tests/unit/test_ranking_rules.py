@@ -11,16 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewapp.excel import Column, read_table, workbook_bytes
+from reviewapp.ranking.calibration import calibrate
+from reviewapp.ranking.ordering import rank_applications
+from reviewapp.ranking.raw_rows import RawScoreRow, rank_from_raw_rows, raw_rows
 from reviewapp.ranking.rules import (
     ApplicationFacts,
     RankingSettings,
-    RawScoreRow,
     SheetScores,
     aggregate_application,
-    calibrate,
-    rank_applications,
-    rank_from_raw_rows,
-    raw_rows,
     round_half_up,
     tie_break_label,
 )

@@ -1,0 +1,183 @@
+"""The submitted scores of a round read from the database as the ranking rules take them: the aggregation queries
+behind every ranking page, list and raw-score file.
+
+Plain rows, read in chunks: a round has tens of thousands of sheets. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from reviewapp.applications.models import Application, Enterprise, FormalStatus
+from reviewapp.db import chunked
+from reviewapp.errors import NotFound
+from reviewapp.panels import service as panels
+from reviewapp.panels.models import Expert, Panel
+from reviewapp.ranking import ordering, rules
+from reviewapp.rounds import service as rounds
+from reviewapp.rounds.models import NodeKind, Round
+from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus
+from reviewapp.scoring.sheets import as_points
+
+
+@dataclass
+class Scores:
+    """Submitted sheets of some applications as the ranking rules take them, with what the pages need to name."""
+
+    round: Round
+    settings: rules.RankingSettings
+    sheets: list[rules.SheetScores]
+    facts: list[rules.ApplicationFacts]
+    applications: dict[int, Application]
+    enterprises: dict[int, Enterprise]  # by application id
+    experts: dict[int, Expert]
+    items: list[Any]  # criteria items (CriteriaNode-like) in sheet order: code, title, kind, dimension title
+    dimensions: list[str]  # dimension titles in order
+
+    def enterprise_name(self, application_id: int) -> str:
+        enterprise = self.enterprises.get(application_id)
+        return enterprise.name if enterprise else ""
+
+    def ranking(self) -> ordering.Ranking:
+        return ordering.rank_applications(self.sheets, self.facts, self.settings)
+
+
+@dataclass(frozen=True)
+class CriteriaItem:
+    code: str
+    title: str
+    kind: str
+    dimension: str
+    max_points: Decimal
+
+
+def _criteria(session: Session, version_id: int | None) -> tuple[list[CriteriaItem], list[str], Decimal]:
+    if version_id is None:
+        return [], [], Decimal(100)
+    tree = rounds.criteria_tree(session, version_id)
+    items = [
+        CriteriaItem(item.code, item.title, item.kind, dim.title, Decimal(str(item.max_points)))
+        for dim in tree.dimensions
+        for item in dim.items
+        if item.kind in (NodeKind.points.value, NodeKind.gate.value)
+    ]
+    total = tree.total
+    return items, [d.title for d in tree.dimensions], total if total > 0 else Decimal(100)
+
+
+def load_scores(session: Session, *, round_id: int, application_ids: Sequence[int]) -> Scores:
+    """The submitted sheets of these applications (of one round), ready for the ranking rules."""
+    rnd = rounds.get_round(session, round_id)
+    ids = sorted(set(application_ids))
+    apps: dict[int, Application] = {}
+    enterprises: dict[int, Enterprise] = {}
+    for chunk in chunked(ids):
+        for app, enterprise in session.exec(
+            select(Application, Enterprise)
+            .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+            .where(col(Application.id).in_(chunk), Application.round_id == round_id)
+        ):
+            apps[app.id] = app  # type: ignore[index]
+            enterprises[app.id] = enterprise  # type: ignore[index]
+
+    # Plain rows, not ORM objects: a round has tens of thousands of sheets and only these columns matter here.
+    sheet_rows: list[Any] = []
+    for chunk in chunked(ids):
+        sheet_rows.extend(
+            session.exec(
+                select(
+                    ScoreSheet.id,
+                    ScoreSheet.application_id,
+                    ScoreSheet.expert_id,
+                    ScoreSheet.criteria_version_id,
+                    ScoreSheet.opinion,
+                ).where(col(ScoreSheet.application_id).in_(chunk), ScoreSheet.status == SheetStatus.submitted.value)
+            ).all()
+        )
+    version_id = sheet_rows[0].criteria_version_id if sheet_rows else rnd.criteria_version_id
+    items, dimensions, full_marks = _criteria(session, version_id)
+    node_code: dict[int, str] = {}
+    node_kind: dict[int, str] = {}
+    for version in {s.criteria_version_id for s in sheet_rows} | ({version_id} if version_id else set()):
+        tree = rounds.criteria_tree(session, version)
+        for dim in tree.dimensions:
+            for item in dim.items:
+                node_code[item.id] = item.code
+                node_kind[item.id] = item.kind
+    item_dimensions = {i.code: i.dimension for i in items if i.kind == NodeKind.points.value}
+
+    values: dict[int, dict[str, Decimal | None]] = {s.id: {} for s in sheet_rows}  # type: ignore[misc]
+    gates: dict[int, dict[str, bool]] = {s.id: {} for s in sheet_rows}  # type: ignore[misc]
+    sheet_ids = [s.id for s in sheet_rows]
+    gate_nodes = {n for n, kind in node_kind.items() if kind == NodeKind.gate.value}
+    points: dict[Any, Decimal | None] = {}  # the few distinct stored values, converted once
+    for chunk in chunked(sheet_ids):  # type: ignore[arg-type]
+        # Core execution: hundreds of thousands of plain tuples, without the ORM's per-row work.
+        rows = session.connection().execute(
+            select(ItemScore.sheet_id, ItemScore.node_id, ItemScore.value, ItemScore.gate).where(
+                col(ItemScore.sheet_id).in_(chunk)
+            )
+        )
+        for sheet_id, node_id, value, gate in rows:
+            code = node_code.get(node_id)
+            if code is None:
+                continue
+            if node_id in gate_nodes:
+                if gate is not None:
+                    gates[sheet_id][code] = gate == "pass"
+            else:
+                if value not in points:
+                    points[value] = as_points(value)
+                values[sheet_id][code] = points[value]
+    sheets = [
+        rules.SheetScores.from_items(
+            expert_id=s.expert_id,
+            application_id=s.application_id,
+            item_scores={c: values[s.id].get(c) for c in item_dimensions},  # type: ignore[index]
+            gates=gates[s.id],  # type: ignore[index]
+            item_dimensions=item_dimensions,
+            justification=s.opinion,
+        )
+        for s in sheet_rows
+    ]
+    expert_ids = {s.expert_id for s in sheet_rows}
+    experts = {e.id: e for e in session.exec(select(Expert).where(col(Expert.id).in_(sorted(expert_ids) or [-1])))}
+    facts = [
+        rules.ApplicationFacts(a.id, a.maturity_score, a.serial)  # type: ignore[arg-type]
+        for a in apps.values()
+    ]
+    return Scores(
+        round=rnd,
+        settings=rules.RankingSettings.from_round(rnd, full_marks=full_marks),
+        sheets=sheets,
+        facts=facts,
+        applications=apps,
+        enterprises=enterprises,
+        experts=experts,  # type: ignore[arg-type]
+        items=items,
+        dimensions=dimensions,
+    )
+
+
+def round_scores(session: Session, *, round_id: int, panel_id: int | None = None) -> tuple[Scores, dict[int, Panel]]:
+    """The submitted sheets of every application assigned to a panel of the round (or of one panel), with the
+    panel of each application: what the raw-score file holds."""
+    rnd = rounds.get_round(session, round_id)
+    all_panels = {p.id: p for p in panels.round_panels(session, rnd.id)}  # type: ignore[arg-type]
+    if panel_id is not None and panel_id not in all_panels:
+        raise NotFound("未找到该专家组。")
+    stmt = select(Application.id, Application.panel_id).where(
+        Application.round_id == round_id,
+        col(Application.panel_id).is_not(None),
+        Application.formal_status == FormalStatus.passed.value,
+    )
+    if panel_id is not None:
+        stmt = stmt.where(Application.panel_id == panel_id)
+    assigned = dict(session.exec(stmt).all())
+    scores = load_scores(session, round_id=round_id, application_ids=sorted(assigned))
+    return scores, {a: all_panels[p] for a, p in assigned.items() if p in all_panels}  # type: ignore[index]

@@ -1,0 +1,255 @@
+"""Score sheets as an expert reads them: the criteria as the rules see them, what an expert may open, the sheet
+page and its completeness, and the errors a save or submit raises.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from reviewapp.applications import service as applications
+from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise
+from reviewapp.errors import Conflict as StaleEdit
+from reviewapp.errors import NotFound, ServiceError
+from reviewapp.files import StoredFile
+from reviewapp.panels import service as panels
+from reviewapp.panels.models import Expert, Panel
+from reviewapp.rounds import service as rounds
+from reviewapp.rounds.models import MaturityLevel, NodeKind, Round
+from reviewapp.rounds.rules import CriteriaTree, fmt_points
+from reviewapp.scoring import rules
+from reviewapp.scoring.models import NOT_STARTED_LABEL, ItemScore, ScoreSheet, SheetStatus
+
+STALE_SHEET = "此评分表已在其他窗口或设备上修改过，您这次的修改未保存。下面显示的是当前已保存的内容，请核对后再修改。"
+NOT_VISIBLE = "未找到该申报项目，或您无权查看。"
+
+
+class StaleSheet(StaleEdit):
+    """A save or submit from a tab or device that has not seen the latest version of the sheet."""
+
+    def __init__(self, message: str = STALE_SHEET) -> None:
+        super().__init__(message)
+
+
+class IncompleteSheet(ServiceError):
+    """Submit refused: every problem, in the order of the sheet."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("评分表尚未填写完整，不能提交。")
+        self.problems = problems
+
+
+def status_label(status: str | None) -> str:
+    return SheetStatus(status).label if status else NOT_STARTED_LABEL
+
+
+# --- criteria as the rules see them ---------------------------------------------------------------
+
+
+def scoring_items(tree: CriteriaTree) -> list[rules.Item]:
+    """The scorable items of a tree in sheet order; `dimension` is the dimension's code."""
+    return [
+        rules.Item(
+            id=item.id,
+            code=item.code,
+            title=item.title,
+            kind=item.kind,
+            max_points=Decimal(item.max_points),
+            step=Decimal(item.step),
+            dimension=dim.code,
+        )
+        for dim in tree.dimensions
+        for item in dim.items
+        if item.kind in (NodeKind.points.value, NodeKind.gate.value)
+    ]
+
+
+def sheet_entries(session: Session, sheet_id: int | None) -> dict[int, rules.Entry]:
+    if sheet_id is None:
+        return {}
+    rows = session.exec(
+        select(ItemScore.node_id, ItemScore.value, ItemScore.gate, ItemScore.justification).where(
+            ItemScore.sheet_id == sheet_id
+        )
+    )
+    return {
+        node_id: rules.Entry(value=as_points(value), gate=gate, justification=justification or "")
+        for node_id, value, gate, justification in rows
+    }
+
+
+def as_points(value: Any) -> Decimal | None:
+    """Numeric columns come back from SQLite as floats: two decimals is what they hold."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def snapshot(items: list[rules.Item], entries: dict[int, rules.Entry], *, opinion: str) -> dict[str, Any]:
+    """The full content of a sheet, as recorded on submit, return and reopen."""
+    result = rules.totals(items, entries)
+    out_items = []
+    for item in items:
+        entry = entries.get(item.id, rules.Entry())
+        row: dict[str, Any] = {"code": item.code, "title": item.title}
+        if item.kind == NodeKind.gate.value:
+            row["gate"] = entry.gate
+        else:
+            row["value"] = fmt_points(entry.value) if entry.value is not None else None
+        if entry.justification:
+            row["justification"] = entry.justification
+        out_items.append(row)
+    return {
+        "items": out_items,
+        "subtotals": {code: fmt_points(v) for code, v in result.by_dimension.items()},
+        "total": fmt_points(result.total),
+        "gate_failed": result.gate_failed,
+        "opinion": opinion,
+    }
+
+
+# --- what an expert may open ----------------------------------------------------------------------
+
+
+def open_application(session: Session, *, expert_id: int, application_id: int) -> Application:
+    """The application, if this expert may see it now; raises PledgeRequired (pledge or declaration pending) or
+    NotFound (no such application, not assigned to the expert's panel, not passed, or conflicted)."""
+    app = session.get(Application, application_id)
+    if app is None:
+        raise NotFound(NOT_VISIBLE)
+    panels.require_pledge(session, expert_id=expert_id, round_id=app.round_id)
+    if not panels.can_see_application(session, expert_id=expert_id, application_id=application_id):
+        raise NotFound(NOT_VISIBLE)
+    return app
+
+
+def expert_may_view(user: Any, application: Application, session: Session) -> bool:
+    """View rule for an application's attachments (downloaded through the applications' own route): an expert
+    reaches what the panels' rules let them score, and nothing they are conflicted with."""
+    if user is None or user.role != "expert":
+        return False
+    expert = panels.expert_of_user(session, user_id=user.id)
+    return expert is not None and panels.can_see_application(
+        session,
+        expert_id=expert.id,
+        application_id=application.id,  # type: ignore[arg-type]
+    )
+
+
+applications.register_view_rule(expert_may_view)
+
+
+# --- the sheet page -------------------------------------------------------------------------------
+
+
+@dataclass
+class SheetPage:
+    """Everything the score sheet page (and its print view) shows."""
+
+    application: Application
+    enterprise: Enterprise
+    round: Round
+    panel: Panel | None
+    expert: Expert
+    tree: CriteriaTree | None
+    items: list[rules.Item]
+    sheet: ScoreSheet | None
+    entries: dict[int, rules.Entry]
+    totals: rules.Totals
+    refusal: str | None  # why the sheet is read-only now (None: editable)
+    stages: list[tuple[str, list[str]]]
+    parties: list[ApplicationParty]
+    attachments: list[StoredFile]
+    maturity_name: str
+    needs: dict[int, bool] = field(default_factory=dict)
+
+    @property
+    def editable(self) -> bool:
+        return self.refusal is None and self.tree is not None
+
+    @property
+    def row_version(self) -> int:
+        return self.sheet.row_version if self.sheet else 0
+
+    @property
+    def status(self) -> str | None:
+        return self.sheet.status if self.sheet else None
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status)
+
+
+def sheet_page(session: Session, *, expert: Expert, application: Application, now: datetime) -> SheetPage:
+    rnd = rounds.get_round(session, application.round_id)
+    enterprise = session.get(Enterprise, application.enterprise_id)
+    assert enterprise is not None
+    panel = session.get(Panel, application.panel_id) if application.panel_id else None
+    sheet = session.exec(
+        select(ScoreSheet).where(ScoreSheet.application_id == application.id, ScoreSheet.expert_id == expert.id)
+    ).first()
+    version_id = sheet.criteria_version_id if sheet else rnd.criteria_version_id
+    tree = rounds.criteria_tree(session, version_id) if version_id else None
+    items = scoring_items(tree) if tree else []
+    entries = sheet_entries(session, sheet.id if sheet else None)
+    refusal = rules.edit_refusal(
+        status=sheet.status if sheet else None,
+        now=now,
+        deadline=rnd.scoring_deadline,
+        finalized=panel is not None and panel.finalized_at is not None,
+    )
+    if tree is None and refusal is None:
+        refusal = "本批次尚未设置要素条件，暂不能评分。"
+    stages: dict[str, list[str]] = defaultdict(list)
+    for stage, name in session.exec(
+        select(ApplicationScenario.stage, ApplicationScenario.name)
+        .where(ApplicationScenario.application_id == application.id)
+        .order_by(ApplicationScenario.sort_order, ApplicationScenario.id)
+    ):
+        stages[stage or "其他"].append(name)
+    maturity = session.get(MaturityLevel, application.maturity_level) if application.maturity_level else None
+    return SheetPage(
+        application=application,
+        enterprise=enterprise,
+        round=rnd,
+        panel=panel,
+        expert=expert,
+        tree=tree,
+        items=items,
+        sheet=sheet,
+        entries=entries,
+        totals=rules.totals(items, entries),
+        refusal=refusal,
+        stages=list(stages.items()),
+        parties=list(
+            session.exec(
+                select(ApplicationParty)
+                .where(ApplicationParty.application_id == application.id)
+                .order_by(ApplicationParty.role, ApplicationParty.id)
+            )
+        ),
+        attachments=list(
+            session.exec(
+                select(StoredFile)
+                .where(StoredFile.owner_type == applications.ATTACHMENT_OWNER, StoredFile.owner_id == application.id)
+                .order_by(StoredFile.uploaded_at, StoredFile.id)
+            )
+        ),
+        maturity_name=maturity.name if maturity else "",
+        needs={i.id: rules.needs_justification(i, entries.get(i.id, rules.Entry())) for i in items},
+    )
+
+
+def completeness(page: SheetPage) -> list[tuple[str, str]]:
+    """(field name, problem) for everything that stops the sheet from being submitted."""
+    return rules.completeness_issues(
+        page.items,
+        page.entries,
+        opinion=page.sheet.opinion if page.sheet else "",
+        opinion_min_length=page.round.opinion_min_length,
+    )
