@@ -6,31 +6,34 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from reviewapp import clock
+from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
+from reviewapp.casework import cases
 from reviewapp.casework import service as casework
+from reviewapp.casework.routes import CaseworkController
 from reviewapp.errors import NotFound, ServiceError
-from reviewapp.excel import XLSX_MEDIA_TYPE, Column, content_disposition, workbook_bytes
-from reviewapp.files import ALLOWED_UPLOAD_TEXT, stored_path
-from reviewapp.forms import Field, validate
+from reviewapp.excel import Column, workbook_bytes
+from reviewapp.files import ALLOWED_UPLOAD_TEXT
+from reviewapp.forms import Field, FormResult, validate
 from reviewapp.objections import rules, service
 from reviewapp.objections.models import OBJECTION_CHANNELS, Objection, ObjectorKind
 from reviewapp.objections.rules import OBJECTION_WORKFLOW
 from reviewapp.publicity.calendar import add_working_days
 from reviewapp.web import (
-    FormData,
     MultipartData,
     actor_of,
     checked_uploads,
     flash,
     form_fields,
+    htmx_target,
+    int_or_none,
     no_store,
     paginate,
     parse_page,
@@ -38,6 +41,7 @@ from reviewapp.web import (
     render_block,
     settings_of,
     staff_only,
+    xlsx_response,
 )
 
 CHANNEL_CHOICES = {c: c for c in OBJECTION_CHANNELS}
@@ -102,24 +106,6 @@ def _today() -> date:
     return clock.today_beijing()
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _get(db: Session, objection_id: int) -> Objection:
-    try:
-        return service.get_objection(db, objection_id)
-    except NotFound as exc:
-        raise NotFoundException(exc.message) from exc
-
-
-def _htmx_target(request: Request) -> str:
-    return request.htmx.target if getattr(request, "htmx", None) else ""  # type: ignore[attr-defined]
-
-
 def _step_defaults(today: date) -> dict[str, Any]:
     return {
         "reply_deadline": add_working_days(today, rules.DEFAULT_REPLY_WORKING_DAYS).isoformat(),
@@ -168,7 +154,7 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
         "step_files": casework.step_files(db, [s.id for s in steps]),  # type: ignore[misc]
         "step_label": lambda s: casework.step_label(OBJECTION_WORKFLOW, s),
         "file_url": lambda f: f"/objections/{objection.id}/files/{f.id}",
-        "evidence": service.objection_files(db, objection.id),  # type: ignore[arg-type]
+        "evidence": cases.evidence(db, service.OBJECTION_KIND, objection.id),  # type: ignore[arg-type]
         "handlers": handlers,
         "handler_choices": casework.handler_choices(db),
         "step_fields": STEP_FIELDS,
@@ -188,7 +174,7 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
         "open_step": "",
         "errors": {},
         "error": "",
-        "confidential": service.CONFIDENTIAL,
+        "confidential": cases.CONFIDENTIAL,
         "conclusions": rules.CONCLUSION_LABELS,
         "outcomes": rules.OUTCOME_LABELS,
         "today": today,
@@ -198,7 +184,7 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
 
 
 def _form_context(db: Session, form: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    round_id = _int_or_none(form.get("round_id"))
+    round_id = int_or_none(form.get("round_id"))
     return {
         "form": form,
         "errors": errors,
@@ -211,9 +197,20 @@ def _form_context(db: Session, form: dict[str, Any], errors: dict[str, str]) -> 
     }
 
 
-class ObjectionController(Controller):
+def _is_event(code: str) -> bool:
+    return code in rules.EVENT_LABELS or code == "note"
+
+
+class ObjectionController(CaseworkController):
     path = "/objections"
     guards = [staff_only]
+    kind = service.OBJECTION_KIND
+    detail_template = "objections/detail.html"
+    identity_target = "objector-identity"
+    case_key = "o"
+    step_fields = STEP_FIELDS
+    step_common = STEP_COMMON
+    max_files = MAX_FILES
 
     @get("/", sync_to_thread=True)
     def register(
@@ -230,7 +227,7 @@ class ObjectionController(Controller):
     ) -> Template:
         today = _today()
         rounds = service.publicity_rounds(db)
-        round_choice = _int_or_none(round_id)
+        round_choice = int_or_none(round_id)
         filters = {
             "q": q[:64],
             "round_id": str(round_choice) if round_choice and any(r.id == round_choice for r, _p in rounds) else "",
@@ -242,7 +239,7 @@ class ObjectionController(Controller):
         stmt = service.objections_query(
             today=today,
             q=filters["q"],
-            round_id=_int_or_none(filters["round_id"]),
+            round_id=int_or_none(filters["round_id"]),
             state=filters["status"],
             channel=filters["channel"],
             flag=filters["flag"],
@@ -268,7 +265,7 @@ class ObjectionController(Controller):
                 db, service.objections_query(today=today, flag="overdue"), page=1, per_page=1
             ).total,
         }
-        if _htmx_target(request) == "objection-table":
+        if htmx_target(request) == "objection-table":
             return render_block("objections/list.html", "table", **context)
         return render("objections/list.html", **context)
 
@@ -288,7 +285,7 @@ class ObjectionController(Controller):
         stmt = service.objections_query(
             today=today,
             q=q[:64],
-            round_id=_int_or_none(round_id),
+            round_id=int_or_none(round_id),
             state=status if status in OBJECTION_WORKFLOW.states else "",
             channel=channel if channel in CHANNEL_CHOICES else "",
             flag=flag if flag in FLAG_CHOICES else "",
@@ -338,18 +335,14 @@ class ObjectionController(Controller):
             ],
             rows=rows,
         )
-        return Response(
-            content=data,
-            media_type=XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": content_disposition("异议登记簿.xlsx")},
-        )
+        return xlsx_response("异议登记簿.xlsx", data)
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], round_id: FromQuery[str] = "") -> Template:
         rounds = service.publicity_rounds(db)
-        chosen = _int_or_none(round_id) or (rounds[0][0].id if len(rounds) == 1 else None)
+        chosen = int_or_none(round_id) or (rounds[0][0].id if len(rounds) == 1 else None)
         form = {"received_on": _today().isoformat(), "round_id": str(chosen or ""), "objector_kind": "unit"}
-        if _htmx_target(request) == "target-picker":
+        if htmx_target(request) == "target-picker":
             return render_block("objections/form.html", "targets", **_form_context(db, form, {}))
         return render("objections/form.html", **_form_context(db, form, {}))
 
@@ -363,7 +356,7 @@ class ObjectionController(Controller):
         if form.ok:
             v = form.values
             target = v["target"]
-            application_id = None if target == OTHER_TARGET else _int_or_none(target)
+            application_id = None if target == OTHER_TARGET else int_or_none(target)
             if target != OTHER_TARGET and application_id is None:
                 form.add_error("target", "请选择被异议的项目。")
         if form.ok:
@@ -397,155 +390,46 @@ class ObjectionController(Controller):
                 form.add_error(exc.field or "_form", exc.message)
         return no_store(render("objections/form.html", **_form_context(db, form.raw, form.errors)))
 
-    @get("/{objection_id:int}", sync_to_thread=True)
-    def show(self, request: Request, db: NamedDependency[Session], objection_id: FromPath[int]) -> Template:
-        return render("objections/detail.html", **_context(request, db, _get(db, objection_id)))
-
     @get("/{objection_id:int}/print", sync_to_thread=True)
     def print_record(self, request: Request, db: NamedDependency[Session], objection_id: FromPath[int]) -> Template:
         """异议处理单: the record with its trail and signature lines, for the file (the identity stays confidential)."""
-        objection = _get(db, objection_id)
+        objection = self.get_case(db, objection_id)
         return render("objections/print.html", **_context(request, db, objection))
 
-    @post("/{objection_id:int}/identity", sync_to_thread=True)
-    def identity(self, request: Request, db: NamedDependency[Session], objection_id: FromPath[int]) -> Template:
-        objection = _get(db, objection_id)
-        try:
-            identity = service.reveal_identity(db, actor=actor_of(request), objection_id=objection.id)  # type: ignore[arg-type]
-            db.commit()
-            error = ""
-        except ServiceError as exc:
-            db.rollback()
-            identity, error = None, exc.message
-        if _htmx_target(request) == "objector-identity":
-            return no_store(
-                render_block(
-                    "objections/detail.html",
-                    "identity",
-                    o=objection,
-                    identity=identity,
-                    identity_error=error,
-                    is_handler=identity is not None,
-                    confidential=service.CONFIDENTIAL,
-                )
-            )
-        return no_store(
-            render(
-                "objections/detail.html", **_context(request, db, objection, identity=identity, identity_error=error)
-            )
-        )
+    # --- the casework hooks ---------------------------------------------------------------------------
 
-    def _step_error(
-        self, request: Request, db: Session, objection_id: int, code: str, raw: dict[str, Any], errors: dict[str, str]
-    ) -> Template:
-        db.expire_all()
-        objection = _get(db, objection_id)
-        error = errors.get("_form") or next(iter(errors.values()))
-        return render(
-            "objections/detail.html",
-            **_context(
-                request,
-                db,
-                objection,
-                step_values={**_step_defaults(_today()), **raw},
-                open_step=code,
-                errors=errors,
-                error=error,
-            ),
-        )
+    def context(self, request: Request, db: Session, case: Any, **extra: Any) -> dict[str, Any]:
+        return _context(request, db, case, **extra)
 
-    @post("/{objection_id:int}/steps", sync_to_thread=True)
-    def step(
-        self, request: Request, db: NamedDependency[Session], objection_id: FromPath[int], data: MultipartData
-    ) -> Any:
-        """A transition (受理, 不予受理, 开始核实, 结论, 处理, 办结) or an event while verifying (企业说明, 现场核查, 办理记录)."""
-        settings = settings_of(request)
-        values = form_fields(data)
-        code = str(values.get("code") or "")
-        form = validate(values, [*STEP_COMMON, *STEP_FIELDS.get(code, [])])
-        uploads, problem = checked_uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=MAX_FILES)
-        if problem:
-            form.add_error("files", problem)
-        is_event = code in rules.EVENT_LABELS or code == "note"
-        if form.ok and not is_event and form.values.get("row_version") is None:
+    def step_defaults(self, today: date) -> dict[str, Any]:
+        return _step_defaults(today)
+
+    def check_step_form(self, code: str, form: FormResult) -> None:
+        if form.ok and not _is_event(code) and form.values.get("row_version") is None:
             form.add_error("_form", "表单已过期，请刷新页面后重试。")
-        if form.ok:
-            v = form.values
-            if code == "start":
-                v["handlers"] = [i for i in (_int_or_none(x) for x in v.get("handlers") or []) if i]
-            try:
-                common = {
-                    "actor": actor_of(request),
-                    "settings": settings,
-                    "objection_id": objection_id,
-                    "code": code,
-                    "note": v.get("note") or "",
-                    "values": v,
-                    "uploads": uploads,
-                    "today": _today(),
-                }
-                if is_event:
-                    service.record_event(db, **common)
-                else:
-                    service.take_step(db, row_version=v["row_version"], **common)
-                db.commit()
-                transition = OBJECTION_WORKFLOW.transition(code)
-                label = transition.label if transition else dict(EVENT_ACTIONS).get(code, code)
-                flash(request, f"已办理：{label}。")
-                return Redirect(path=f"/objections/{objection_id}", status_code=303)
-            except NotFound as exc:
-                db.rollback()
-                raise NotFoundException(exc.message) from exc
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_form", exc.message)
-        return self._step_error(request, db, objection_id, code, form.raw, form.errors)
 
-    @post("/{objection_id:int}/handlers", sync_to_thread=True)
-    def handlers(
-        self, request: Request, db: NamedDependency[Session], objection_id: FromPath[int], data: FormData
-    ) -> Redirect:
-        form = validate(
-            data, [Field("handlers", "承办人", kind="multi"), Field("note", "说明", kind="text", required=False)]
-        )
-        if not form.ok:
-            flash(request, next(iter(form.errors.values())), "error")
-            return Redirect(path=f"/objections/{objection_id}", status_code=303)
-        try:
-            service.reassign(
-                db,
-                actor=actor_of(request),
-                actor_role=request.user.role,
-                objection_id=objection_id,
-                user_ids=[i for i in (_int_or_none(x) for x in form.values["handlers"]) if i],
-                note=form.values["note"] or "",
-            )
-            db.commit()
-            flash(request, "已更换承办人。")
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from exc
-        except ServiceError as exc:
-            db.rollback()
-            flash(request, exc.message, "error")
-        return Redirect(path=f"/objections/{objection_id}", status_code=303)
+    def step_label(self, code: str) -> str:
+        transition = OBJECTION_WORKFLOW.transition(code)
+        return transition.label if transition else dict(EVENT_ACTIONS).get(code, code)
 
-    @get("/{objection_id:int}/files/{file_id:int}", sync_to_thread=True)
-    def download(
-        self, request: Request, db: NamedDependency[Session], objection_id: FromPath[int], file_id: FromPath[int]
-    ) -> Response[bytes]:
-        try:
-            stored = service.objection_file(db, objection_id=objection_id, file_id=file_id)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from exc
-        path = stored_path(settings_of(request), stored)
-        if not path.exists():
-            raise NotFoundException("文件已不在存储中，请联系系统管理员。")
-        return Response(
-            content=path.read_bytes(),
-            media_type=stored.content_type,
-            headers={
-                "Content-Disposition": content_disposition(stored.filename),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
+    def take_step(
+        self, request: Request, db: Session, *, case_id: int, code: str, values: dict[str, Any], uploads: list[Any]
+    ) -> None:
+        """A transition (受理, 不予受理, 开始核实, 结论, 处理, 办结) or an event while verifying (企业说明, 现场核查, 办理记录)."""
+        common = {
+            "actor": actor_of(request),
+            "settings": settings_of(request),
+            "objection_id": case_id,
+            "code": code,
+            "note": values.get("note") or "",
+            "values": values,
+            "uploads": uploads,
+            "today": _today(),
+        }
+        if _is_event(code):
+            service.record_event(db, **common)
+        else:
+            service.take_step(db, row_version=values["row_version"], **common)
+
+    def reveal(self, db: Session, actor: Actor, case_id: int) -> Any:
+        return service.reveal_identity(db, actor=actor, objection_id=case_id)

@@ -13,19 +13,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
 from reviewapp.applications.models import Application, Enterprise
 from reviewapp.applications.rules import Check
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role
+from reviewapp.casework import cases, register
 from reviewapp.casework import service as casework
 from reviewapp.casework.models import CaseStep
 from reviewapp.clock import utcnow
-from reviewapp.errors import NotFound, ServiceError
-from reviewapp.files import StoredFile, store_upload
+from reviewapp.errors import ServiceError
 from reviewapp.objections import rules
 from reviewapp.objections.models import OBJECTION_CHANNELS, Objection, ObjectorKind
 from reviewapp.objections.rules import OBJECTION_WORKFLOW
@@ -47,17 +46,21 @@ audit.register_labels(
 casework.register_workflow_labels(OBJECTION_WORKFLOW, entity_label="异议", events=rules.EVENT_LABELS)
 
 OBJECTION_FILE_OWNER = "objection"
-CONFIDENTIAL = "（保密）"
+CONFIDENTIAL = cases.CONFIDENTIAL
+
+
+OBJECTION_KIND = cases.CaseKind(
+    Objection,
+    OBJECTION_WORKFLOW,
+    file_owner=OBJECTION_FILE_OWNER,
+    noun="异议",
+    party="异议人",
+    unassigned_states=frozenset({"registered", "accepted", "refused"}),
+)
 
 
 def get_objection(session: Session, objection_id: int, *, for_update: bool = False) -> Objection:
-    stmt = select(Objection).where(Objection.id == objection_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    objection = session.exec(stmt).first()
-    if objection is None:
-        raise NotFound("未找到该异议。")
-    return objection
+    return cases.get_case(session, OBJECTION_KIND, objection_id, for_update=for_update)  # type: ignore[no-any-return]
 
 
 def _number(objection: Objection) -> str:
@@ -152,16 +155,9 @@ def create_objection(
     session.flush()
     objection.number = _number(objection)
     session.add(objection)
-    for filename, data in uploads:
-        store_upload(
-            session,
-            settings=settings,
-            owner_type=OBJECTION_FILE_OWNER,
-            owner_id=objection.id,  # type: ignore[arg-type]
-            filename=filename,
-            data=data,
-            uploaded_by=actor.user_id,
-        )
+    cases.store_evidence(
+        session, OBJECTION_KIND, settings=settings, case=objection, uploads=uploads, user_id=actor.user_id
+    )
     audit.record(
         session,
         actor=actor,
@@ -225,7 +221,7 @@ def case_facts(session: Session, objection: Objection) -> rules.CaseFacts:
 
 
 def is_objection_handler(session: Session, *, objection_id: int, user_id: int | None) -> bool:
-    return casework.is_handler(session, case_type=OBJECTION_WORKFLOW.name, case_id=objection_id, user_id=user_id)
+    return cases.is_case_handler(session, OBJECTION_KIND, case_id=objection_id, user_id=user_id)
 
 
 def take_step(
@@ -409,23 +405,6 @@ def record_event(
     return step
 
 
-def reassign(
-    session: Session, *, actor: Actor, actor_role: str, objection_id: int, user_ids: Sequence[int], note: str
-) -> None:
-    """Change the handlers: a current handler or an administrator may (they see the objector's identity)."""
-    objection = get_objection(session, objection_id, for_update=True)
-    if objection.state in {"registered", "accepted", "refused"}:
-        raise ServiceError("承办人在「开始核实」时指定。")
-    if not (
-        actor_role == Role.admin.value
-        or is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id)  # type: ignore[arg-type]
-    ):
-        raise ServiceError("只有该异议的承办人或系统管理员可以更换承办人。")
-    casework.set_handlers(
-        session, workflow=OBJECTION_WORKFLOW, case=objection, user_ids=user_ids, actor=actor, note=note
-    )
-
-
 @dataclass(frozen=True)
 class Identity:
     name: str
@@ -435,44 +414,8 @@ class Identity:
 
 def reveal_identity(session: Session, *, actor: Actor, objection_id: int) -> Identity:
     """The objector's name, contact and address, for a handler of this objection only; each call is audited."""
-    objection = get_objection(session, objection_id)
-    if not is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id):  # type: ignore[arg-type]
-        raise ServiceError("异议人信息保密，只有该异议的承办人可以查看。")
-    audit.record(
-        session,
-        actor=actor,
-        action="objection.view_identity",
-        entity_type="objection",
-        entity_id=objection.id,
-        summary=f"{actor.name} 查看了异议 {objection.number} 的异议人信息",
-    )
+    objection = cases.view_identity(session, OBJECTION_KIND, actor=actor, case_id=objection_id)
     return Identity(objection.objector_name, objection.objector_contact, objection.objector_address)
-
-
-# --- files ------------------------------------------------------------------------------------------
-
-
-def objection_files(session: Session, objection_id: int) -> list[StoredFile]:
-    return list(
-        session.exec(
-            select(StoredFile)
-            .where(StoredFile.owner_type == OBJECTION_FILE_OWNER, StoredFile.owner_id == objection_id)
-            .order_by(col(StoredFile.id))
-        )
-    )
-
-
-def objection_file(session: Session, *, objection_id: int, file_id: int) -> StoredFile:
-    """A file of this objection: its evidence, or a file attached to one of its steps."""
-    stored = session.get(StoredFile, file_id)
-    if stored is not None:
-        if stored.owner_type == OBJECTION_FILE_OWNER and stored.owner_id == objection_id:
-            return stored
-        if stored.owner_type == casework.STEP_FILE_OWNER:
-            step = session.get(CaseStep, stored.owner_id)
-            if step is not None and step.case_type == OBJECTION_WORKFLOW.name and step.case_id == objection_id:
-                return stored
-    raise NotFound("未找到该文件。")
 
 
 # --- the register ----------------------------------------------------------------------------------
@@ -499,32 +442,20 @@ def objections_query(
 ):  # type: ignore[no-untyped-def]
     """Objections for the register; flag: overdue | open | closed."""
     stmt = select(Objection)
-    if q:
-        like = f"%{q.strip()[:100]}%"
-        stmt = stmt.where(
-            or_(
-                col(Objection.number).like(like),
-                col(Objection.target_name).like(like),
-                col(Objection.target_factory).like(like),
-            )
-        )
     if round_id:
         stmt = stmt.where(Objection.round_id == round_id)
-    if state:
-        stmt = stmt.where(Objection.state == state)
-    if channel:
-        stmt = stmt.where(Objection.channel == channel)
-    if flag == "overdue":
-        stmt = stmt.where(_overdue_clause(today))
-    elif flag == "open":
-        stmt = stmt.where(col(Objection.state).in_(sorted(rules.OPEN_STATES)))
-    elif flag == "closed":
-        stmt = stmt.where(col(Objection.state).in_(sorted(OBJECTION_WORKFLOW.final_states)))
-    if handler_id is not None:
-        stmt = stmt.where(
-            col(Objection.id).in_(casework.cases_handled_by(case_type=OBJECTION_WORKFLOW.name, user_id=handler_id))
-        )
-    return stmt.order_by(col(Objection.received_on).desc(), col(Objection.id).desc())
+    return register.filtered(
+        stmt,
+        OBJECTION_KIND,
+        today=today,
+        overdue=_overdue_clause,
+        open_states=rules.OPEN_STATES,
+        q=q,
+        state=state,
+        channel=channel,
+        flag=flag,
+        handler_id=handler_id,
+    )
 
 
 def round_names(session: Session, round_ids: Sequence[int]) -> dict[int, str]:

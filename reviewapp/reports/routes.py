@@ -19,7 +19,7 @@ from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterpri
 from reviewapp.auth.models import Role, User
 from reviewapp.casework import service as casework
 from reviewapp.errors import NotFound, ServiceError
-from reviewapp.excel import XLSX_MEDIA_TYPE, Column, content_disposition, workbook_bytes, write_sheet
+from reviewapp.excel import Column, workbook_bytes, write_sheet
 from reviewapp.files import ALLOWED_UPLOAD_TEXT, stored_path
 from reviewapp.forms import Field, parse_date, validate
 from reviewapp.publicity.calendar import add_working_days
@@ -45,13 +45,19 @@ from reviewapp.web import (
     MultipartData,
     actor_of,
     client_addr,
+    file_response,
     flash,
+    found_or_404,
+    htmx_target,
+    int_or_none,
+    no_store,
     paginate,
     parse_page,
     render,
     render_block,
     settings_of,
     staff_only,
+    xlsx_response,
 )
 from reviewapp.web import checked_uploads as _uploads
 from reviewapp.web import form_fields as _form_values
@@ -73,36 +79,6 @@ EXPORT_LIMIT = 100_000
 
 def _today() -> date:
     return clock.today_beijing()
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _or_404(getter, db: Session, row_id: int):  # type: ignore[no-untyped-def]
-    try:
-        return getter(db, row_id)
-    except NotFound as exc:
-        raise NotFoundException(exc.message) from exc
-
-
-def _htmx_target(request: Request) -> str:
-    return request.htmx.target if getattr(request, "htmx", None) else ""  # type: ignore[attr-defined]
-
-
-def _xlsx(filename: str, data: bytes) -> Response[bytes]:
-    return Response(
-        content=data, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": content_disposition(filename)}
-    )
-
-
-def _no_store(response: Template) -> Template:
-    """Pages that show a receipt code or a report's status must not stay in caches or shared browsers' history."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 # --- certifications -------------------------------------------------------------------------------
@@ -215,7 +191,7 @@ class CertificationController(Controller):
             "alert": lambda c: rules.certification_alert(status=c.status, valid_to=c.valid_to, today=today),
             "tab": "register",
         }
-        if _htmx_target(request) == "cert-table":
+        if htmx_target(request) == "cert-table":
             return render_block("certifications/list.html", "table", **context)
         return render("certifications/list.html", **context)
 
@@ -274,7 +250,7 @@ class CertificationController(Controller):
             ],
             rows=rows,
         )
-        return _xlsx("智能工厂认定名录.xlsx", data)
+        return xlsx_response("智能工厂认定名录.xlsx", data)
 
     @get("/expiring", sync_to_thread=True)
     def expiring(
@@ -354,12 +330,12 @@ class CertificationController(Controller):
 
     @get("/{cert_id:int}", sync_to_thread=True)
     def show(self, db: NamedDependency[Session], cert_id: FromPath[int]) -> Template:
-        cert = _or_404(service.get_certification, db, cert_id)
+        cert = found_or_404(service.get_certification, db, cert_id)
         return render("certifications/detail.html", **_cert_context(db, cert))
 
     @post("/{cert_id:int}/rereview", sync_to_thread=True)
     def rereview(self, request: Request, db: NamedDependency[Session], cert_id: FromPath[int], data: FormData) -> Any:
-        cert = _or_404(service.get_certification, db, cert_id)
+        cert = found_or_404(service.get_certification, db, cert_id)
         form = validate(data, REREVIEW_FIELDS)
         if form.ok:
             try:
@@ -382,7 +358,7 @@ class CertificationController(Controller):
                 db.rollback()
                 form.add_error(exc.field or "_rereview", exc.message)
         db.expire_all()
-        cert = _or_404(service.get_certification, db, cert_id)
+        cert = found_or_404(service.get_certification, db, cert_id)
         return render(
             "certifications/detail.html",
             **_cert_context(db, cert, rereview_form=form.raw, errors=form.errors, open_form="rereview"),
@@ -390,7 +366,7 @@ class CertificationController(Controller):
 
     @post("/{cert_id:int}/changes", sync_to_thread=True)
     def add_change(self, request: Request, db: NamedDependency[Session], cert_id: FromPath[int], data: FormData) -> Any:
-        cert = _or_404(service.get_certification, db, cert_id)
+        cert = found_or_404(service.get_certification, db, cert_id)
         form = validate(data, CHANGE_FIELDS)
         if form.ok:
             try:
@@ -419,7 +395,7 @@ class CertificationController(Controller):
 
     @get("/{cert_id:int}/revoke", sync_to_thread=True)
     def revoke_page(self, db: NamedDependency[Session], cert_id: FromPath[int]) -> Template:
-        cert = _or_404(service.get_certification, db, cert_id)
+        cert = found_or_404(service.get_certification, db, cert_id)
         today = _today()
         form = {"revoked_on": today.isoformat(), "row_version": str(cert.row_version)}
         return self._revoke_form(db, cert, form, {})
@@ -439,7 +415,7 @@ class CertificationController(Controller):
 
     @post("/{cert_id:int}/revoke", sync_to_thread=True)
     def revoke(self, request: Request, db: NamedDependency[Session], cert_id: FromPath[int], data: FormData) -> Any:
-        cert = _or_404(service.get_certification, db, cert_id)
+        cert = found_or_404(service.get_certification, db, cert_id)
         form = validate(data, REVOKE_FIELDS)
         if form.ok:
             try:
@@ -461,7 +437,7 @@ class CertificationController(Controller):
                 db.rollback()
                 form.add_error(exc.field or "_form", exc.message)
         db.expire_all()
-        cert = _or_404(service.get_certification, db, cert_id)
+        cert = found_or_404(service.get_certification, db, cert_id)
         return self._revoke_form(db, cert, form.raw, form.errors)
 
     @get("/changes", sync_to_thread=True)
@@ -576,7 +552,7 @@ class CertificationController(Controller):
             ],
             rows=rows,
         )
-        return _xlsx("取消认定及禁止申报名单.xlsx", data)
+        return xlsx_response("取消认定及禁止申报名单.xlsx", data)
 
     @get("/figures", sync_to_thread=True)
     def figures(self, db: NamedDependency[Session], year: FromQuery[str] = "") -> Template:
@@ -655,7 +631,7 @@ class CertificationController(Controller):
             write_sheet(ws, title=title, columns=columns, rows=rows, landscape=False)
         buf = io.BytesIO()
         wb.save(buf)
-        return _xlsx(f"{ctx['year']}年度智能工厂年报数据.xlsx", buf.getvalue())
+        return xlsx_response(f"{ctx['year']}年度智能工厂年报数据.xlsx", buf.getvalue())
 
 
 def _parse_date(value: Any) -> date | None:
@@ -664,7 +640,7 @@ def _parse_date(value: Any) -> date | None:
 
 def _figures_context(db: Session, year_text: str) -> dict[str, Any]:
     today = _today()
-    year = _int_or_none(year_text) or today.year
+    year = int_or_none(year_text) or today.year
     year = min(max(year, 2000), 2100)
     outcomes = service.report_outcomes(db, year=year)
     return {
@@ -724,7 +700,7 @@ STEP_COMMON = [
 def _parse_target(text: str) -> tuple[int | None, int | None]:
     """ "c:12" → certification 12, "a:7" → application 7."""
     kind, _, raw = (text or "").partition(":")
-    row_id = _int_or_none(raw)
+    row_id = int_or_none(raw)
     if kind == "c" and row_id:
         return row_id, None
     if kind == "a" and row_id:
@@ -806,7 +782,7 @@ def _report_context(request: Request, db: Session, report: Report, **extra: Any)
 
 
 def _get_report(db: Session, report_id: int) -> Report:
-    return _or_404(service.get_report, db, report_id)  # type: ignore[no-any-return]
+    return found_or_404(service.get_report, db, report_id)  # type: ignore[no-any-return]
 
 
 class ReportController(Controller):
@@ -858,7 +834,7 @@ class ReportController(Controller):
             ),
             "overdue_count": paginate(db, service.reports_query(today=today, flag="overdue"), page=1, per_page=1).total,
         }
-        if _htmx_target(request) == "report-table":
+        if htmx_target(request) == "report-table":
             return render_block("reports/list.html", "table", **context)
         return render("reports/list.html", **context)
 
@@ -927,7 +903,7 @@ class ReportController(Controller):
             ],
             rows=rows,
         )
-        return _xlsx("举报登记簿.xlsx", data)
+        return xlsx_response("举报登记簿.xlsx", data)
 
     @get("/new", sync_to_thread=True)
     def new(self, db: NamedDependency[Session], target: FromQuery[str] = "") -> Template:
@@ -1007,8 +983,8 @@ class ReportController(Controller):
             db.rollback()
             identity = None
             error = exc.message
-        if _htmx_target(request) == "reporter-identity":
-            return _no_store(
+        if htmx_target(request) == "reporter-identity":
+            return no_store(
                 render_block(
                     "reports/detail.html",
                     "identity",
@@ -1019,7 +995,7 @@ class ReportController(Controller):
                     confidential=service.CONFIDENTIAL,
                 )
             )
-        return _no_store(
+        return no_store(
             render(
                 "reports/detail.html", **_report_context(request, db, report, identity=identity, identity_error=error)
             )
@@ -1039,7 +1015,7 @@ class ReportController(Controller):
         if form.ok:
             v = form.values
             if code == "start":
-                v["handlers"] = [i for i in (_int_or_none(x) for x in v.get("handlers") or []) if i]
+                v["handlers"] = [i for i in (int_or_none(x) for x in v.get("handlers") or []) if i]
             try:
                 service.take_step(
                     db,
@@ -1134,7 +1110,7 @@ class ReportController(Controller):
                 actor=actor_of(request),
                 actor_role=request.user.role,
                 report_id=report_id,
-                user_ids=[i for i in (_int_or_none(x) for x in form.values["handlers"]) if i],
+                user_ids=[i for i in (int_or_none(x) for x in form.values["handlers"]) if i],
                 note=form.values["note"] or "",
             )
             db.commit()
@@ -1184,17 +1160,8 @@ class ReportController(Controller):
             stored = service.report_file(db, report_id=report_id, file_id=file_id)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        path = stored_path(settings_of(request), stored)
-        if not path.exists():
-            raise NotFoundException("文件已不在存储中，请联系系统管理员。")
-        return Response(
-            content=path.read_bytes(),
-            media_type=stored.content_type,
-            headers={
-                "Content-Disposition": content_disposition(stored.filename),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
+        return file_response(
+            stored_path(settings_of(request), stored), filename=stored.filename, content_type=stored.content_type
         )
 
 
@@ -1236,7 +1203,7 @@ def _status_page(
     errors: dict[str, str] | None = None,
     message: str = "",
 ) -> Template:
-    return _no_store(
+    return no_store(
         render(
             "public/report_status.html",
             status=service.public_status(db, report),
@@ -1288,7 +1255,7 @@ class PublicReportController(Controller):
         except ServiceError as exc:
             db.rollback()
             return _public_form(request, form.raw, {exc.field or "_form": exc.message})
-        return _no_store(
+        return no_store(
             render("public/report_receipt.html", code=rules.format_receipt_code(code), number=report.number)
         )
 
