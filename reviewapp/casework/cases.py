@@ -36,6 +36,7 @@ class CaseKind:
     file_owner: str  # StoredFile.owner_type of the evidence registered with the case
     noun: str  # 异议 / 举报
     party: str  # whose identity is confidential: 异议人 / 举报人
+    number_prefix: str  # 异议编号 YY-2026-00003, 举报编号 JB-2026-00012
     unassigned_states: frozenset[str] = frozenset()  # states in which handlers are not chosen yet
 
     @property
@@ -51,6 +52,23 @@ def get_case(session: Session, kind: CaseKind, case_id: int, *, for_update: bool
     if case is None:
         raise NotFound(f"未找到该{kind.noun}。")
     return case
+
+
+def file_new_case(
+    session: Session,
+    kind: CaseKind,
+    *,
+    settings: Settings,
+    case: Any,
+    uploads: Sequence[tuple[str, bytes]],
+    user_id: int | None,
+) -> None:
+    """Add a newly registered case, number it (<prefix>-<year received>-<id>) and store its evidence."""
+    session.add(case)
+    session.flush()
+    case.number = f"{kind.number_prefix}-{case.received_on.year}-{case.id:05d}"
+    session.add(case)
+    store_evidence(session, kind, settings=settings, case=case, uploads=uploads, user_id=user_id)
 
 
 def is_case_handler(session: Session, kind: CaseKind, *, case_id: int, user_id: int | None) -> bool:

@@ -55,16 +55,13 @@ OBJECTION_KIND = cases.CaseKind(
     file_owner=OBJECTION_FILE_OWNER,
     noun="异议",
     party="异议人",
+    number_prefix="YY",
     unassigned_states=frozenset({"registered", "accepted", "refused"}),
 )
 
 
 def get_objection(session: Session, objection_id: int, *, for_update: bool = False) -> Objection:
     return cases.get_case(session, OBJECTION_KIND, objection_id, for_update=for_update)  # type: ignore[no-any-return]
-
-
-def _number(objection: Objection) -> str:
-    return f"YY-{objection.received_on.year}-{objection.id:05d}"
 
 
 # --- rounds, periods and the list ----------------------------------------------------------------
@@ -151,11 +148,7 @@ def create_objection(
         state=OBJECTION_WORKFLOW.initial,
         created_by=actor.user_id,
     )
-    session.add(objection)
-    session.flush()
-    objection.number = _number(objection)
-    session.add(objection)
-    cases.store_evidence(
+    cases.file_new_case(
         session, OBJECTION_KIND, settings=settings, case=objection, uploads=uploads, user_id=actor.user_id
     )
     audit.record(

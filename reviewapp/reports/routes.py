@@ -16,11 +16,14 @@ from sqlmodel import Session, select
 
 from reviewapp import clock
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterprise
+from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
+from reviewapp.casework import cases
 from reviewapp.casework import service as casework
+from reviewapp.casework.routes import CaseworkController
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column, workbook_bytes, write_sheet
-from reviewapp.files import ALLOWED_UPLOAD_TEXT, stored_path
+from reviewapp.files import ALLOWED_UPLOAD_TEXT
 from reviewapp.forms import Field, parse_date, validate
 from reviewapp.publicity.calendar import add_working_days
 from reviewapp.reports import rules, service
@@ -45,7 +48,6 @@ from reviewapp.web import (
     MultipartData,
     actor_of,
     client_addr,
-    file_response,
     flash,
     found_or_404,
     htmx_target,
@@ -760,7 +762,7 @@ def _report_context(request: Request, db: Session, report: Report, **extra: Any)
         "step_files": casework.step_files(db, [s.id for s in steps]),  # type: ignore[misc]
         "step_label": lambda s: casework.step_label(REPORT_WORKFLOW, s),
         "file_url": lambda f: f"/reports/{report.id}/files/{f.id}",
-        "evidence": service.report_files(db, report.id),  # type: ignore[arg-type]
+        "evidence": cases.evidence(db, service.REPORT_KIND, report.id),  # type: ignore[arg-type]
         "handlers": handlers,
         "handler_choices": casework.handler_choices(db),
         "step_fields": STEP_FIELDS,
@@ -771,7 +773,7 @@ def _report_context(request: Request, db: Session, report: Report, **extra: Any)
         "open_step": "",
         "errors": {},
         "error": "",
-        "confidential": service.CONFIDENTIAL,
+        "confidential": cases.CONFIDENTIAL,
         "ban_minimum": rules.ban_until(today),
         "sources": {s.value: s.label for s in ReportSource},
         "conclusions": rules.CONCLUSION_LABELS,
@@ -781,13 +783,17 @@ def _report_context(request: Request, db: Session, report: Report, **extra: Any)
     return context
 
 
-def _get_report(db: Session, report_id: int) -> Report:
-    return found_or_404(service.get_report, db, report_id)  # type: ignore[no-any-return]
-
-
-class ReportController(Controller):
+class ReportController(CaseworkController):
     path = "/reports"
     guards = [staff_only]
+    kind = service.REPORT_KIND
+    detail_template = "reports/detail.html"
+    identity_target = "reporter-identity"
+    case_key = "report"
+    step_values_key = "step_form"
+    step_fields = STEP_FIELDS
+    step_common = STEP_COMMON
+    max_files = STAFF_MAX_FILES
 
     @get("/", sync_to_thread=True)
     def register(
@@ -966,161 +972,29 @@ class ReportController(Controller):
             allowed=ALLOWED_UPLOAD_TEXT,
         )
 
-    @get("/{report_id:int}", sync_to_thread=True)
-    def show(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int]) -> Template:
-        report = _get_report(db, report_id)
-        return render("reports/detail.html", **_report_context(request, db, report))
-
-    @post("/{report_id:int}/identity", sync_to_thread=True)
-    def identity(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int]) -> Template:
-        report = _get_report(db, report_id)
-        try:
-            name, contact = service.reveal_identity(db, actor=actor_of(request), report_id=report.id)  # type: ignore[arg-type]
-            db.commit()
-            identity = {"name": name, "contact": contact}
-            error = ""
-        except ServiceError as exc:
-            db.rollback()
-            identity = None
-            error = exc.message
-        if htmx_target(request) == "reporter-identity":
-            return no_store(
-                render_block(
-                    "reports/detail.html",
-                    "identity",
-                    report=report,
-                    identity=identity,
-                    identity_error=error,
-                    is_handler=identity is not None,
-                    confidential=service.CONFIDENTIAL,
-                )
-            )
-        return no_store(
-            render(
-                "reports/detail.html", **_report_context(request, db, report, identity=identity, identity_error=error)
-            )
-        )
-
-    @post("/{report_id:int}/steps", sync_to_thread=True)
-    def step(
-        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: MultipartData
-    ) -> Any:
-        settings = settings_of(request)
-        values = _form_values(data)
-        code = str(values.get("code") or "")
-        form = validate(values, [*STEP_COMMON, *STEP_FIELDS.get(code, [])])
-        uploads, problem = _uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=STAFF_MAX_FILES)
-        if problem:
-            form.add_error("files", problem)
-        if form.ok:
-            v = form.values
-            if code == "start":
-                v["handlers"] = [i for i in (int_or_none(x) for x in v.get("handlers") or []) if i]
-            try:
-                service.take_step(
-                    db,
-                    actor=actor_of(request),
-                    settings=settings,
-                    report_id=report_id,
-                    code=code,
-                    row_version=v["row_version"],
-                    note=v.get("note") or "",
-                    values=v,
-                    uploads=uploads,
-                    today=_today(),
-                )
-                db.commit()
-                transition = REPORT_WORKFLOW.transition(code)
-                flash(request, f"已办理：{transition.label if transition else code}。")
-                return Redirect(path=f"/reports/{report_id}", status_code=303)
-            except NotFound as exc:
-                db.rollback()
-                raise NotFoundException(exc.message) from exc
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_form", exc.message)
-        db.expire_all()
-        report = _get_report(db, report_id)
-        error = form.errors.get("_form") or next(iter(form.errors.values()))
-        return render(
-            "reports/detail.html",
-            **_report_context(
-                request,
-                db,
-                report,
-                step_form={**_step_defaults(_today()), **form.raw},
-                open_step=code,
-                errors=form.errors,
-                error=error,
-            ),
-        )
-
     @post("/{report_id:int}/notes", sync_to_thread=True)
     def note(
         self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: MultipartData
     ) -> Any:
-        settings = settings_of(request)
         form = validate(_form_values(data), [Field("note", "办理记录", kind="text", max_length=5000)])
-        uploads, problem = _uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=STAFF_MAX_FILES)
-        if problem:
-            form.add_error("files", problem)
+        uploads = self.uploads_of(request, data, form)
         if form.ok:
             try:
                 service.add_note(
                     db,
                     actor=actor_of(request),
-                    settings=settings,
+                    settings=settings_of(request),
                     report_id=report_id,
                     note=form.values["note"],
                     uploads=uploads,
                 )
                 db.commit()
                 flash(request, "已添加办理记录。")
-                return Redirect(path=f"/reports/{report_id}", status_code=303)
+                return Redirect(path=self.case_url(report_id), status_code=303)
             except ServiceError as exc:
                 db.rollback()
                 form.add_error("note", exc.message)
-        report = _get_report(db, report_id)
-        return render(
-            "reports/detail.html",
-            **_report_context(
-                request,
-                db,
-                report,
-                open_step="note",
-                errors=form.errors,
-                error=next(iter(form.errors.values())),
-                step_form={**_step_defaults(_today()), **form.raw},
-            ),
-        )
-
-    @post("/{report_id:int}/handlers", sync_to_thread=True)
-    def handlers(
-        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: FormData
-    ) -> Redirect:
-        form = validate(
-            data, [Field("handlers", "承办人", kind="multi"), Field("note", "说明", kind="text", required=False)]
-        )
-        if not form.ok:
-            flash(request, next(iter(form.errors.values())), "error")
-            return Redirect(path=f"/reports/{report_id}", status_code=303)
-        try:
-            service.reassign(
-                db,
-                actor=actor_of(request),
-                actor_role=request.user.role,
-                report_id=report_id,
-                user_ids=[i for i in (int_or_none(x) for x in form.values["handlers"]) if i],
-                note=form.values["note"] or "",
-            )
-            db.commit()
-            flash(request, "已更换承办人。")
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from exc
-        except ServiceError as exc:
-            db.rollback()
-            flash(request, exc.message, "error")
-        return Redirect(path=f"/reports/{report_id}", status_code=303)
+        return self.step_error(request, db, report_id, "note", form.raw, form.errors)
 
     @post("/{report_id:int}/link", sync_to_thread=True)
     def link(
@@ -1152,17 +1026,33 @@ class ReportController(Controller):
             flash(request, exc.message, "error")
         return Redirect(path=f"/reports/{report_id}", status_code=303)
 
-    @get("/{report_id:int}/files/{file_id:int}", sync_to_thread=True)
-    def download(
-        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], file_id: FromPath[int]
-    ) -> Response[bytes]:
-        try:
-            stored = service.report_file(db, report_id=report_id, file_id=file_id)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from exc
-        return file_response(
-            stored_path(settings_of(request), stored), filename=stored.filename, content_type=stored.content_type
+    # --- the casework hooks ---------------------------------------------------------------------------
+
+    def context(self, request: Request, db: Session, case: Any, **extra: Any) -> dict[str, Any]:
+        return _report_context(request, db, case, **extra)
+
+    def step_defaults(self, today: date) -> dict[str, Any]:
+        return _step_defaults(today)
+
+    def take_step(
+        self, request: Request, db: Session, *, case_id: int, code: str, values: dict[str, Any], uploads: list[Any]
+    ) -> None:
+        service.take_step(
+            db,
+            actor=actor_of(request),
+            settings=settings_of(request),
+            report_id=case_id,
+            code=code,
+            row_version=values["row_version"],
+            note=values.get("note") or "",
+            values=values,
+            uploads=uploads,
+            today=_today(),
         )
+
+    def reveal(self, db: Session, actor: Actor, case_id: int) -> Any:
+        name, contact = service.reveal_identity(db, actor=actor, report_id=case_id)
+        return {"name": name, "contact": contact}
 
 
 # --- the public form (no login) -------------------------------------------------------------------

@@ -20,12 +20,11 @@ from reviewapp import audit
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterprise
 from reviewapp.applications.rules import credit_code_problem, normalise_credit_code
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role
+from reviewapp.casework import cases, register
 from reviewapp.casework import service as casework
 from reviewapp.casework.models import CaseStep
 from reviewapp.clock import utcnow
 from reviewapp.errors import Conflict, NotFound, ServiceError
-from reviewapp.files import StoredFile, store_upload
 from reviewapp.reports import rules
 from reviewapp.reports.models import (
     REPORT_CHANNELS,
@@ -76,7 +75,16 @@ STALE_CERTIFICATION = "该认定已被他人修改，请刷新后重试。您这
 STALE_CHANGE = "该备案记录已被他人修改，请刷新后重试。"
 STALE_PENETRATION = "该年度的普及率基数已被他人修改，请刷新后重试。"
 REPORT_FILE_OWNER = "report"
-CONFIDENTIAL = "（保密）"
+CONFIDENTIAL = cases.CONFIDENTIAL
+REPORT_KIND = cases.CaseKind(
+    Report,
+    REPORT_WORKFLOW,
+    file_owner=REPORT_FILE_OWNER,
+    noun="举报",
+    party="举报人",
+    number_prefix="JB",
+    unassigned_states=frozenset({REPORT_WORKFLOW.initial, "accepted"}),
+)
 PUBLIC_ACTOR_NAME = "举报人"
 
 
@@ -550,13 +558,7 @@ def bans_query(*, q: str = "", status: str = "", today: date):  # type: ignore[n
 
 
 def get_report(session: Session, report_id: int, *, for_update: bool = False) -> Report:
-    stmt = select(Report).where(Report.id == report_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    report = session.exec(stmt).first()
-    if report is None:
-        raise NotFound("未找到该举报。")
-    return report
+    return cases.get_case(session, REPORT_KIND, report_id, for_update=for_update)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -607,10 +609,6 @@ def _resolve_target(
     return None, None, None
 
 
-def _number(report: Report) -> str:
-    return f"JB-{report.received_on.year}-{report.id:05d}"
-
-
 def create_report(
     session: Session,
     *,
@@ -655,20 +653,7 @@ def create_report(
         state=REPORT_WORKFLOW.initial,
         created_by=actor.user_id,
     )
-    session.add(report)
-    session.flush()
-    report.number = _number(report)
-    session.add(report)
-    for filename, data in uploads:
-        store_upload(
-            session,
-            settings=settings,
-            owner_type=REPORT_FILE_OWNER,
-            owner_id=report.id,  # type: ignore[arg-type]
-            filename=filename,
-            data=data,
-            uploaded_by=actor.user_id,
-        )
+    cases.file_new_case(session, REPORT_KIND, settings=settings, case=report, uploads=uploads, user_id=actor.user_id)
     audit.record(
         session,
         actor=actor,
@@ -771,20 +756,7 @@ def submit_public_report(
         receipt_hash=rules.receipt_hash(settings.secret_key, code),
         state=REPORT_WORKFLOW.initial,
     )
-    session.add(report)
-    session.flush()
-    report.number = _number(report)
-    session.add(report)
-    for filename, data in uploads:
-        store_upload(
-            session,
-            settings=settings,
-            owner_type=REPORT_FILE_OWNER,
-            owner_id=report.id,  # type: ignore[arg-type]
-            filename=filename,
-            data=data,
-            uploaded_by=None,
-        )
+    cases.file_new_case(session, REPORT_KIND, settings=settings, case=report, uploads=uploads, user_id=None)
     audit.record(
         session,
         actor=Actor(None, PUBLIC_ACTOR_NAME, client_addr),
@@ -884,7 +856,7 @@ def add_supplement(
 
 
 def is_report_handler(session: Session, *, report_id: int, user_id: int | None) -> bool:
-    return casework.is_handler(session, case_type=REPORT_WORKFLOW.name, case_id=report_id, user_id=user_id)
+    return cases.is_case_handler(session, REPORT_KIND, case_id=report_id, user_id=user_id)
 
 
 def take_step(
@@ -1009,19 +981,6 @@ def add_note(
     return step
 
 
-def reassign(
-    session: Session, *, actor: Actor, actor_role: str, report_id: int, user_ids: Sequence[int], note: str
-) -> None:
-    """Change the handlers: a current handler or an administrator may (not any staff member: the handlers
-    see the reporter's identity)."""
-    report = get_report(session, report_id, for_update=True)
-    if report.state == REPORT_WORKFLOW.initial or report.state == "accepted":
-        raise ServiceError("承办人在「开始核实」时指定。")
-    if not (actor_role == Role.admin.value or is_report_handler(session, report_id=report.id, user_id=actor.user_id)):  # type: ignore[arg-type]
-        raise ServiceError("只有该举报的承办人或系统管理员可以更换承办人。")
-    casework.set_handlers(session, workflow=REPORT_WORKFLOW, case=report, user_ids=user_ids, actor=actor, note=note)
-
-
 def link_target(
     session: Session,
     *,
@@ -1059,41 +1018,8 @@ def link_target(
 
 def reveal_identity(session: Session, *, actor: Actor, report_id: int) -> tuple[str, str]:
     """The reporter's name and contact, for a handler of this report only; each call is one audit entry."""
-    report = get_report(session, report_id)
-    if not is_report_handler(session, report_id=report.id, user_id=actor.user_id):  # type: ignore[arg-type]
-        raise ServiceError("举报人信息保密，只有该举报的承办人可以查看。")
-    audit.record(
-        session,
-        actor=actor,
-        action="report.view_identity",
-        entity_type="report",
-        entity_id=report.id,
-        summary=f"{actor.name} 查看了举报 {report.number} 的举报人信息",
-    )
+    report = cases.view_identity(session, REPORT_KIND, actor=actor, case_id=report_id)
     return report.reporter_name, report.reporter_contact
-
-
-def report_files(session: Session, report_id: int) -> list[StoredFile]:
-    return list(
-        session.exec(
-            select(StoredFile)
-            .where(StoredFile.owner_type == REPORT_FILE_OWNER, StoredFile.owner_id == report_id)
-            .order_by(StoredFile.id)
-        )
-    )
-
-
-def report_file(session: Session, *, report_id: int, file_id: int) -> StoredFile:
-    """A file of this report: its evidence, or a file attached to one of its steps."""
-    stored = session.get(StoredFile, file_id)
-    if stored is not None:
-        if stored.owner_type == REPORT_FILE_OWNER and stored.owner_id == report_id:
-            return stored
-        if stored.owner_type == casework.STEP_FILE_OWNER:
-            step = session.get(CaseStep, stored.owner_id)
-            if step is not None and step.case_type == REPORT_WORKFLOW.name and step.case_id == report_id:
-                return stored
-    raise NotFound("未找到该文件。")
 
 
 def _overdue_clause(today: date):  # type: ignore[no-untyped-def]
@@ -1117,26 +1043,20 @@ def reports_query(
 ):  # type: ignore[no-untyped-def]
     """Reports for the register; flag: overdue | open | closed."""
     stmt = select(Report)
-    if q:
-        like = f"%{q.strip()[:100]}%"
-        stmt = stmt.where(
-            or_(Report.number.like(like), Report.target_name.like(like), Report.target_factory.like(like))  # type: ignore[attr-defined]
-        )
-    if state:
-        stmt = stmt.where(Report.state == state)
-    if channel:
-        stmt = stmt.where(Report.channel == channel)
-    if flag == "overdue":
-        stmt = stmt.where(_overdue_clause(today))
-    elif flag == "open":
-        stmt = stmt.where(Report.state.not_in(sorted(REPORT_WORKFLOW.final_states)))  # type: ignore[attr-defined]
-    elif flag == "closed":
-        stmt = stmt.where(Report.state.in_(sorted(REPORT_WORKFLOW.final_states)))  # type: ignore[attr-defined]
-    if handler_id is not None:
-        stmt = stmt.where(Report.id.in_(casework.cases_handled_by(case_type=REPORT_WORKFLOW.name, user_id=handler_id)))  # type: ignore[union-attr]
     if year:
         stmt = stmt.where(Report.received_on >= date(year, 1, 1), Report.received_on <= date(year, 12, 31))
-    return stmt.order_by(Report.received_on.desc(), Report.id.desc())  # type: ignore[attr-defined]
+    return register.filtered(
+        stmt,
+        REPORT_KIND,
+        today=today,
+        overdue=_overdue_clause,
+        open_states=set(REPORT_WORKFLOW.states) - REPORT_WORKFLOW.final_states,
+        q=q,
+        state=state,
+        channel=channel,
+        flag=flag,
+        handler_id=handler_id,
+    )
 
 
 def search_targets(
