@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role
+from reviewapp.auth.models import Role, User
 from reviewapp.casework import service as casework
 from reviewapp.casework.models import CaseStep
 from reviewapp.casework.rules import Workflow
@@ -37,6 +38,7 @@ class CaseKind:
     noun: str  # 异议 / 举报
     party: str  # whose identity is confidential: 异议人 / 举报人
     number_prefix: str  # 异议编号 YY-2026-00003, 举报编号 JB-2026-00012
+    reply_field: str  # the step value that answers the party (答复异议人 / 答复举报人)
     unassigned_states: frozenset[str] = frozenset()  # states in which handlers are not chosen yet
 
     @property
@@ -150,3 +152,80 @@ def view_identity(session: Session, kind: CaseKind, *, actor: Actor, case_id: in
         summary=f"{actor.name} 查看了{kind.noun} {case.number} 的{kind.party}信息",
     )
     return case
+
+
+# --- steps ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class OpenStep:
+    """A case loaded for a transition, with what every workflow's steps record (filled by open_step)."""
+
+    case: Any
+    is_handler: bool
+    data: dict[str, Any]
+    handlers: list[User]
+
+
+def open_step(
+    session: Session,
+    kind: CaseKind,
+    *,
+    actor: Actor,
+    case_id: int,
+    code: str,
+    row_version: int,
+    values: dict[str, Any],
+    today: date,
+) -> OpenStep:
+    """Load the case for update and refuse early a step this user may not take now; collect the reply to the
+    party and, on 开始核实 ("start"), the handlers and the reply deadline (which must lie after today)."""
+    case = get_case(session, kind, case_id, for_update=True)
+    handler = is_case_handler(session, kind, case_id=case.id, user_id=actor.user_id)
+    casework.permitted(
+        session, workflow=kind.workflow, case=case, code=code, is_handler=handler, row_version=row_version
+    )
+    data: dict[str, Any] = {}
+    users: list[User] = []
+    reply = (values.get(kind.reply_field) or "").strip()
+    if reply:
+        data[kind.reply_field] = reply[:2000]
+    if code == "start":
+        users = casework.check_handlers(session, values.get("handlers") or []) if values.get("handlers") else []
+        data["handlers"] = [u.display_name for u in users]
+        deadline = values.get("reply_deadline")
+        if deadline is not None and deadline <= today:
+            label = kind.workflow.field_labels.get("reply_deadline", "reply_deadline")
+            raise ServiceError(f"「{label}」应晚于今天。", field="reply_deadline")
+        data["reply_deadline"] = deadline
+    return OpenStep(case, handler, data, users)
+
+
+def assign_on_start(
+    session: Session, kind: CaseKind, *, opened: OpenStep, values: dict[str, Any], actor: Actor
+) -> None:
+    """After 开始核实: the handlers chosen (recorded in the step itself) and the reply deadline."""
+    casework.set_handlers(
+        session,
+        workflow=kind.workflow,
+        case=opened.case,
+        user_ids=[u.id for u in opened.handlers],  # type: ignore[misc]
+        actor=actor,
+        record=False,
+    )
+    opened.case.reply_deadline = values["reply_deadline"]
+
+
+def finish_step(
+    session: Session,
+    *,
+    settings: Settings,
+    case: Any,
+    step: CaseStep,
+    uploads: Sequence[tuple[str, bytes]],
+    actor: Actor,
+) -> None:
+    """Save the case after its step's effects and store the step's files."""
+    session.add(case)
+    casework.attach_step_files(session, settings=settings, step=step, uploads=uploads, user_id=actor.user_id)
+    session.flush()

@@ -56,6 +56,7 @@ OBJECTION_KIND = cases.CaseKind(
     noun="异议",
     party="异议人",
     number_prefix="YY",
+    reply_field="reply",
     unassigned_states=frozenset({"registered", "accepted", "refused"}),
 )
 
@@ -232,24 +233,19 @@ def take_step(
 ) -> CaseStep:
     """One transition of the verification flow with its effects: handlers and the explanation deadline, the
     conclusion, the outcome applied to the recommendation list, the reply to the objector."""
-    objection = get_objection(session, objection_id, for_update=True)
-    handler = is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id)  # type: ignore[arg-type]
-    casework.permitted(
-        session, workflow=OBJECTION_WORKFLOW, case=objection, code=code, is_handler=handler, row_version=row_version
+    opened = cases.open_step(
+        session,
+        OBJECTION_KIND,
+        actor=actor,
+        case_id=objection_id,
+        code=code,
+        row_version=row_version,
+        values=values,
+        today=today,
     )
-    data: dict[str, Any] = {}
-    users = []
-    reply = (values.get("reply") or "").strip()
-    if reply:
-        data["reply"] = reply[:2000]
-    if code == "start":
-        users = casework.check_handlers(session, values.get("handlers") or []) if values.get("handlers") else []
-        data["handlers"] = [u.display_name for u in users]
-        deadline = values.get("reply_deadline")
-        if deadline is not None and deadline <= today:
-            raise ServiceError("「企业说明期限」应晚于今天。", field="reply_deadline")
-        data["reply_deadline"] = deadline
-    elif code == "conclude":
+    objection: Objection = opened.case
+    data = opened.data
+    if code == "conclude":
         conclusion = values.get("conclusion") or ""
         if conclusion and conclusion not in rules.CONCLUSION_LABELS:
             raise ServiceError("请选择核实结论。", field="conclusion")
@@ -270,7 +266,7 @@ def take_step(
         case=objection,
         code=code,
         actor=actor,
-        is_handler=handler,
+        is_handler=opened.is_handler,
         note=note,
         data=data,
         today=today,
@@ -278,15 +274,7 @@ def take_step(
         facts=case_facts(session, objection),
     )
     if code == "start":
-        casework.set_handlers(
-            session,
-            workflow=OBJECTION_WORKFLOW,
-            case=objection,
-            user_ids=[u.id for u in users],
-            actor=actor,
-            record=False,  # type: ignore[misc]
-        )
-        objection.reply_deadline = values["reply_deadline"]
+        cases.assign_on_start(session, OBJECTION_KIND, opened=opened, values=values, actor=actor)
         objection.explained_on = None
     elif code == "conclude":
         objection.conclusion = values["conclusion"]
@@ -295,9 +283,7 @@ def take_step(
         _apply_to_list(session, actor=actor, objection=objection, reason=data.get("list_reason", ""))
     elif code in {"close", "refuse"}:
         objection.closed_on = today
-    session.add(objection)
-    casework.attach_step_files(session, settings=settings, step=step, uploads=uploads, user_id=actor.user_id)
-    session.flush()
+    cases.finish_step(session, settings=settings, case=objection, step=step, uploads=uploads, actor=actor)
     return step
 
 

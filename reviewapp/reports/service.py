@@ -83,6 +83,7 @@ REPORT_KIND = cases.CaseKind(
     noun="举报",
     party="举报人",
     number_prefix="JB",
+    reply_field="public_reply",
     unassigned_states=frozenset({REPORT_WORKFLOW.initial, "accepted"}),
 )
 PUBLIC_ACTOR_NAME = "举报人"
@@ -874,24 +875,19 @@ def take_step(
 ) -> CaseStep:
     """One step of the verification flow (第二十一条), with its effects: handlers and the reply deadline,
     the conclusion, the rectification deadline, the revocation and its ban, closing with the reply recorded."""
-    report = get_report(session, report_id, for_update=True)
-    handler = is_report_handler(session, report_id=report.id, user_id=actor.user_id)  # type: ignore[arg-type]
-    casework.permitted(
-        session, workflow=REPORT_WORKFLOW, case=report, code=code, is_handler=handler, row_version=row_version
+    opened = cases.open_step(
+        session,
+        REPORT_KIND,
+        actor=actor,
+        case_id=report_id,
+        code=code,
+        row_version=row_version,
+        values=values,
+        today=today,
     )
-    data: dict[str, Any] = {}
-    users = []
-    public_reply = (values.get("public_reply") or "").strip()
-    if public_reply:
-        data["public_reply"] = public_reply[:2000]
-    if code == "start":
-        users = casework.check_handlers(session, values.get("handlers") or []) if values.get("handlers") else []
-        data["handlers"] = [u.display_name for u in users]
-        deadline = values.get("reply_deadline")
-        if deadline is not None and deadline <= today:
-            raise ServiceError("「单位答复期限」应晚于今天。", field="reply_deadline")
-        data["reply_deadline"] = deadline
-    elif code == "record_reply":
+    report: Report = opened.case
+    data = opened.data
+    if code == "record_reply":
         replied_on = values.get("replied_on")
         if replied_on is not None and replied_on > today:
             raise ServiceError("「单位答复日期」不能晚于今天。", field="replied_on")
@@ -917,17 +913,14 @@ def take_step(
         case=report,
         code=code,
         actor=actor,
-        is_handler=handler,
+        is_handler=opened.is_handler,
         note=note,
         data=data,
         today=today,
         row_version=row_version,
     )
     if code == "start":
-        casework.set_handlers(
-            session, workflow=REPORT_WORKFLOW, case=report, user_ids=[u.id for u in users], actor=actor, record=False
-        )  # type: ignore[misc]
-        report.reply_deadline = values["reply_deadline"]
+        cases.assign_on_start(session, REPORT_KIND, opened=opened, values=values, actor=actor)
     elif code in rules.CONCLUSION_OF_TRANSITION:
         report.conclusion = rules.CONCLUSION_OF_TRANSITION[code]
         if code == "conclude_rectify":
@@ -947,9 +940,7 @@ def take_step(
             report.revocation_id = revocation.id
     elif code == "close":
         report.closed_on = today
-    session.add(report)
-    casework.attach_step_files(session, settings=settings, step=step, uploads=uploads, user_id=actor.user_id)
-    session.flush()
+    cases.finish_step(session, settings=settings, case=report, step=step, uploads=uploads, actor=actor)
     return step
 
 
