@@ -14,14 +14,15 @@ from typing import Any, ClassVar
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from reviewapp.audit import Actor
-from reviewapp.casework import cases
+from reviewapp.casework import cases, register
 from reviewapp.casework.cases import CaseKind
 from reviewapp.errors import NotFound, ServiceError
+from reviewapp.excel import Column, workbook_bytes
 from reviewapp.files import stored_path
 from reviewapp.forms import Field, FormResult, validate
 from reviewapp.web import (
@@ -35,12 +36,16 @@ from reviewapp.web import (
     htmx_target,
     int_list,
     no_store,
+    paginate,
+    parse_page,
     render,
     render_block,
     settings_of,
+    xlsx_response,
 )
 
 STAFF_MAX_FILES = 10
+EXPORT_LIMIT = 100_000
 REASSIGN_FIELDS = [Field("handlers", "承办人", kind="multi"), Field("note", "说明", kind="text", required=False)]
 
 
@@ -53,6 +58,12 @@ class CaseworkController(Controller):
     step_fields: ClassVar[dict[str, list[Field]]] = {}
     step_common: ClassVar[list[Field]] = []
     max_files: ClassVar[int] = STAFF_MAX_FILES
+    list_template: ClassVar[str]
+    table_target: ClassVar[str]  # the htmx target of the register's table
+    channel_choices: ClassVar[dict[str, str]]
+    flag_choices: ClassVar[dict[str, str]]
+    export_title: ClassVar[str]  # the sheet's title and the file's name (登记簿)
+    export_columns: ClassVar[list[Column]]
 
     # --- what the domain configures ---------------------------------------------------------------
 
@@ -66,6 +77,24 @@ class CaseworkController(Controller):
 
     def reveal(self, db: Session, actor: Actor, case_id: int) -> Any:
         raise NotImplementedError
+
+    def query(self, today: date, filters: dict[str, str], handler_id: int | None = None) -> Any:
+        """The register's select for cleaned `filters` (a missing key is no filter)."""
+        raise NotImplementedError
+
+    def case_flags(self, case: Any, today: date) -> list[Any]:
+        raise NotImplementedError
+
+    def export_rows(self, db: Session, items: list[Any], today: date) -> list[list[Any]]:
+        raise NotImplementedError
+
+    def own_filters(self, db: Session, params: Any, *, export: bool) -> dict[str, str]:
+        """The domain's own register filters besides search, state, channel, flag and mine (none by default)."""
+        return {}
+
+    def list_extra(self, db: Session, items: list[Any]) -> dict[str, Any]:
+        """What the domain's register shows besides the common columns."""
+        return {}
 
     def step_defaults(self, today: date) -> dict[str, Any]:
         return {}
@@ -115,7 +144,51 @@ class CaseworkController(Controller):
             form.add_error("files", problem)
         return uploads
 
+    def filters_of(self, db: Session, params: Any, *, export: bool = False) -> dict[str, str]:
+        """The register's filters from the query string, each kept only when valid."""
+        return {
+            "q": str(params.get("q") or "")[:64],
+            **self.own_filters(db, params, export=export),
+            "status": register.choice(str(params.get("status") or ""), self.kind.workflow.states),
+            "channel": register.choice(str(params.get("channel") or ""), self.channel_choices),
+            "flag": register.choice(str(params.get("flag") or ""), self.flag_choices),
+            "mine": "" if export or not params.get("mine") else "1",
+        }
+
     # --- the shared endpoints -----------------------------------------------------------------------
+
+    @get("/", sync_to_thread=True)
+    def register(self, request: Request, db: NamedDependency[Session], page: FromQuery[str] = "1") -> Template:
+        today = self.today()
+        filters = self.filters_of(db, request.query_params)
+        stmt = self.query(today, filters, handler_id=request.user.id if filters["mine"] else None)
+        result = paginate(db, stmt, page=parse_page(page), per_page=30)
+        context = {
+            "page": result,
+            "filters": filters,
+            "states": self.kind.workflow.states,
+            "channels": self.channel_choices,
+            "flags_choices": self.flag_choices,
+            "handler_names": register.handler_names(db, self.kind, result.items),
+            "flags": lambda case: self.case_flags(case, today),
+            "overdue_count": paginate(db, self.query(today, {"flag": "overdue"}), page=1, per_page=1).total,
+            **self.list_extra(db, result.items),
+        }
+        if htmx_target(request) == self.table_target:
+            return render_block(self.list_template, "table", **context)
+        return render(self.list_template, **context)
+
+    @get("/export.xlsx", sync_to_thread=True)
+    def export(self, request: Request, db: NamedDependency[Session]) -> Response[bytes]:
+        """The register without the confidential party's identity: a file leaves the access control and the audit
+        of identity views behind, so no export carries it (handlers read it on the case's page)."""
+        today = self.today()
+        stmt = self.query(today, self.filters_of(db, request.query_params, export=True))
+        items = list(db.exec(stmt.limit(EXPORT_LIMIT)))
+        data = workbook_bytes(
+            title=self.export_title, columns=self.export_columns, rows=self.export_rows(db, items, today)
+        )
+        return xlsx_response(f"{self.export_title}.xlsx", data)
 
     @get("/{case_id:int}", sync_to_thread=True)
     def show(self, request: Request, db: NamedDependency[Session], case_id: FromPath[int]) -> Template:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -19,7 +19,7 @@ from reviewapp.casework import cases
 from reviewapp.casework import service as casework
 from reviewapp.casework.routes import CaseworkController
 from reviewapp.errors import NotFound, ServiceError
-from reviewapp.excel import Column, workbook_bytes
+from reviewapp.excel import Column
 from reviewapp.files import ALLOWED_UPLOAD_TEXT
 from reviewapp.forms import Field, FormResult, validate
 from reviewapp.objections import rules, service
@@ -35,13 +35,10 @@ from reviewapp.web import (
     htmx_target,
     int_or_none,
     no_store,
-    paginate,
-    parse_page,
     render,
     render_block,
     settings_of,
     staff_only,
-    xlsx_response,
 )
 
 CHANNEL_CHOICES = {c: c for c in OBJECTION_CHANNELS}
@@ -197,6 +194,26 @@ def _form_context(db: Session, form: dict[str, Any], errors: dict[str, str]) -> 
     }
 
 
+EXPORT_COLUMNS = [
+    Column("序号", 6),
+    Column("异议编号", 16),
+    Column("评审批次", 24, wrap=True),
+    Column("收到日期", 12),
+    Column("渠道", 8),
+    Column("异议人类型", 10),
+    Column("盖章或签名", 10),
+    Column("被异议单位", 28, wrap=True),
+    Column("工厂名称", 24, wrap=True),
+    Column("状态", 12),
+    Column("核实结论", 10),
+    Column("处理结果", 16, wrap=True),
+    Column("企业说明期限", 12),
+    Column("期限提示", 24, wrap=True),
+    Column("办结日期", 12),
+    Column("异议内容", 60, wrap=True),
+]
+
+
 def _is_event(code: str) -> bool:
     return code in rules.EVENT_LABELS or code == "note"
 
@@ -211,131 +228,12 @@ class ObjectionController(CaseworkController):
     step_fields = STEP_FIELDS
     step_common = STEP_COMMON
     max_files = MAX_FILES
-
-    @get("/", sync_to_thread=True)
-    def register(
-        self,
-        request: Request,
-        db: NamedDependency[Session],
-        q: FromQuery[str] = "",
-        round_id: FromQuery[str] = "",
-        status: FromQuery[str] = "",
-        channel: FromQuery[str] = "",
-        flag: FromQuery[str] = "",
-        mine: FromQuery[str] = "",
-        page: FromQuery[str] = "1",
-    ) -> Template:
-        today = _today()
-        rounds = service.publicity_rounds(db)
-        round_choice = int_or_none(round_id)
-        filters = {
-            "q": q[:64],
-            "round_id": str(round_choice) if round_choice and any(r.id == round_choice for r, _p in rounds) else "",
-            "status": status if status in OBJECTION_WORKFLOW.states else "",
-            "channel": channel if channel in CHANNEL_CHOICES else "",
-            "flag": flag if flag in FLAG_CHOICES else "",
-            "mine": "1" if mine else "",
-        }
-        stmt = service.objections_query(
-            today=today,
-            q=filters["q"],
-            round_id=int_or_none(filters["round_id"]),
-            state=filters["status"],
-            channel=filters["channel"],
-            flag=filters["flag"],
-            handler_id=request.user.id if filters["mine"] else None,
-        )
-        result = paginate(db, stmt, page=parse_page(page), per_page=30)
-        context = {
-            "page": result,
-            "filters": filters,
-            "rounds": rounds,
-            "round_names": service.round_names(db, sorted({o.round_id for o in result.items})),
-            "states": OBJECTION_WORKFLOW.states,
-            "channels": CHANNEL_CHOICES,
-            "flags_choices": FLAG_CHOICES,
-            "handler_names": {
-                o.id: [u.display_name for u in casework.handlers(db, case_type=OBJECTION_WORKFLOW.name, case_id=o.id)]  # type: ignore[arg-type]
-                for o in result.items
-            },
-            "flags": lambda o: _flags(o, today),
-            "conclusions": rules.CONCLUSION_LABELS,
-            "outcomes": rules.OUTCOME_LABELS,
-            "overdue_count": paginate(
-                db, service.objections_query(today=today, flag="overdue"), page=1, per_page=1
-            ).total,
-        }
-        if htmx_target(request) == "objection-table":
-            return render_block("objections/list.html", "table", **context)
-        return render("objections/list.html", **context)
-
-    @get("/export.xlsx", sync_to_thread=True)
-    def export(
-        self,
-        db: NamedDependency[Session],
-        q: FromQuery[str] = "",
-        round_id: FromQuery[str] = "",
-        status: FromQuery[str] = "",
-        channel: FromQuery[str] = "",
-        flag: FromQuery[str] = "",
-    ) -> Response[bytes]:
-        """The register without objectors' identities: a file leaves the access control and the audit of identity
-        views behind, so no export carries them (handlers read them on the objection's page)."""
-        today = _today()
-        stmt = service.objections_query(
-            today=today,
-            q=q[:64],
-            round_id=int_or_none(round_id),
-            state=status if status in OBJECTION_WORKFLOW.states else "",
-            channel=channel if channel in CHANNEL_CHOICES else "",
-            flag=flag if flag in FLAG_CHOICES else "",
-        )
-        items = list(db.exec(stmt.limit(EXPORT_LIMIT)))
-        names = service.round_names(db, sorted({o.round_id for o in items}))
-        rows = [
-            [
-                i,
-                o.number,
-                names.get(o.round_id, ""),
-                o.received_on.isoformat(),
-                o.channel,
-                o.kind_label,
-                "是" if o.sealed_or_signed else "否",
-                o.target_name,
-                o.target_factory,
-                OBJECTION_WORKFLOW.label(o.state),
-                rules.CONCLUSION_LABELS.get(o.conclusion, ""),
-                rules.OUTCOME_LABELS.get(o.outcome, ""),
-                o.reply_deadline.isoformat() if o.reply_deadline else "",
-                "；".join(f.label for f in _flags(o, today)),
-                o.closed_on.isoformat() if o.closed_on else "",
-                o.content,
-            ]
-            for i, o in enumerate(items, start=1)
-        ]
-        data = workbook_bytes(
-            title="异议登记簿",
-            columns=[
-                Column("序号", 6),
-                Column("异议编号", 16),
-                Column("评审批次", 24, wrap=True),
-                Column("收到日期", 12),
-                Column("渠道", 8),
-                Column("异议人类型", 10),
-                Column("盖章或签名", 10),
-                Column("被异议单位", 28, wrap=True),
-                Column("工厂名称", 24, wrap=True),
-                Column("状态", 12),
-                Column("核实结论", 10),
-                Column("处理结果", 16, wrap=True),
-                Column("企业说明期限", 12),
-                Column("期限提示", 24, wrap=True),
-                Column("办结日期", 12),
-                Column("异议内容", 60, wrap=True),
-            ],
-            rows=rows,
-        )
-        return xlsx_response("异议登记簿.xlsx", data)
+    list_template = "objections/list.html"
+    table_target = "objection-table"
+    channel_choices = CHANNEL_CHOICES
+    flag_choices = FLAG_CHOICES
+    export_title = "异议登记簿"
+    export_columns = EXPORT_COLUMNS
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], round_id: FromQuery[str] = "") -> Template:
@@ -397,6 +295,58 @@ class ObjectionController(CaseworkController):
         return render("objections/print.html", **_context(request, db, objection))
 
     # --- the casework hooks ---------------------------------------------------------------------------
+
+    def own_filters(self, db: Session, params: Any, *, export: bool) -> dict[str, str]:
+        round_choice = int_or_none(params.get("round_id"))
+        if not export and not any(r.id == round_choice for r, _p in service.publicity_rounds(db)):
+            round_choice = None
+        return {"round_id": str(round_choice) if round_choice else ""}
+
+    def query(self, today: date, filters: dict[str, str], handler_id: int | None = None) -> Any:
+        return service.objections_query(
+            today=today,
+            q=filters.get("q", ""),
+            round_id=int_or_none(filters.get("round_id")),
+            state=filters.get("status", ""),
+            channel=filters.get("channel", ""),
+            flag=filters.get("flag", ""),
+            handler_id=handler_id,
+        )
+
+    def case_flags(self, case: Any, today: date) -> list[Any]:
+        return _flags(case, today)
+
+    def list_extra(self, db: Session, items: list[Any]) -> dict[str, Any]:
+        return {
+            "rounds": service.publicity_rounds(db),
+            "round_names": service.round_names(db, sorted({o.round_id for o in items})),
+            "conclusions": rules.CONCLUSION_LABELS,
+            "outcomes": rules.OUTCOME_LABELS,
+        }
+
+    def export_rows(self, db: Session, items: list[Any], today: date) -> list[list[Any]]:
+        names = service.round_names(db, sorted({o.round_id for o in items}))
+        return [
+            [
+                i,
+                o.number,
+                names.get(o.round_id, ""),
+                o.received_on.isoformat(),
+                o.channel,
+                o.kind_label,
+                "是" if o.sealed_or_signed else "否",
+                o.target_name,
+                o.target_factory,
+                OBJECTION_WORKFLOW.label(o.state),
+                rules.CONCLUSION_LABELS.get(o.conclusion, ""),
+                rules.OUTCOME_LABELS.get(o.outcome, ""),
+                o.reply_deadline.isoformat() if o.reply_deadline else "",
+                "；".join(f.label for f in _flags(o, today)),
+                o.closed_on.isoformat() if o.closed_on else "",
+                o.content,
+            ]
+            for i, o in enumerate(items, start=1)
+        ]
 
     def context(self, request: Request, db: Session, case: Any, **extra: Any) -> dict[str, Any]:
         return _context(request, db, case, **extra)

@@ -2,7 +2,7 @@
 
 The list itself belongs to reviewapp.ranking: a spot check that removes an application or requires a correction
 writes ranking's ListEntry under ranking.service.lock_list. Publishing the final list creates the certifications
-through reviewapp.reports.service.certify. Every operation writes its audit entry in the caller's transaction.
+through reviewapp.reports.certifications.service.certify. Every operation writes its audit entry in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from reviewapp.publicity.models import (
     SpotCheckOutcome,
 )
 from reviewapp.ranking import service as ranking
-from reviewapp.reports import service as reports
+from reviewapp.reports.certifications import service as reports
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round
 
