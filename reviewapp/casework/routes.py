@@ -19,7 +19,9 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from reviewapp.audit import Actor
+from reviewapp.auth.models import Role
 from reviewapp.casework import cases, register
+from reviewapp.casework import service as casework
 from reviewapp.casework.cases import CaseKind
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column, workbook_bytes
@@ -47,6 +49,39 @@ from reviewapp.web import (
 STAFF_MAX_FILES = 10
 EXPORT_LIMIT = 100_000
 REASSIGN_FIELDS = [Field("handlers", "承办人", kind="multi"), Field("note", "说明", kind="text", required=False)]
+
+
+def case_page(
+    request: Request, db: Session, kind: CaseKind, case: Any, *, base_url: str, facts: Any, today: date
+) -> dict[str, Any]:
+    """What every case page shows: the workflow's actions for this user (preconditions judged on `facts`), the
+    trail with its files, the evidence, the handlers, and the empty step forms."""
+    user = request.user
+    workflow = kind.workflow
+    is_handler = cases.is_case_handler(db, kind, case_id=case.id, user_id=user.id)
+    steps = casework.case_steps(db, case_type=kind.name, case_id=case.id)
+    handlers = casework.handlers(db, case_type=kind.name, case_id=case.id)
+    return {
+        "workflow": workflow,
+        "is_handler": is_handler,
+        "can_reassign": bool(handlers) and (is_handler or user.role == Role.admin.value),
+        "offered": workflow.offered(case.state, is_handler=is_handler, case=facts, today=today),
+        "waiting": workflow.waiting(case.state, is_handler=is_handler, case=facts, today=today),
+        "steps": steps,
+        "step_files": casework.step_files(db, [s.id for s in steps]),  # type: ignore[misc]
+        "step_label": lambda s: casework.step_label(workflow, s),
+        "file_url": lambda f: f"{base_url}/{case.id}/files/{f.id}",
+        "evidence": cases.evidence(db, kind, case.id),
+        "handlers": handlers,
+        "handler_choices": casework.handler_choices(db),
+        "identity": None,
+        "identity_error": "",
+        "open_step": "",
+        "errors": {},
+        "error": "",
+        "confidential": cases.CONFIDENTIAL,
+        "today": today,
+    }
 
 
 class CaseworkController(Controller):

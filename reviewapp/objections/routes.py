@@ -14,10 +14,7 @@ from sqlmodel import Session
 
 from reviewapp import clock
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role, User
-from reviewapp.casework import cases
-from reviewapp.casework import service as casework
-from reviewapp.casework.routes import CaseworkController
+from reviewapp.casework.routes import CaseworkController, case_page
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column
 from reviewapp.files import ALLOWED_UPLOAD_TEXT
@@ -119,11 +116,9 @@ def _flags(o: Objection, today: date) -> list[rules.Alert]:
 
 def _context(request: Request, db: Session, objection: Objection, **extra: Any) -> dict[str, Any]:
     today = _today()
-    user: User = request.user
-    is_handler = service.is_objection_handler(db, objection_id=objection.id, user_id=user.id)  # type: ignore[arg-type]
-    steps = casework.case_steps(db, case_type=OBJECTION_WORKFLOW.name, case_id=objection.id)  # type: ignore[arg-type]
-    handlers = casework.handlers(db, case_type=OBJECTION_WORKFLOW.name, case_id=objection.id)  # type: ignore[arg-type]
     facts = service.case_facts(db, objection)
+    page = case_page(request, db, service.OBJECTION_KIND, objection, base_url="/objections", facts=facts, today=today)
+    is_handler = page["is_handler"]
     proposal = rules.propose(facts.checks) if objection.state == OBJECTION_WORKFLOW.initial else None
     defaults = _step_defaults(today)
     if proposal is not None and not proposal.accept:
@@ -135,25 +130,14 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
         if is_handler and (objection.state in rules.EVENT_STATES[code] if code in rules.EVENT_STATES else open_case)
     ]
     context = {
+        **page,
         "o": objection,
         "round_name": service.round_names(db, [objection.round_id]).get(objection.round_id, ""),
         "period": service.period_of(db, objection.round_id),
-        "workflow": OBJECTION_WORKFLOW,
-        "is_handler": is_handler,
-        "can_reassign": bool(handlers) and (is_handler or user.role == Role.admin.value),
         "checks": list(facts.checks),
         "proposal": proposal,
-        "offered": OBJECTION_WORKFLOW.offered(objection.state, is_handler=is_handler, case=facts, today=today),
-        "waiting": OBJECTION_WORKFLOW.waiting(objection.state, is_handler=is_handler, case=facts, today=today),
         "events": events,
         "flags": _flags(objection, today),
-        "steps": steps,
-        "step_files": casework.step_files(db, [s.id for s in steps]),  # type: ignore[misc]
-        "step_label": lambda s: casework.step_label(OBJECTION_WORKFLOW, s),
-        "file_url": lambda f: f"/objections/{objection.id}/files/{f.id}",
-        "evidence": cases.evidence(db, service.OBJECTION_KIND, objection.id),  # type: ignore[arg-type]
-        "handlers": handlers,
-        "handler_choices": casework.handler_choices(db),
         "step_fields": STEP_FIELDS,
         "note_labels": NOTE_LABELS,
         "event_requires": rules.EVENT_REQUIRES,
@@ -165,16 +149,9 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
                 if k in rules.ALLOWED_OUTCOMES.get(objection.conclusion, ())
             },
         },
-        "identity": None,
-        "identity_error": "",
         "step_values": defaults,
-        "open_step": "",
-        "errors": {},
-        "error": "",
-        "confidential": cases.CONFIDENTIAL,
         "conclusions": rules.CONCLUSION_LABELS,
         "outcomes": rules.OUTCOME_LABELS,
-        "today": today,
     }
     context.update(extra)
     return context

@@ -15,10 +15,7 @@ from sqlmodel import Session
 from reviewapp import clock
 from reviewapp.applications.models import Application, Enterprise
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role, User
-from reviewapp.casework import cases
-from reviewapp.casework import service as casework
-from reviewapp.casework.routes import CaseworkController
+from reviewapp.casework.routes import CaseworkController, case_page
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column
 from reviewapp.files import ALLOWED_UPLOAD_TEXT
@@ -134,42 +131,23 @@ def _step_defaults(today: date) -> dict[str, str]:
 
 def _report_context(request: Request, db: Session, report: Report, **extra: Any) -> dict[str, Any]:
     today = _today()
-    user: User = request.user
-    is_handler = service.is_report_handler(db, report_id=report.id, user_id=user.id)  # type: ignore[arg-type]
-    steps = casework.case_steps(db, case_type=REPORT_WORKFLOW.name, case_id=report.id)  # type: ignore[arg-type]
-    handlers = casework.handlers(db, case_type=REPORT_WORKFLOW.name, case_id=report.id)  # type: ignore[arg-type]
+    page = case_page(request, db, service.REPORT_KIND, report, base_url="/reports", facts=report, today=today)
+    is_handler = page["is_handler"]
     revocation = db.get(Revocation, report.revocation_id) if report.revocation_id else None
     context = {
+        **page,
         "report": report,
         "target": service.report_target(db, report),
-        "workflow": REPORT_WORKFLOW,
-        "is_handler": is_handler,
-        "can_reassign": bool(handlers) and (is_handler or user.role == Role.admin.value),
         "can_link": report.state in {"registered", "accepted"}
         or (is_handler and report.state in {"verifying", "replied", "no_reply"}),
-        "offered": REPORT_WORKFLOW.offered(report.state, is_handler=is_handler, case=report, today=today),
-        "waiting": REPORT_WORKFLOW.waiting(report.state, is_handler=is_handler, case=report, today=today),
         "flags": _flags(report, today),
-        "steps": steps,
-        "step_files": casework.step_files(db, [s.id for s in steps]),  # type: ignore[misc]
-        "step_label": lambda s: casework.step_label(REPORT_WORKFLOW, s),
-        "file_url": lambda f: f"/reports/{report.id}/files/{f.id}",
-        "evidence": cases.evidence(db, service.REPORT_KIND, report.id),  # type: ignore[arg-type]
-        "handlers": handlers,
-        "handler_choices": casework.handler_choices(db),
         "step_fields": STEP_FIELDS,
         "reasons": REASON_CHOICES,
         "revocation": revocation,
-        "identity": None,
         "step_form": _step_defaults(today),
-        "open_step": "",
-        "errors": {},
-        "error": "",
-        "confidential": cases.CONFIDENTIAL,
         "ban_minimum": rules.ban_until(today),
         "sources": {s.value: s.label for s in ReportSource},
         "conclusions": rules.CONCLUSION_LABELS,
-        "today": today,
     }
     context.update(extra)
     return context
