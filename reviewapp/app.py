@@ -140,7 +140,11 @@ def route_handlers() -> list[Any]:
         RankingIndexController,
         RecommendationController,
     )
-    from reviewapp.reports.routes import CertificationController, PublicReportController, ReportController
+    from reviewapp.reports.certifications.routes import CertificationController
+    from reviewapp.reports.figures.routes import FiguresController
+    from reviewapp.reports.revocations.routes import RevocationController
+    from reviewapp.reports.whistleblowing.public_routes import PublicReportController
+    from reviewapp.reports.whistleblowing.routes import ReportController
     from reviewapp.rounds.criteria_routes import CriteriaController
     from reviewapp.rounds.routes import RoundController
     from reviewapp.scoring.routes import (
@@ -168,6 +172,8 @@ def route_handlers() -> list[Any]:
         RoundAssignmentController,
         ExpertRoundsController,
         CertificationController,
+        RevocationController,
+        FiguresController,
         ReportController,
         PublicReportController,
         ObjectionController,

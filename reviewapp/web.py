@@ -9,15 +9,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
 
 import anyio
-from litestar import Request
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.params import Body
@@ -30,6 +31,8 @@ from reviewapp.audit import Actor
 from reviewapp.auth.models import Role, User
 from reviewapp.clock import as_utc
 from reviewapp.db import session_scope
+from reviewapp.errors import NotFound
+from reviewapp.excel import XLSX_MEDIA_TYPE, content_disposition
 from reviewapp.files import check_upload
 from reviewapp.settings import Settings
 
@@ -320,4 +323,55 @@ def render_block(template_name: str, block_name: str, /, **context: Any) -> Temp
 
     return HTMXBlockTemplate(
         template_name=template_name, block_name=block_name, context=context, media_type=MediaType.HTML
+    )
+
+
+# --- small request and response helpers shared by controllers ------------------------------------
+
+
+def int_or_none(value: Any) -> int | None:
+    """A form or query value as an int, None when empty or not a number."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def int_list(values: Any) -> list[int]:
+    """The positive ints among form values (e.g. the checked users of a multi-select)."""
+    return [i for i in (int_or_none(x) for x in values or []) if i]
+
+
+def htmx_target(request: Request) -> str:
+    """The id of the element an htmx request swaps ("" for an ordinary request)."""
+    return request.htmx.target if getattr(request, "htmx", None) else ""  # type: ignore[attr-defined]
+
+
+def found_or_404(getter: Callable[..., Any], db: Session, row_id: int) -> Any:
+    """getter(db, row_id), a service's NotFound turned into the 404 page."""
+    try:
+        return getter(db, row_id)
+    except NotFound as exc:
+        raise NotFoundException(exc.message) from exc
+
+
+def xlsx_response(filename: str, data: bytes) -> Response[bytes]:
+    """An Excel workbook as a download named `filename`."""
+    return Response(
+        content=data, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": content_disposition(filename)}
+    )
+
+
+def file_response(path: Path, *, filename: str, content_type: str) -> Response[bytes]:
+    """A stored file as a private, uncached download (404 when the storage has lost it)."""
+    if not path.exists():
+        raise NotFoundException("文件已不在存储中，请联系系统管理员。")
+    return Response(
+        content=path.read_bytes(),
+        media_type=content_type,
+        headers={
+            "Content-Disposition": content_disposition(filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
     )

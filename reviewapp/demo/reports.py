@@ -8,7 +8,12 @@ from datetime import timedelta
 from reviewapp.audit import Actor
 from reviewapp.clock import today_beijing
 from reviewapp.demo.context import DemoContext
-from reviewapp.reports import rules, service
+from reviewapp.reports import rules
+from reviewapp.reports.certifications import service as certifications
+from reviewapp.reports.figures import service as figures
+from reviewapp.reports.revocations import service as revocations
+from reviewapp.reports.whistleblowing import public
+from reviewapp.reports.whistleblowing import service as whistleblowing
 from reviewapp.rounds.models import Tier
 
 # (credit code, enterprise, factory, tier, city, industry group, valid_from as days before today)
@@ -60,7 +65,7 @@ def demo_reports(ctx: DemoContext) -> None:
     certs = []
     for code, name, factory, tier, city, group, days_ago in DEMO_CERTIFICATIONS:
         certs.append(
-            service.record_certification(
+            certifications.record_certification(
                 session,
                 actor=actor,
                 credit_code=code,
@@ -77,7 +82,7 @@ def demo_reports(ctx: DemoContext) -> None:
     ctx.objects["certifications"] = certs
 
     # 北辰食品 falsified its materials: revoked 40 days ago, banned for 3 years.
-    service.revoke(
+    revocations.revoke(
         session,
         actor=actor,
         certification_id=certs[3].id,  # type: ignore[arg-type]
@@ -89,7 +94,7 @@ def demo_reports(ctx: DemoContext) -> None:
         today=today,
     )
     # 鲁东化工 changed its controlling shareholder four months ago and has not filed it.
-    service.record_major_change(
+    certifications.record_major_change(
         session,
         actor=actor,
         certification_id=certs[2].id,  # type: ignore[arg-type]
@@ -103,7 +108,7 @@ def demo_reports(ctx: DemoContext) -> None:
     staff_actor = Actor(staff.id, staff.username) if staff else actor
     # A letter against 海澜电子, accepted and under verification; the unit has let its reply deadline pass.
     received = today - timedelta(days=30)
-    letter = service.create_report(
+    letter = whistleblowing.create_report(
         session,
         actor=staff_actor,
         settings=ctx.settings,
@@ -119,7 +124,7 @@ def demo_reports(ctx: DemoContext) -> None:
         uploads=[],
         today=today,
     )
-    service.take_step(
+    whistleblowing.take_step(
         session,
         actor=staff_actor,
         settings=ctx.settings,
@@ -132,7 +137,7 @@ def demo_reports(ctx: DemoContext) -> None:
         today=received + timedelta(days=2),
     )
     if staff:
-        service.take_step(
+        whistleblowing.take_step(
             session,
             actor=staff_actor,
             settings=ctx.settings,
@@ -145,7 +150,7 @@ def demo_reports(ctx: DemoContext) -> None:
             today=received + timedelta(days=3),
         )
     # A report filed online against 华岳重工, waiting to be accepted.
-    service.submit_public_report(
+    public.submit_public_report(
         session,
         settings=ctx.settings,
         client_addr="203.0.113.10",
@@ -157,7 +162,7 @@ def demo_reports(ctx: DemoContext) -> None:
         uploads=[],
         today=today,
     )
-    service.save_penetration(
+    figures.save_penetration(
         session,
         actor=actor,
         year=today.year - 1,

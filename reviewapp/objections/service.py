@@ -3,7 +3,7 @@ recommendation list.
 
 Every operation writes its audit entry in the caller's transaction; the caller commits. The objector's identity never
 enters the audit log, a case step or an export; only the objection's handlers read it, one audited view at a time.
-While any objection of a round is open, the round's list cannot be marked final (a ranking.service blocker).
+While any objection of a round is open, the round's list cannot be marked final (a ranking.recommendations blocker).
 """
 
 from __future__ import annotations
@@ -13,19 +13,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
 from reviewapp.applications.models import Application, Enterprise
 from reviewapp.applications.rules import Check
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role
+from reviewapp.casework import cases, register
 from reviewapp.casework import service as casework
 from reviewapp.casework.models import CaseStep
 from reviewapp.clock import utcnow
-from reviewapp.errors import NotFound, ServiceError
-from reviewapp.files import StoredFile, store_upload
+from reviewapp.errors import ServiceError
 from reviewapp.objections import rules
 from reviewapp.objections.models import OBJECTION_CHANNELS, Objection, ObjectorKind
 from reviewapp.objections.rules import OBJECTION_WORKFLOW
@@ -47,21 +46,23 @@ audit.register_labels(
 casework.register_workflow_labels(OBJECTION_WORKFLOW, entity_label="异议", events=rules.EVENT_LABELS)
 
 OBJECTION_FILE_OWNER = "objection"
-CONFIDENTIAL = "（保密）"
+CONFIDENTIAL = cases.CONFIDENTIAL
+
+
+OBJECTION_KIND = cases.CaseKind(
+    Objection,
+    OBJECTION_WORKFLOW,
+    file_owner=OBJECTION_FILE_OWNER,
+    noun="异议",
+    party="异议人",
+    number_prefix="YY",
+    reply_field="reply",
+    unassigned_states=frozenset({"registered", "accepted", "refused"}),
+)
 
 
 def get_objection(session: Session, objection_id: int, *, for_update: bool = False) -> Objection:
-    stmt = select(Objection).where(Objection.id == objection_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    objection = session.exec(stmt).first()
-    if objection is None:
-        raise NotFound("未找到该异议。")
-    return objection
-
-
-def _number(objection: Objection) -> str:
-    return f"YY-{objection.received_on.year}-{objection.id:05d}"
+    return cases.get_case(session, OBJECTION_KIND, objection_id, for_update=for_update)  # type: ignore[no-any-return]
 
 
 # --- rounds, periods and the list ----------------------------------------------------------------
@@ -148,20 +149,9 @@ def create_objection(
         state=OBJECTION_WORKFLOW.initial,
         created_by=actor.user_id,
     )
-    session.add(objection)
-    session.flush()
-    objection.number = _number(objection)
-    session.add(objection)
-    for filename, data in uploads:
-        store_upload(
-            session,
-            settings=settings,
-            owner_type=OBJECTION_FILE_OWNER,
-            owner_id=objection.id,  # type: ignore[arg-type]
-            filename=filename,
-            data=data,
-            uploaded_by=actor.user_id,
-        )
+    cases.file_new_case(
+        session, OBJECTION_KIND, settings=settings, case=objection, uploads=uploads, user_id=actor.user_id
+    )
     audit.record(
         session,
         actor=actor,
@@ -225,7 +215,7 @@ def case_facts(session: Session, objection: Objection) -> rules.CaseFacts:
 
 
 def is_objection_handler(session: Session, *, objection_id: int, user_id: int | None) -> bool:
-    return casework.is_handler(session, case_type=OBJECTION_WORKFLOW.name, case_id=objection_id, user_id=user_id)
+    return cases.is_case_handler(session, OBJECTION_KIND, case_id=objection_id, user_id=user_id)
 
 
 def take_step(
@@ -243,24 +233,19 @@ def take_step(
 ) -> CaseStep:
     """One transition of the verification flow with its effects: handlers and the explanation deadline, the
     conclusion, the outcome applied to the recommendation list, the reply to the objector."""
-    objection = get_objection(session, objection_id, for_update=True)
-    handler = is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id)  # type: ignore[arg-type]
-    casework.permitted(
-        session, workflow=OBJECTION_WORKFLOW, case=objection, code=code, is_handler=handler, row_version=row_version
+    opened = cases.open_step(
+        session,
+        OBJECTION_KIND,
+        actor=actor,
+        case_id=objection_id,
+        code=code,
+        row_version=row_version,
+        values=values,
+        today=today,
     )
-    data: dict[str, Any] = {}
-    users = []
-    reply = (values.get("reply") or "").strip()
-    if reply:
-        data["reply"] = reply[:2000]
-    if code == "start":
-        users = casework.check_handlers(session, values.get("handlers") or []) if values.get("handlers") else []
-        data["handlers"] = [u.display_name for u in users]
-        deadline = values.get("reply_deadline")
-        if deadline is not None and deadline <= today:
-            raise ServiceError("「企业说明期限」应晚于今天。", field="reply_deadline")
-        data["reply_deadline"] = deadline
-    elif code == "conclude":
+    objection: Objection = opened.case
+    data = opened.data
+    if code == "conclude":
         conclusion = values.get("conclusion") or ""
         if conclusion and conclusion not in rules.CONCLUSION_LABELS:
             raise ServiceError("请选择核实结论。", field="conclusion")
@@ -281,7 +266,7 @@ def take_step(
         case=objection,
         code=code,
         actor=actor,
-        is_handler=handler,
+        is_handler=opened.is_handler,
         note=note,
         data=data,
         today=today,
@@ -289,15 +274,7 @@ def take_step(
         facts=case_facts(session, objection),
     )
     if code == "start":
-        casework.set_handlers(
-            session,
-            workflow=OBJECTION_WORKFLOW,
-            case=objection,
-            user_ids=[u.id for u in users],
-            actor=actor,
-            record=False,  # type: ignore[misc]
-        )
-        objection.reply_deadline = values["reply_deadline"]
+        cases.assign_on_start(session, OBJECTION_KIND, opened=opened, values=values, actor=actor)
         objection.explained_on = None
     elif code == "conclude":
         objection.conclusion = values["conclusion"]
@@ -306,9 +283,7 @@ def take_step(
         _apply_to_list(session, actor=actor, objection=objection, reason=data.get("list_reason", ""))
     elif code in {"close", "refuse"}:
         objection.closed_on = today
-    session.add(objection)
-    casework.attach_step_files(session, settings=settings, step=step, uploads=uploads, user_id=actor.user_id)
-    session.flush()
+    cases.finish_step(session, settings=settings, case=objection, step=step, uploads=uploads, actor=actor)
     return step
 
 
@@ -409,23 +384,6 @@ def record_event(
     return step
 
 
-def reassign(
-    session: Session, *, actor: Actor, actor_role: str, objection_id: int, user_ids: Sequence[int], note: str
-) -> None:
-    """Change the handlers: a current handler or an administrator may (they see the objector's identity)."""
-    objection = get_objection(session, objection_id, for_update=True)
-    if objection.state in {"registered", "accepted", "refused"}:
-        raise ServiceError("承办人在「开始核实」时指定。")
-    if not (
-        actor_role == Role.admin.value
-        or is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id)  # type: ignore[arg-type]
-    ):
-        raise ServiceError("只有该异议的承办人或系统管理员可以更换承办人。")
-    casework.set_handlers(
-        session, workflow=OBJECTION_WORKFLOW, case=objection, user_ids=user_ids, actor=actor, note=note
-    )
-
-
 @dataclass(frozen=True)
 class Identity:
     name: str
@@ -435,44 +393,8 @@ class Identity:
 
 def reveal_identity(session: Session, *, actor: Actor, objection_id: int) -> Identity:
     """The objector's name, contact and address, for a handler of this objection only; each call is audited."""
-    objection = get_objection(session, objection_id)
-    if not is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id):  # type: ignore[arg-type]
-        raise ServiceError("异议人信息保密，只有该异议的承办人可以查看。")
-    audit.record(
-        session,
-        actor=actor,
-        action="objection.view_identity",
-        entity_type="objection",
-        entity_id=objection.id,
-        summary=f"{actor.name} 查看了异议 {objection.number} 的异议人信息",
-    )
+    objection = cases.view_identity(session, OBJECTION_KIND, actor=actor, case_id=objection_id)
     return Identity(objection.objector_name, objection.objector_contact, objection.objector_address)
-
-
-# --- files ------------------------------------------------------------------------------------------
-
-
-def objection_files(session: Session, objection_id: int) -> list[StoredFile]:
-    return list(
-        session.exec(
-            select(StoredFile)
-            .where(StoredFile.owner_type == OBJECTION_FILE_OWNER, StoredFile.owner_id == objection_id)
-            .order_by(col(StoredFile.id))
-        )
-    )
-
-
-def objection_file(session: Session, *, objection_id: int, file_id: int) -> StoredFile:
-    """A file of this objection: its evidence, or a file attached to one of its steps."""
-    stored = session.get(StoredFile, file_id)
-    if stored is not None:
-        if stored.owner_type == OBJECTION_FILE_OWNER and stored.owner_id == objection_id:
-            return stored
-        if stored.owner_type == casework.STEP_FILE_OWNER:
-            step = session.get(CaseStep, stored.owner_id)
-            if step is not None and step.case_type == OBJECTION_WORKFLOW.name and step.case_id == objection_id:
-                return stored
-    raise NotFound("未找到该文件。")
 
 
 # --- the register ----------------------------------------------------------------------------------
@@ -499,32 +421,20 @@ def objections_query(
 ):  # type: ignore[no-untyped-def]
     """Objections for the register; flag: overdue | open | closed."""
     stmt = select(Objection)
-    if q:
-        like = f"%{q.strip()[:100]}%"
-        stmt = stmt.where(
-            or_(
-                col(Objection.number).like(like),
-                col(Objection.target_name).like(like),
-                col(Objection.target_factory).like(like),
-            )
-        )
     if round_id:
         stmt = stmt.where(Objection.round_id == round_id)
-    if state:
-        stmt = stmt.where(Objection.state == state)
-    if channel:
-        stmt = stmt.where(Objection.channel == channel)
-    if flag == "overdue":
-        stmt = stmt.where(_overdue_clause(today))
-    elif flag == "open":
-        stmt = stmt.where(col(Objection.state).in_(sorted(rules.OPEN_STATES)))
-    elif flag == "closed":
-        stmt = stmt.where(col(Objection.state).in_(sorted(OBJECTION_WORKFLOW.final_states)))
-    if handler_id is not None:
-        stmt = stmt.where(
-            col(Objection.id).in_(casework.cases_handled_by(case_type=OBJECTION_WORKFLOW.name, user_id=handler_id))
-        )
-    return stmt.order_by(col(Objection.received_on).desc(), col(Objection.id).desc())
+    return register.filtered(
+        stmt,
+        OBJECTION_KIND,
+        today=today,
+        overdue=_overdue_clause,
+        open_states=rules.OPEN_STATES,
+        q=q,
+        state=state,
+        channel=channel,
+        flag=flag,
+        handler_id=handler_id,
+    )
 
 
 def round_names(session: Session, round_ids: Sequence[int]) -> dict[int, str]:

@@ -1,5 +1,5 @@
 """The final list: publishing it with one certification per listed application (through
-reviewapp.reports.service.certify), and the public notice page of a published round.
+reviewapp.reports.certifications.service.certify), and the public notice page of a published round.
 
 Every operation writes its audit entry in the caller's transaction.
 """
@@ -21,7 +21,7 @@ from reviewapp.publicity.models import (
 )
 from reviewapp.publicity.periods import get_period, period_columns
 from reviewapp.ranking import recommendations as ranking
-from reviewapp.reports import service as reports
+from reviewapp.reports.certifications import service as reports
 from reviewapp.rounds.models import Round
 
 audit.register_labels(actions={"publicity.final_publish": "发布最终名单"}, entities={})

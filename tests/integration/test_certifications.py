@@ -15,7 +15,7 @@ from reviewapp.applications.models import Enterprise
 from reviewapp.audit import Actor
 from reviewapp.audit.models import AuditEntry
 from reviewapp.errors import ServiceError
-from reviewapp.reports import service
+from reviewapp.reports.certifications import service
 from reviewapp.reports.models import Certification, MajorChange, PenetrationCount, Report, ReReview, Revocation
 from reviewapp.rounds.models import Tier
 from tests.conftest import reread

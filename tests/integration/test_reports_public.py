@@ -13,7 +13,7 @@ from reviewapp.audit.models import AuditEntry
 from reviewapp.casework.models import CaseStep
 from reviewapp.files import StoredFile
 from reviewapp.reports.models import Report
-from reviewapp.reports.service import take_step
+from reviewapp.reports.whistleblowing.service import take_step
 from tests.conftest import Browser, reread
 from tests.factories import make_certification, make_enterprise
 
