@@ -159,9 +159,10 @@ def create_expert(session: Session, *, actor: Actor, values: dict[str, Any]) -> 
 
 
 def _audit_view(values: dict[str, Any]) -> dict[str, Any]:
-    """Contact details are personal data: the audit log notes that they changed, not what they are."""
+    """Contact details and ID digits are personal data: the audit log notes that they changed, not what they are
+    (under 国密 they are encrypted in their own columns; the audit log is read by more people)."""
     view = dict(values)
-    for key in ("phone", "email"):
+    for key in ("phone", "email", "id_number_hint"):
         if view.get(key):
             view[key] = "（已填写）"
     return view

@@ -76,6 +76,10 @@ def test_expert_phone_and_id_digits_are_encrypted_and_still_found_exactly(db, st
     assert "13805310001" in page.text, "staff read the plain phone number"
     assert "李建国" in staff_client.get("/experts", params={"q": "13805310001"}).text
     assert "李建国" not in staff_client.get("/experts", params={"q": "gm1"}).text, "the ciphertext is not searchable"
+    # nor does the audit log, which more people read, carry them in plain text
+    for entry in db.exec(select(AuditEntry)):
+        blob = entry.summary + entry.before_json + entry.after_json
+        assert "13805310001" not in blob and "1234" not in blob, blob
 
 
 def test_rotate_key_re_encrypts_every_confidential_value_and_old_plain_rows(client, db, settings):

@@ -69,3 +69,14 @@ def test_blind_index_is_keyed_and_stable():
     a, b = gm(KEY1), gm(KEY2)
     assert core.blind_index("1234", a) == core.blind_index(" 1234 ", a) != core.blind_index("1234", b)
     assert "1234" not in core.blind_index("1234", a)
+
+
+def test_gm_without_a_key_or_an_unknown_mode_is_refused_at_start():
+    from reviewapp.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="REVIEWAPP_CRYPTO_KEY"):
+        load_settings({"REVIEWAPP_CRYPTO": "gm"})
+    with pytest.raises(SettingsError, match="sha256' or 'gm"):
+        load_settings({"REVIEWAPP_CRYPTO": "rsa"})
+    assert load_settings({}).crypto == "sha256", "the default needs no key"
+    assert load_settings({"REVIEWAPP_CRYPTO": "GM", "REVIEWAPP_CRYPTO_KEY": KEY1}).crypto == "gm"
