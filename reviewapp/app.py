@@ -17,7 +17,8 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from reviewapp.db import create_db_engine, writer_engine
+from reviewapp import crypto
+from reviewapp.db import create_db_engine, import_all_models, writer_engine
 from reviewapp.errors import NotFound
 from reviewapp.nav import nav_for
 from reviewapp.security import ReviewApp
@@ -195,6 +196,8 @@ def route_handlers() -> list[Any]:
 
 def create_app(settings: Settings | None = None) -> ReviewApp:
     settings = (settings or load_settings()).check()
+    crypto.configure(settings)  # the audit hash and the confidential columns' cipher (REVIEWAPP_CRYPTO)
+    import_all_models()
     engine = create_db_engine(settings)
     # web.in_writer_thread; its idle thread ends when the app is dropped (no shutdown hook: tests reuse apps)
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reviewapp-writer")

@@ -11,9 +11,13 @@ from reviewapp.settings import SettingsError, load_settings
 
 
 def _settings():  # type: ignore[no-untyped-def]
+    from reviewapp import crypto
+
     try:
-        return load_settings()
-    except SettingsError as exc:
+        settings = load_settings()
+        crypto.configure(settings)  # every command reads and writes confidential columns and audit entries alike
+        return settings
+    except (SettingsError, crypto.CryptoError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -258,6 +262,8 @@ def export_group() -> None:
 
 # Each domain defines its commands in its own cli module, on the groups above.
 DOMAIN_CLI_MODULES: list[str] = [
+    "reviewapp.crypto.cli",
+    "reviewapp.backup",
     "reviewapp.rounds.cli",
     "reviewapp.applications.cli",
     "reviewapp.panels.cli",

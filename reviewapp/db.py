@@ -37,8 +37,15 @@ def chunked(values: Iterable[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]]:
 
 
 def import_all_models() -> None:
-    """Import every models module so SQLModel.metadata knows all tables."""
+    """Import every models module so SQLModel.metadata knows all tables, and configure their mappers: a request
+    may build a model without any query first (auth's session_from_row uses model_construct), and an unconfigured
+    mapper then fails with "'NoneType' object has no attribute 'supports_population'" (the first autosave after a
+    restart did)."""
+    from sqlalchemy.orm import configure_mappers
+
     from reviewapp import models_registry  # noqa: F401
+
+    configure_mappers()
 
 
 def create_db_engine(settings: Settings) -> Engine:

@@ -46,6 +46,9 @@ class Settings:
     password_min_length: int = 10
     public_report_limit: int = 5  # public reports (举报) per client address per hour
     public_lookup_limit: int = 30  # receipt-code lookups and additions per client address per hour
+    crypto: str = "sha256"  # "gm": SM3 audit chain and SM4-encrypted confidential fields (reviewapp.crypto)
+    crypto_key: str = field(default="", repr=False)  # SM4 keyring text; never stored in the database
+    crypto_key_file: str = ""  # or a file holding it
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -79,6 +82,10 @@ class Settings:
                 "REVIEWAPP_SECRET_KEY must be set to a random value of at least 32 characters in production"
             )
         ZoneInfo(self.timezone)  # raises on an unknown zone
+        if self.crypto not in {"sha256", "gm"}:
+            raise SettingsError(f"REVIEWAPP_CRYPTO must be 'sha256' or 'gm', got {self.crypto!r}")
+        if self.crypto == "gm" and not (self.crypto_key or self.crypto_key_file):
+            raise SettingsError("REVIEWAPP_CRYPTO=gm needs REVIEWAPP_CRYPTO_KEY or REVIEWAPP_CRYPTO_KEY_FILE")
         return self
 
 
@@ -99,4 +106,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         password_min_length=_int(env, "REVIEWAPP_PASSWORD_MIN_LENGTH", 10),
         public_report_limit=_int(env, "REVIEWAPP_PUBLIC_REPORT_LIMIT", 5),
         public_lookup_limit=_int(env, "REVIEWAPP_PUBLIC_LOOKUP_LIMIT", 30),
+        crypto=(env.get("REVIEWAPP_CRYPTO") or "sha256").strip().lower(),
+        crypto_key=env.get("REVIEWAPP_CRYPTO_KEY", ""),
+        crypto_key_file=env.get("REVIEWAPP_CRYPTO_KEY_FILE", ""),
     ).check()

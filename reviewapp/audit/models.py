@@ -24,6 +24,7 @@ class AuditEntry(SQLModel, table=True):
     client_addr: str = Field(default="", max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    hash_alg: str = Field(default="sha256", max_length=16)  # "sha256" or "sm3" (国密), per entry
 
 
 class AuditHead(SQLModel, table=True):

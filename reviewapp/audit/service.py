@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from reviewapp import crypto
 from reviewapp.audit.models import AuditEntry, AuditHead
 from reviewapp.clock import as_utc, utcnow
 
@@ -45,7 +45,7 @@ def _dump(value: Any) -> str:
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    """SHA-256 over the previous hash and every recorded field, in a fixed order."""
+    """The entry's own algorithm (SHA-256, or SM3 under 国密) over the previous hash and every recorded field."""
     payload = "\x1f".join(
         [
             entry.prev_hash,
@@ -62,7 +62,7 @@ def entry_hash(entry: AuditEntry) -> str:
             entry.client_addr,
         ]
     )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return crypto.audit_digest(payload.encode("utf-8"), entry.hash_alg or "sha256")[1]
 
 
 def _lock_head(session: Session) -> AuditHead:
@@ -98,6 +98,7 @@ def record(
         after_json=_dump(after),
         client_addr=actor.client_addr[:64],
         prev_hash=head.last_hash or GENESIS,
+        hash_alg=crypto.active().audit_algorithm,
     )
     entry.hash = entry_hash(entry)
     head.last_seq = entry.seq

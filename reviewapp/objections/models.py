@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlmodel import Field, SQLModel
 
 from reviewapp.clock import utcnow
+from reviewapp.crypto import confidential
 
 OBJECTION_CHANNELS = ("信函", "邮件", "当面", "电话")
 
@@ -43,9 +44,11 @@ class Objection(SQLModel, table=True):
     channel: str = Field(max_length=8)  # one of OBJECTION_CHANNELS
     received_on: date = Field(index=True)
     objector_kind: str = Field(max_length=8)  # ObjectorKind
-    objector_name: str = Field(default="", max_length=200)  # confidential; empty = anonymous
-    objector_contact: str = Field(default="", max_length=120)  # confidential
-    objector_address: str = Field(default="", max_length=300)  # confidential
+    objector_name: str = Field(
+        default="", max_length=200, sa_type=confidential("objection", "objector_name")
+    )  # empty = anonymous
+    objector_contact: str = Field(default="", max_length=120, sa_type=confidential("objection", "objector_contact"))
+    objector_address: str = Field(default="", max_length=300, sa_type=confidential("objection", "objector_address"))
     sealed_or_signed: bool = False  # the unit's seal, or the person's signature, is on the objection
     content: str
     state: str = Field(max_length=32, index=True)  # objections.rules.OBJECTION_WORKFLOW state

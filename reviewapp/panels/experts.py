@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from reviewapp import audit
+from reviewapp import audit, crypto
 from reviewapp.applications.models import INDUSTRY_GROUPS
 from reviewapp.applications.rules import credit_code_problem, normalise_credit_code
 from reviewapp.audit import Actor
@@ -125,7 +125,9 @@ def _apply_profile(expert: Expert, values: dict[str, Any]) -> None:
 
 def find_namesake(session: Session, *, name: str, id_number_hint: str, exclude_id: int | None = None) -> Expert | None:
     """Experts are told apart by name plus the last four ID digits; the import matches on the same pair."""
-    stmt = select(Expert).where(Expert.name == name, Expert.id_number_hint == id_number_hint)
+    stmt = select(Expert).where(
+        Expert.name == name, crypto.equals_query(Expert.id_number_hint, Expert.id_number_hint_index, id_number_hint)
+    )
     if exclude_id is not None:
         stmt = stmt.where(Expert.id != exclude_id)
     return session.exec(stmt).first()
@@ -158,9 +160,10 @@ def create_expert(session: Session, *, actor: Actor, values: dict[str, Any]) -> 
 
 
 def _audit_view(values: dict[str, Any]) -> dict[str, Any]:
-    """Contact details are personal data: the audit log notes that they changed, not what they are."""
+    """Contact details and ID digits are personal data: the audit log notes that they changed, not what they are
+    (under 国密 they are encrypted in their own columns; the audit log is read by more people)."""
     view = dict(values)
-    for key in ("phone", "email"):
+    for key in ("phone", "email", "id_number_hint"):
         if view.get(key):
             view[key] = "（已填写）"
     return view
@@ -393,7 +396,7 @@ def list_experts_query(*, q: str = "", specialty: str = "", city: str = "", acco
                 col(Expert.name).like(like),
                 col(Expert.employer).like(like),
                 col(Expert.title).like(like),
-                col(Expert.phone).like(like),
+                crypto.contains_query(col(Expert.phone), Expert.phone_index, q.strip()[:64]),
                 col(Expert.email).like(like),
             )
         )

@@ -9,6 +9,7 @@ from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reviewapp.clock import utcnow
+from reviewapp.crypto import confidential, keep_blind_index
 
 RELATION_KINDS = ("亲属任职", "投资入股", "法律纠纷", "咨询服务", "其他")
 
@@ -26,13 +27,22 @@ class Expert(SQLModel, table=True):
     title: str = Field(default="", max_length=64)  # 职称
     specialties_json: str = "[]"  # industry groups (所属行业)
     city: str = Field(default="", max_length=32)
-    phone: str = Field(default="", max_length=32)  # staff only
+    phone: str = Field(default="", max_length=32, sa_type=confidential("expert", "phone"))  # staff only
     email: str = Field(default="", max_length=120)  # staff only
-    id_number_hint: str = Field(default="", max_length=8)  # last digits, to tell namesakes apart on import
+    id_number_hint: str = Field(
+        default="", max_length=8, sa_type=confidential("expert", "id_number_hint")
+    )  # last digits, to tell namesakes apart on import
+    # blind indexes (HMAC-SM3) for exact lookups under 国密; empty by default (reviewapp.crypto)
+    phone_index: str = Field(default="", max_length=64, index=True)
+    id_number_hint_index: str = Field(default="", max_length=64, index=True)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     row_version: int = 1
+
+
+keep_blind_index(Expert, "phone", "phone_index")
+keep_blind_index(Expert, "id_number_hint", "id_number_hint_index")
 
 
 class ExpertEmployment(SQLModel, table=True):

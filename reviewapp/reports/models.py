@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlmodel import Field, SQLModel
 
 from reviewapp.clock import utcnow
+from reviewapp.crypto import confidential
 from reviewapp.rounds.models import TIER_LABELS
 
 
@@ -184,8 +185,8 @@ class Report(SQLModel, table=True):
     target_name: str = Field(max_length=200)  # 被举报单位, as reported
     target_factory: str = Field(default="", max_length=200)
     content: str
-    reporter_name: str = Field(default="", max_length=64)
-    reporter_contact: str = Field(default="", max_length=120)
+    reporter_name: str = Field(default="", max_length=64, sa_type=confidential("report", "reporter_name"))
+    reporter_contact: str = Field(default="", max_length=120, sa_type=confidential("report", "reporter_contact"))
     receipt_hash: str | None = Field(default=None, max_length=64, unique=True)
     state: str = Field(max_length=32, index=True)  # reports.rules.REPORT_WORKFLOW state
     conclusion: str = Field(default="", max_length=16, index=True)  # ReportConclusion, once concluded
