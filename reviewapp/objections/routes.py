@@ -157,7 +157,7 @@ def _context(request: Request, db: Session, objection: Objection, **extra: Any) 
         "period": service.period_of(db, objection.round_id),
         "workflow": OBJECTION_WORKFLOW,
         "is_handler": is_handler,
-        "can_reassign": bool(handlers) and (is_handler or user.role == Role.admin.value),
+        "can_reassign": bool(handlers) and (is_handler or user.role == Role.sysadmin.value),
         "checks": list(facts.checks),
         "proposal": proposal,
         "offered": OBJECTION_WORKFLOW.offered(objection.state, is_handler=is_handler, case=facts, today=today),

@@ -417,7 +417,7 @@ def reassign(
     if objection.state in {"registered", "accepted", "refused"}:
         raise ServiceError("承办人在「开始核实」时指定。")
     if not (
-        actor_role == Role.admin.value
+        actor_role == Role.sysadmin.value
         or is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id)  # type: ignore[arg-type]
     ):
         raise ServiceError("只有该异议的承办人或系统管理员可以更换承办人。")

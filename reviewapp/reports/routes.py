@@ -769,7 +769,7 @@ def _report_context(request: Request, db: Session, report: Report, **extra: Any)
         "target": service.report_target(db, report),
         "workflow": REPORT_WORKFLOW,
         "is_handler": is_handler,
-        "can_reassign": bool(handlers) and (is_handler or user.role == Role.admin.value),
+        "can_reassign": bool(handlers) and (is_handler or user.role == Role.sysadmin.value),
         "can_link": report.state in {"registered", "accepted"}
         or (is_handler and report.state in {"verifying", "replied", "no_reply"}),
         "offered": REPORT_WORKFLOW.offered(report.state, is_handler=is_handler, case=report, today=today),

@@ -43,7 +43,7 @@ ACCOUNTS = {
     "recorder": ("jilu", Role.staff, "登记员"),
     "handler": ("chengban", Role.staff, "承办员"),
     "other": ("pangren", Role.staff, "旁人"),
-    "admin": ("guanli", Role.admin, "管理员"),
+    "admin": ("guanli", Role.sysadmin, "管理员"),
     "expert": ("zhuanjia", Role.expert, "专家"),
 }
 
