@@ -1017,7 +1017,9 @@ def reassign(
     report = get_report(session, report_id, for_update=True)
     if report.state == REPORT_WORKFLOW.initial or report.state == "accepted":
         raise ServiceError("承办人在「开始核实」时指定。")
-    if not (actor_role == Role.sysadmin.value or is_report_handler(session, report_id=report.id, user_id=actor.user_id)):  # type: ignore[arg-type]
+    if not (
+        actor_role == Role.sysadmin.value or is_report_handler(session, report_id=report.id, user_id=actor.user_id)
+    ):  # type: ignore[arg-type]
         raise ServiceError("只有该举报的承办人或系统管理员可以更换承办人。")
     casework.set_handlers(session, workflow=REPORT_WORKFLOW, case=report, user_ids=user_ids, actor=actor, note=note)
 
