@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from reviewapp.auth import service
 from reviewapp.auth.models import ADMIN_ROLES, ROLE_LABELS, Role
-from reviewapp.auth.passwords import generate_password
 from reviewapp.auth.policy import NUMBER_LIMITS, current_policy, update_policy
 from reviewapp.auth.rules import CLASS_NAMES, address_allowed
 from reviewapp.errors import ServiceError
@@ -41,10 +40,6 @@ USER_FIELDS = [
     Field("display_name", "姓名", max_length=64),
     Field("role", "角色", kind="choice", choices=tuple(ACCOUNT_ROLES)),
 ]
-
-
-def _password_length(request: Request, db: Session) -> int:
-    return max(12, current_policy(db, settings_of(request)).password_min_length)
 
 
 class UserAdminController(Controller):
@@ -84,7 +79,7 @@ class UserAdminController(Controller):
     def create_user(self, request: Request, db: NamedDependency[Session], data: FormData) -> Template:
         form = validate(data, USER_FIELDS)
         if form.ok:
-            password = generate_password(_password_length(request, db))
+            password = service.one_time_password(db, settings_of(request))
             try:
                 user = service.create_user(
                     db,
@@ -123,7 +118,7 @@ class UserAdminController(Controller):
 
     @post("/{user_id:int}/password", sync_to_thread=True)
     def reset_password(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int]) -> Any:
-        password = generate_password(_password_length(request, db))
+        password = service.one_time_password(db, settings_of(request))
         try:
             user = service.set_one_time_password(
                 db, actor=actor_of(request), user_id=user_id, password=password, settings=settings_of(request)

@@ -22,7 +22,7 @@ from reviewapp.auth.models import (
     User,
     UserSession,
 )
-from reviewapp.auth.passwords import hash_password, needs_rehash, verify_password
+from reviewapp.auth.passwords import generate_password, hash_password, needs_rehash, verify_password
 from reviewapp.auth.policy import current_policy, policy_from_row
 from reviewapp.auth.rules import password_expired, password_problems
 from reviewapp.clock import as_utc, utcnow
@@ -140,6 +140,11 @@ def check_new_password(
         ).all()
         if any(verify_password(old, password) for old in recent):
             raise ServiceError(f"新密码不能与最近 {policy.password_history} 次使用过的密码相同。", field="password")
+
+
+def one_time_password(session: Session, settings: Settings) -> str:
+    """A generated password that meets the current policy (long enough; three character classes)."""
+    return generate_password(max(12, current_policy(session, settings).password_min_length))
 
 
 def _remember_password(session: Session, user: User) -> None:

@@ -310,3 +310,11 @@ def test_migration_turns_old_admins_into_system_administrators_with_a_note(tmp_p
     with engine.connect() as conn:
         assert conn.execute(text("SELECT role FROM user_account WHERE username = 'chief'")).scalar() == "sysadmin"
     engine.dispose()
+
+
+def test_generated_one_time_passwords_meet_a_stricter_policy(secadmin_client, sysadmin_client):
+    set_policy(secadmin_client, password_min_length=20, password_min_classes=3)
+    page = sysadmin_client.submit("/admin/users", {"username": "newbie", "display_name": "新人", "role": "expert"})
+    assert "只显示这一次" in page.text
+    password = page.text.split('data-testid="one-time-password">')[1].split("<")[0]
+    assert len(password) >= 20
