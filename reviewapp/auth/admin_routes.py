@@ -14,7 +14,7 @@ from sqlmodel import Session
 from reviewapp.auth import service
 from reviewapp.auth.models import ADMIN_ROLES, ROLE_LABELS, Role
 from reviewapp.auth.policy import NUMBER_LIMITS, current_policy, update_policy
-from reviewapp.auth.rules import CLASS_NAMES, address_allowed
+from reviewapp.auth.rules import CLASS_NAMES, address_allowed, parse_networks
 from reviewapp.errors import ServiceError
 from reviewapp.forms import Field, validate
 from reviewapp.web import (
@@ -193,7 +193,9 @@ class PolicyController(Controller):
         if form.ok:
             values = {**form.values, "admin_networks": form.values.get("admin_networks") or ""}
             values["single_session"] = bool(values.get("single_session"))
-            if not address_allowed(client_addr(request), values["admin_networks"]):
+            if not parse_networks(values["admin_networks"])[1] and not address_allowed(
+                client_addr(request), values["admin_networks"]
+            ):
                 # Saving it would lock the security administrator out of the page that could undo it.
                 form.add_error(
                     "admin_networks",

@@ -49,8 +49,11 @@ def policy_from_row(values: dict[str, Any], idle_minutes: int) -> SecurityPolicy
     """The policy from the session lookup's joined columns (all None before the policy is first saved: then
     the defaults, with the setting's idle timeout). Built without validation: the database's own values."""
     if values.get("id") is None:
-        return SecurityPolicy.model_construct(**{**SecurityPolicy().model_dump(), "idle_minutes": idle_minutes})
+        return SecurityPolicy.model_construct(**{**_MODEL_DEFAULTS, "idle_minutes": idle_minutes})
     return SecurityPolicy.model_construct(**values)
+
+
+_MODEL_DEFAULTS = SecurityPolicy().model_dump()  # once: this runs on every request
 
 
 def _snapshot(policy: SecurityPolicy) -> dict[str, Any]:
