@@ -121,7 +121,8 @@ def route_handlers() -> list[Any]:
         RoundApplicationsController,
     )
     from reviewapp.audit.routes import AuditController
-    from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
+    from reviewapp.auth.admin_routes import PolicyController, RoleAdminController, UserAdminController
+    from reviewapp.auth.routes import AccountController, AuthController
     from reviewapp.home import HealthController, HomeController
     from reviewapp.objections.routes import ObjectionController
     from reviewapp.panels.assignment_routes import RoundAssignmentController
@@ -159,6 +160,8 @@ def route_handlers() -> list[Any]:
         AuthController,
         AccountController,
         UserAdminController,
+        RoleAdminController,
+        PolicyController,
         AuditController,
         HomeController,
         HealthController,

@@ -92,6 +92,31 @@ def db_upgrade(revision: str) -> None:
     settings = _settings()
     upgrade(settings, revision)
     click.echo(f"数据库已升级到最新版本（{settings.database_url.split('@')[-1]}）。")
+    _admin_roles_note()
+
+
+def _admin_roles_note() -> None:
+    """After migration 0012_admin_roles: say what became of the old administrators and which roles are missing."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from reviewapp.auth.models import ADMIN_ROLES, ROLE_LABELS, User
+    from reviewapp.db import session_scope
+
+    with session_scope(_engine()) as session:
+        counts = dict(session.exec(select(User.role, func.count()).group_by(User.role)).all())
+    if not counts:
+        return
+    missing = [role for role in sorted(ADMIN_ROLES) if not counts.get(role)]
+    if missing:
+        click.echo(
+            "注意：本系统实行三员分立。原「管理员（admin）」账号已全部转为系统管理员（sysadmin），"
+            "只管理账号，不再能进入评审业务页面和操作日志。"
+        )
+        for role in missing:
+            click.echo(
+                f"  尚无{ROLE_LABELS[role]}（{role}），请创建：reviewapp user create 用户名 --role {role} --name 姓名"  # type: ignore[index]
+            )
 
 
 @db.command("revision")
@@ -121,18 +146,31 @@ def user() -> None:
     """Manage accounts (passwords are read from standard input or a prompt)."""
 
 
-@user.command("add")
+ROLE_CHOICES = ["sysadmin", "secadmin", "auditadmin", "staff", "expert", "admin"]
+
+
+@user.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "staff", "expert"]), required=True, help="Account role.")
+@click.option(
+    "--role",
+    type=click.Choice(ROLE_CHOICES),
+    required=True,
+    help="sysadmin (系统管理员), secadmin (安全管理员), auditadmin (审计管理员), staff, expert; 'admin' is the old "
+    "single administrator role and now means sysadmin.",
+)
 @click.option("--name", "display_name", required=True, help="Display name (姓名).")
 @click.option("--temporary/--permanent", default=False, help="Require a password change at first login.")
 def user_add(username: str, role: str, display_name: str, temporary: bool) -> None:
-    """Create an account."""
+    """Create an account (the first account of each administrator role is made here)."""
     from reviewapp.audit import Actor
     from reviewapp.auth import service
+    from reviewapp.auth.models import LEGACY_ADMIN, Role
     from reviewapp.db import session_scope
     from reviewapp.errors import ServiceError
 
+    if role == LEGACY_ADMIN:
+        role = Role.sysadmin.value
+        click.echo("注意：原「管理员（admin）」角色已拆分为三员；--role admin 按系统管理员（sysadmin）创建。")
     password = _read_password("密码")
     with session_scope(_engine(), write=True) as session:
         try:
@@ -149,7 +187,10 @@ def user_add(username: str, role: str, display_name: str, temporary: bool) -> No
         except ServiceError as exc:
             raise click.ClickException(exc.message) from exc
         session.commit()
-    click.echo(f"已创建用户 {username}。")
+    click.echo(f"已创建用户 {username}（{Role(role).label}）。")
+
+
+user.add_command(user_add, "add")  # the command's earlier name
 
 
 @user.command("passwd")
@@ -169,7 +210,12 @@ def user_passwd(username: str, temporary: bool) -> None:
             raise click.ClickException(f"用户 {username} 不存在。")
         try:
             changed = service.set_one_time_password(
-                session, actor=Actor.system("命令行"), user_id=found.id, password=password, settings=_settings()
+                session,
+                actor=Actor.system("命令行"),
+                user_id=found.id,
+                password=password,
+                settings=_settings(),
+                admin_accounts=True,  # the server's operator may reset an administrator's password
             )
         except ServiceError as exc:
             raise click.ClickException(exc.message) from exc
@@ -191,7 +237,7 @@ def user_disable(username: str) -> None:
         found = service.find_user(session, username)
         if found is None:
             raise click.ClickException(f"用户 {username} 不存在。")
-        service.set_active(session, actor=Actor.system("命令行"), user_id=found.id, active=False)
+        service.set_active(session, actor=Actor.system("命令行"), user_id=found.id, active=False, admin_accounts=True)
         session.commit()
     click.echo(f"已停用用户 {username}。")
 

@@ -107,6 +107,8 @@ class HomeController(Controller):
             from reviewapp.panels.pledge_routes import expert_home
 
             return expert_home(db, request)  # an expert's home is their review list
+        if request.user.is_admin:
+            return render("home/admin.html")  # administrators do no reviewing work: their own pages only
         summaries, open_reports = dashboard(db)
         return render("home/index.html", summaries=summaries, open_reports=open_reports)
 

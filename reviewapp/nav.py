@@ -14,22 +14,27 @@ class NavItem:
     roles: frozenset[str]
 
 
+STAFF = frozenset({Role.staff})
+
 # In the order of a round's work.
 NAV: list[NavItem] = [
-    NavItem("首页", "/", frozenset({Role.admin, Role.staff, Role.expert})),
-    NavItem("评审批次", "/rounds", frozenset({Role.admin, Role.staff})),
-    NavItem("要素条件", "/criteria", frozenset({Role.admin, Role.staff})),
-    NavItem("申报审查", "/applications", frozenset({Role.admin, Role.staff})),
-    NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
-    NavItem("专家组", "/panels", frozenset({Role.admin, Role.staff})),
+    NavItem("首页", "/", frozenset(Role)),
+    NavItem("评审批次", "/rounds", STAFF),
+    NavItem("要素条件", "/criteria", STAFF),
+    NavItem("申报审查", "/applications", STAFF),
+    NavItem("专家库", "/experts", STAFF),
+    NavItem("专家组", "/panels", STAFF),
     NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
-    NavItem("排名推荐", "/ranking", frozenset({Role.admin, Role.staff})),
-    NavItem("抽查公示", "/publicity", frozenset({Role.admin, Role.staff})),
-    NavItem("异议处理", "/objections", frozenset({Role.admin, Role.staff})),
-    NavItem("认定管理", "/certifications", frozenset({Role.admin, Role.staff})),
-    NavItem("举报核查", "/reports", frozenset({Role.admin, Role.staff})),
-    NavItem("操作日志", "/audit", frozenset({Role.admin, Role.staff})),
-    NavItem("用户管理", "/admin/users", frozenset({Role.admin})),
+    NavItem("排名推荐", "/ranking", STAFF),
+    NavItem("抽查公示", "/publicity", STAFF),
+    NavItem("异议处理", "/objections", STAFF),
+    NavItem("认定管理", "/certifications", STAFF),
+    NavItem("举报核查", "/reports", STAFF),
+    NavItem("操作日志", "/audit", frozenset({Role.staff, Role.auditadmin})),
+    # 三员分立: each administrator sees only his own pages.
+    NavItem("用户管理", "/admin/users", frozenset({Role.sysadmin})),
+    NavItem("角色授权", "/admin/roles", frozenset({Role.secadmin})),
+    NavItem("安全策略", "/admin/policy", frozenset({Role.secadmin})),
 ]
 
 

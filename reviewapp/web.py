@@ -28,7 +28,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role, User
+from reviewapp.auth.models import ADMIN_ROLES, Role, User
+from reviewapp.auth.rules import address_allowed
 from reviewapp.clock import as_utc
 from reviewapp.db import session_scope
 from reviewapp.errors import NotFound
@@ -119,6 +120,8 @@ def sign_in_scope(scope: Scope, lookup: Any) -> None:
     scope["user"] = lookup.user
     if lookup.expired:
         scope.setdefault("state", {})["session_expired"] = True
+    if lookup.policy is not None:
+        scope.setdefault("state", {})["security_policy"] = lookup.policy
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -157,11 +160,22 @@ def check_access(connection: ASGIConnection, allowed: set[str]) -> None:
         raise PasswordChangeRequired()
     if allowed and user.role not in allowed:
         raise PermissionDeniedException("您没有权限访问此页面。")
+    if allowed and user.role in ADMIN_ROLES:
+        # Administrator pages answer only inside the security policy's address ranges (none set: everywhere).
+        policy = connection.scope.get("state", {}).get("security_policy")
+        if policy is not None and not address_allowed(client_addr(connection), policy.admin_networks):
+            raise PermissionDeniedException(
+                "您当前的网络地址不在管理页面允许访问的地址范围内，请在指定的管理终端上操作。"
+            )
 
 
 signed_in = require()
-staff_only = require(Role.staff, Role.admin)
-admin_only = require(Role.admin)
+# 三员分立: each administrator role has its own pages and no reviewing work; staff do the work.
+staff_only = require(Role.staff)
+sysadmin_only = require(Role.sysadmin)
+secadmin_only = require(Role.secadmin)
+auditadmin_only = require(Role.auditadmin)
+audit_readers = require(Role.staff, Role.auditadmin)  # staff see the work's entries, the auditor everything
 
 
 class PasswordChangeRequired(NotAuthorizedException):

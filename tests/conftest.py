@@ -27,7 +27,20 @@ from reviewapp.rounds.seeds import REFERENCE_TABLES
 from reviewapp.settings import Settings
 from reviewapp.upgrade import upgrade
 
-DB_FIXTURES = {"engine", "settings", "db", "app", "client", "make_user", "login", "staff_client", "admin_client"}
+DB_FIXTURES = {
+    "engine",
+    "settings",
+    "db",
+    "app",
+    "client",
+    "make_user",
+    "login",
+    "staff_client",
+    "admin_client",
+    "sysadmin_client",
+    "secadmin_client",
+    "auditadmin_client",
+}
 
 PASSWORD = "correct-horse-42"
 
@@ -223,5 +236,21 @@ def staff_client(make_user, login) -> Browser:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def admin_client(make_user, login) -> Browser:  # type: ignore[no-untyped-def]
-    return login(make_user("admin1", Role.admin))
+def sysadmin_client(make_user, login) -> Browser:  # type: ignore[no-untyped-def]
+    return login(make_user("admin1", Role.sysadmin))
+
+
+@pytest.fixture
+def admin_client(sysadmin_client) -> Browser:  # type: ignore[no-untyped-def]
+    """The old single administrator is the system administrator now (三员分立)."""
+    return sysadmin_client
+
+
+@pytest.fixture
+def secadmin_client(make_user, login) -> Browser:  # type: ignore[no-untyped-def]
+    return login(make_user("secadmin1", Role.secadmin))
+
+
+@pytest.fixture
+def auditadmin_client(make_user, login) -> Browser:  # type: ignore[no-untyped-def]
+    return login(make_user("auditor1", Role.auditadmin))

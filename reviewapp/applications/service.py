@@ -54,7 +54,7 @@ ViewRule = Callable[[User, Application, Session], bool]
 
 
 def _staff_sees_all(user: User, _application: Application, _session: Session) -> bool:
-    return user.role in {Role.staff.value, Role.admin.value}
+    return user.role == Role.staff.value
 
 
 _VIEW_RULES: list[ViewRule] = [_staff_sees_all]

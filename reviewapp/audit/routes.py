@@ -1,4 +1,6 @@
-"""Browse, filter and export the audit log (staff and admins)."""
+"""Browse, filter and export the audit log: the audit administrator sees everything, and each of his reads
+and exports is itself recorded; staff see the work's entries without the security ones (accounts, logins,
+roles, policy, the log's own reads). There is no route that deletes or changes an entry, for any role."""
 
 from __future__ import annotations
 
@@ -8,21 +10,60 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Template
-from sqlalchemy import or_
+from sqlalchemy import not_, or_
 from sqlmodel import Session, select
 
+from reviewapp import audit
 from reviewapp.audit.models import AuditEntry
 from reviewapp.audit.service import ACTION_LABELS, ENTITY_LABELS
+from reviewapp.auth.models import Role
 from reviewapp.clock import as_utc
 from reviewapp.excel import XLSX_MEDIA_TYPE, Column, content_disposition, workbook_bytes
 from reviewapp.forms import parse_date
-from reviewapp.web import paginate, parse_page, render, settings_of, staff_only
+from reviewapp.web import actor_of, audit_readers, paginate, parse_page, render, settings_of
 
 EXPORT_LIMIT = 100_000
+RETENTION_DAYS = 180  # the least a deployment keeps; the app itself never deletes an entry
+
+audit.register_labels(
+    actions={"audit.view": "查阅操作日志", "audit.export": "导出操作日志"}, entities={"audit_log": "操作日志"}
+)
+
+# Entries only the audit administrator reads: accounts, logins, roles, the policy and the log's own reads.
+SECURITY_ENTITIES = ("user", "security_policy", "audit_log")
+SECURITY_ACTION_PREFIXES = ("auth.", "user.", "policy.", "audit.")
 
 
-def _filtered(*, q: str, action: str, entity_type: str, date_from: str, date_to: str, tz):  # type: ignore[no-untyped-def]
+def _security_entry():  # type: ignore[no-untyped-def]
+    return or_(
+        AuditEntry.entity_type.in_(SECURITY_ENTITIES),  # type: ignore[attr-defined]
+        *(AuditEntry.action.startswith(prefix) for prefix in SECURITY_ACTION_PREFIXES),  # type: ignore[attr-defined]
+    )
+
+
+def _is_auditor(request: Request) -> bool:
+    return request.user.role == Role.auditadmin.value
+
+
+def _record_read(request: Request, action: str, filters: dict[str, str], summary: str) -> None:
+    """The audit administrator's own reads go into the chain, in a write transaction of their own."""
+    used = {k: v for k, v in filters.items() if v}
+    with Session(request.app.state.writer_engine, expire_on_commit=False) as writer:
+        audit.record(
+            writer,
+            actor=actor_of(request),
+            action=action,
+            entity_type="audit_log",
+            summary=summary + ("，条件：" + "；".join(f"{k}={v}" for k, v in used.items()) if used else ""),
+            after=used or None,
+        )
+        writer.commit()
+
+
+def _filtered(*, q: str, action: str, entity_type: str, date_from: str, date_to: str, tz, full: bool):  # type: ignore[no-untyped-def]
     stmt = select(AuditEntry)
+    if not full:
+        stmt = stmt.where(not_(_security_entry()))
     if q:
         like = f"%{q.strip()[:100]}%"
         stmt = stmt.where(
@@ -46,7 +87,7 @@ def _filtered(*, q: str, action: str, entity_type: str, date_from: str, date_to:
 
 class AuditController(Controller):
     path = "/audit"
-    guards = [staff_only]
+    guards = [audit_readers]
 
     @get("/", sync_to_thread=True)
     def browse(
@@ -61,12 +102,18 @@ class AuditController(Controller):
         page: FromQuery[str] = "1",
     ) -> Template:
         tz = settings_of(request).tz
-        stmt = _filtered(q=q, action=action, entity_type=entity_type, date_from=date_from, date_to=date_to, tz=tz)
+        full = _is_auditor(request)
+        filters = {"q": q, "action": action, "entity_type": entity_type, "date_from": date_from, "date_to": date_to}
+        stmt = _filtered(**filters, tz=tz, full=full)
         result = paginate(db, stmt, page=parse_page(page), per_page=50)
+        if full:
+            _record_read(request, "audit.view", {**filters, "page": str(result.page)}, "查阅操作日志")
         return render(
             "audit/list.html",
             page=result,
-            filters={"q": q, "action": action, "entity_type": entity_type, "date_from": date_from, "date_to": date_to},
+            filters=filters,
+            full=full,
+            retention_days=RETENTION_DAYS,
             actions=ACTION_LABELS,
             entities=ENTITY_LABELS,
             bad_date=bool((date_from and not parse_date(date_from)) or (date_to and not parse_date(date_to))),
@@ -84,7 +131,9 @@ class AuditController(Controller):
         date_to: FromQuery[str] = "",
     ) -> Response[bytes]:
         tz = settings_of(request).tz
-        stmt = _filtered(q=q, action=action, entity_type=entity_type, date_from=date_from, date_to=date_to, tz=tz)
+        full = _is_auditor(request)
+        filters = {"q": q, "action": action, "entity_type": entity_type, "date_from": date_from, "date_to": date_to}
+        stmt = _filtered(**filters, tz=tz, full=full)
         rows = (
             [
                 e.seq,
@@ -118,6 +167,8 @@ class AuditController(Controller):
             ],
             rows=rows,
         )
+        if full:  # recorded once the file is made, so that it does not list itself
+            _record_read(request, "audit.export", filters, "导出操作日志")
         return Response(
             content=data,
             media_type=XLSX_MEDIA_TYPE,

@@ -31,5 +31,13 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def generate_password(length: int = 12) -> str:
-    """A one-time password that is easy to read off a printed slip (no 0/O, 1/l/I)."""
-    return "".join(secrets.choice(_SLIP_ALPHABET) for _ in range(length))
+    """A one-time password that is easy to read off a printed slip (no 0/O, 1/l/I), with lower case, upper case
+    and digits so that it meets any complexity policy of up to three character classes."""
+    while True:
+        password = "".join(secrets.choice(_SLIP_ALPHABET) for _ in range(length))
+        if (
+            any(c.islower() for c in password)
+            and any(c.isupper() for c in password)
+            and any(c.isdigit() for c in password)
+        ):
+            return password

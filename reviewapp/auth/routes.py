@@ -1,4 +1,4 @@
-"""Login, logout, own password, and the administrator's user pages."""
+"""Login, logout and one's own password (the administrators' pages are in auth.admin_routes)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from reviewapp.auth import service
-from reviewapp.auth.models import ROLE_LABELS, Role
-from reviewapp.auth.passwords import generate_password
-from reviewapp.auth.rules import safe_next
+from reviewapp.auth.policy import current_policy
+from reviewapp.auth.rules import CLASS_NAMES, safe_next
 from reviewapp.errors import ServiceError
 from reviewapp.forms import Field, validate
 from reviewapp.web import (
@@ -22,13 +21,9 @@ from reviewapp.web import (
     SESSION_COOKIE,
     FormData,
     actor_of,
-    admin_only,
     client_addr,
     flash,
-    paginate,
-    parse_page,
     render,
-    render_block,
     settings_of,
     signed_in,
 )
@@ -62,9 +57,11 @@ class AuthController(Controller):
             db.commit()  # keep the failed attempt for the throttle
             return render("auth/login.html", next=nxt, form={"username": form.raw["username"]}, error=result.error)
         token = service.start_session(
-            db, user=result.user, client_addr=addr, user_agent=request.headers.get("user-agent", "")
+            db, user=result.user, client_addr=addr, user_agent=request.headers.get("user-agent", ""), settings=settings
         )
         db.commit()
+        if result.password_expired:
+            flash(request, "您的密码已超过有效期，请先修改密码。", "warning")
         target = "/account/password" if result.user.must_change_password else (nxt or "/")
         return Redirect(
             path=target,
@@ -103,9 +100,9 @@ class AccountController(Controller):
     path = "/account"
     guards = [signed_in]
 
-    @get("/password", sync_to_thread=False)
-    def password_page(self, request: Request) -> Template:
-        return render("auth/password.html", errors={}, min_length=settings_of(request).password_min_length)
+    @get("/password", sync_to_thread=True)
+    def password_page(self, request: Request, db: NamedDependency[Session]) -> Template:
+        return _password_page(request, db, {})
 
     @post("/password", sync_to_thread=True)
     def change_password(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
@@ -128,90 +125,18 @@ class AccountController(Controller):
                 db.rollback()
                 form.add_error(exc.field or "new_password", exc.message)
         if not form.ok:
-            return render("auth/password.html", errors=form.errors, min_length=settings_of(request).password_min_length)
+            return _password_page(request, db, form.errors)
         flash(request, "密码已修改。您在其他设备上的登录已结束。")
         return Redirect(path="/", status_code=303)
 
 
-USER_FIELDS = [
-    Field("username", "用户名", max_length=64, min_length=3),
-    Field("display_name", "姓名", max_length=64),
-    Field("role", "角色", kind="choice", choices=tuple(r.value for r in Role)),
-]
-
-
-class UserAdminController(Controller):
-    path = "/admin/users"
-    guards = [admin_only]
-
-    @get("/", sync_to_thread=True)
-    def list_users(
-        self,
-        request: Request,
-        db: NamedDependency[Session],
-        q: FromQuery[str] = "",
-        role: FromQuery[str] = "",
-        status: FromQuery[str] = "",
-        page: FromQuery[str] = "1",
-    ) -> Template:
-        result = paginate(
-            db, service.list_users_query(q=q[:64], role=role, status=status), page=parse_page(page), per_page=30
-        )
-        context = {"page": result, "q": q, "role": role, "status": status, "roles": ROLE_LABELS}
-        if request.htmx and request.htmx.target == "user-table":  # type: ignore[attr-defined]
-            return render_block("admin/users.html", "table", **context)
-        return render("admin/users.html", **context)
-
-    @get("/new", sync_to_thread=False)
-    def new_user(self) -> Template:
-        return render("admin/user_new.html", form={}, errors={}, roles=ROLE_LABELS)
-
-    @post("/", sync_to_thread=True)
-    def create_user(self, request: Request, db: NamedDependency[Session], data: FormData) -> Template:
-        form = validate(data, USER_FIELDS)
-        password = generate_password(max(12, settings_of(request).password_min_length))
-        if form.ok:
-            try:
-                user = service.create_user(
-                    db,
-                    actor=actor_of(request),
-                    username=form.values["username"],
-                    display_name=form.values["display_name"],
-                    role=form.values["role"],
-                    password=password,
-                    must_change_password=True,
-                    settings=settings_of(request),
-                )
-                db.commit()
-                return render("admin/credential.html", user=user, password=password, created=True)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "username", exc.message)
-        return render("admin/user_new.html", form=form.raw, errors=form.errors, roles=ROLE_LABELS)
-
-    @post("/{user_id:int}/disable", sync_to_thread=True)
-    def disable(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int]) -> Redirect:
-        return self._set_active(request, db, user_id, False)
-
-    @post("/{user_id:int}/enable", sync_to_thread=True)
-    def enable(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int]) -> Redirect:
-        return self._set_active(request, db, user_id, True)
-
-    def _set_active(self, request: Request, db: Session, user_id: int, active: bool) -> Redirect:
-        try:
-            user = service.set_active(db, actor=actor_of(request), user_id=user_id, active=active)
-            db.commit()
-            flash(request, f"已{'启用' if active else '停用'}用户 {user.username}。")
-        except ServiceError as exc:
-            db.rollback()
-            flash(request, exc.message, "error")
-        return Redirect(path="/admin/users", status_code=303)
-
-    @post("/{user_id:int}/password", sync_to_thread=True)
-    def reset_password(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int]) -> Template:
-        password = generate_password(max(12, settings_of(request).password_min_length))
-        user = service.set_one_time_password(
-            db, actor=actor_of(request), user_id=user_id, password=password, settings=settings_of(request)
-        )
-        db.commit()
-        return render("admin/credential.html", user=user, password=password, created=False)
+def _password_page(request: Request, db: Session, errors: dict[str, str]) -> Template:
+    policy = current_policy(db, settings_of(request))
+    return render(
+        "auth/password.html",
+        errors=errors,
+        min_length=policy.password_min_length,
+        min_classes=policy.password_min_classes,
+        class_names=CLASS_NAMES,
+        history=policy.password_history,
+    )

@@ -13,9 +13,18 @@ from sqlmodel import Session, select
 
 from reviewapp import audit
 from reviewapp.audit import Actor
-from reviewapp.auth.models import LoginAttempt, Role, User, UserSession
-from reviewapp.auth.passwords import hash_password, needs_rehash, verify_password
-from reviewapp.auth.rules import password_problems
+from reviewapp.auth.models import (
+    ADMIN_ROLES,
+    LoginAttempt,
+    PasswordHistory,
+    Role,
+    SecurityPolicy,
+    User,
+    UserSession,
+)
+from reviewapp.auth.passwords import generate_password, hash_password, needs_rehash, verify_password
+from reviewapp.auth.policy import current_policy, policy_from_row
+from reviewapp.auth.rules import password_expired, password_problems
 from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.settings import Settings
@@ -27,9 +36,11 @@ audit.register_labels(
         "user.enable": "启用用户",
         "user.reset_password": "设置一次性密码",
         "user.change_password": "修改密码",
+        "user.grant_role": "授予角色",
         "auth.login": "登录",
         "auth.logout": "退出登录",
         "auth.throttled": "登录受限",
+        "auth.password_expired": "密码过期",
     },
     entities={"user": "用户"},
 )
@@ -84,9 +95,7 @@ def create_user(
         raise ServiceError("请填写姓名。", field="display_name")
     if find_user(session, username) is not None:
         raise ServiceError(f"用户名 {username} 已存在。", field="username")
-    problems = password_problems(password, username=username, min_length=settings.password_min_length)
-    if problems:
-        raise ServiceError(problems[0], field="password")
+    check_new_password(session, password, username=username, settings=settings)
     user = User(
         username=username,
         display_name=display_name.strip()[:64],
@@ -96,6 +105,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    _remember_password(session, user)
     audit.record(
         session,
         actor=actor,
@@ -108,6 +118,39 @@ def create_user(
     return user
 
 
+def check_new_password(
+    session: Session, password: str, *, username: str, settings: Settings, user_id: int | None = None
+) -> None:
+    """The policy's length and complexity, and (for an existing account) none of its last N passwords."""
+    policy = current_policy(session, settings)
+    problems = password_problems(
+        password,
+        username=username,
+        min_length=policy.password_min_length,
+        min_classes=policy.password_min_classes,
+    )
+    if problems:
+        raise ServiceError("".join(problems), field="password")
+    if user_id is not None and policy.password_history:
+        recent = session.exec(
+            select(PasswordHistory.password_hash)
+            .where(PasswordHistory.user_id == user_id)
+            .order_by(PasswordHistory.id.desc())  # type: ignore[union-attr]
+            .limit(policy.password_history)
+        ).all()
+        if any(verify_password(old, password) for old in recent):
+            raise ServiceError(f"新密码不能与最近 {policy.password_history} 次使用过的密码相同。", field="password")
+
+
+def one_time_password(session: Session, settings: Settings) -> str:
+    """A generated password that meets the current policy (long enough; three character classes)."""
+    return generate_password(max(12, current_policy(session, settings).password_min_length))
+
+
+def _remember_password(session: Session, user: User) -> None:
+    session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))  # type: ignore[arg-type]
+
+
 # --- login and throttling -------------------------------------------------------------------------
 
 
@@ -115,6 +158,7 @@ def create_user(
 class LoginResult:
     user: User | None
     error: str | None = None
+    password_expired: bool = False
 
 
 def _recent_failures(session: Session, *, username: str, client_addr: str, since) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -140,13 +184,15 @@ def authenticate(
     """Check a login attempt. Unknown user and wrong password give the same answer."""
     username = normalise_username(username)[:64]
     now = utcnow()
-    window = timedelta(minutes=settings.login_window_minutes)
+    # The failures are rows in the database: every app process counts the same ones.
+    policy = current_policy(session, settings)
+    max_failures = policy.lockout_failures
+    window = timedelta(minutes=policy.lockout_minutes)
     by_user, by_addr = _recent_failures(session, username=username, client_addr=client_addr, since=now - window)
-    if by_user >= settings.login_max_failures or by_addr >= settings.login_max_failures:
+    if by_user >= max_failures or by_addr >= max_failures:
         return LoginResult(
             None,
-            f"登录失败次数过多，已暂时禁止登录。请 {settings.login_window_minutes} 分钟后再试，"
-            "或联系系统管理员重置密码。",
+            f"登录失败次数过多，已暂时禁止登录。请 {policy.lockout_minutes} 分钟后再试，或联系系统管理员重置密码。",
         )
     user = find_user(session, username)
     stored_hash = user.password_hash if user else None
@@ -159,7 +205,7 @@ def authenticate(
     ok = verify_password(stored_hash, password)
     if not ok or user is None or not user.is_active:
         session.add(LoginAttempt(username=username, client_addr=client_addr, at=now))
-        if by_user + 1 >= settings.login_max_failures or by_addr + 1 >= settings.login_max_failures:
+        if by_user + 1 >= max_failures or by_addr + 1 >= max_failures:
             audit.record(
                 session,
                 actor=Actor(None, username, client_addr),
@@ -173,6 +219,19 @@ def authenticate(
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
+    expired = not user.must_change_password and password_expired(
+        as_utc(user.password_changed_at or user.created_at), expiry_days=policy.password_expiry_days, now=now
+    )
+    if expired:
+        user.must_change_password = True  # the guards then allow nothing but changing it
+        audit.record(
+            session,
+            actor=Actor(user.id, user.username, client_addr),
+            action="auth.password_expired",
+            entity_type="user",
+            entity_id=user.id,
+            summary=f"{user.username} 的密码已超过 {policy.password_expiry_days} 天未修改，须修改后继续",
+        )
     session.add(user)
     # A successful login clears this account's failures; the address's stay (they may be other accounts').
     session.exec(delete(LoginAttempt).where(LoginAttempt.username == username))  # type: ignore[call-overload]
@@ -184,11 +243,16 @@ def authenticate(
         entity_id=user.id,
         summary=f"{user.display_name}（{user.username}）登录",
     )
-    return LoginResult(user)
+    return LoginResult(user, password_expired=expired)
 
 
-def start_session(session: Session, *, user: User, client_addr: str, user_agent: str) -> str:
+def start_session(
+    session: Session, *, user: User, client_addr: str, user_agent: str, settings: Settings | None = None
+) -> str:
+    """A new signed-in browser; with the policy's single session, the account's other browsers are signed out."""
     token = secrets.token_urlsafe(32)
+    if settings is not None and current_policy(session, settings).single_session:
+        end_user_sessions(session, user_id=user.id)  # type: ignore[arg-type]
     session.add(
         UserSession(
             token_hash=_token_hash(token),
@@ -204,17 +268,22 @@ def start_session(session: Session, *, user: User, client_addr: str, user_agent:
 class SessionLookup:
     user: User | None
     expired: bool = False
+    policy: SecurityPolicy | None = None
 
 
 # The session lookup in pieces, built once: it runs on every request, and building a statement costs more
 # than running it. The autosave joins its own checks onto the same pieces (scoring.autosave), so that one
 # query both validates the session and loads what the save needs.
+# The security policy's row is joined in (outer: before it is first saved there is none, and the settings'
+# defaults apply), so that the idle timeout and the admin address ranges cost no query of their own.
 _session_t, _user_t = UserSession.__table__, User.__table__  # type: ignore[attr-defined]
-SESSION_FROM = _session_t.join(_user_t, _user_t.c.id == _session_t.c.user_id)
+_policy_t = SecurityPolicy.__table__  # type: ignore[attr-defined]
+SESSION_FROM = _session_t.join(_user_t, _user_t.c.id == _session_t.c.user_id).outerjoin(_policy_t, _policy_t.c.id == 1)
 SESSION_COLUMNS = [
     _session_t.c.id.label("session_id"),
     _session_t.c.last_seen_at.label("session_seen"),
     *(c.label(f"user_{c.name}") for c in _user_t.columns),
+    *(c.label(f"policy_{c.name}") for c in _policy_t.columns),
 ]
 SESSION_WHERE = _session_t.c.token_hash == bindparam("token_hash")
 _SESSION_LOOKUP = select(*SESSION_COLUMNS).select_from(SESSION_FROM).where(SESSION_WHERE)
@@ -244,7 +313,7 @@ def load_session(session: Session, *, token: str, idle_minutes: int) -> SessionL
 
 def session_from_row(session: Session, row: Any, *, idle_minutes: int, commit: bool) -> SessionLookup:
     """The session rules applied to a row of SESSION_COLUMNS (None: no such session): an idle session or a
-    disabled account ends the session; an active one is touched at most once a minute. With `commit`, each
+    disabled account ends the session (idle: by the security policy's timeout); an active one is touched at most once a minute. With `commit`, each
     write commits at once; without, the writes join the caller's transaction (one that already holds the
     write lock) and the caller commits them."""
     if row is None or row.session_id is None:
@@ -252,9 +321,11 @@ def session_from_row(session: Session, row: Any, *, idle_minutes: int, commit: b
     # Detached, as the request needs it; built without validation (the values are the database's own): the
     # validating constructor cost 0.1 ms, on every request.
     user = User.model_construct(**{name: getattr(row, f"user_{name}") for name in _USER_COLUMNS})
+    # The security policy's idle timeout; `idle_minutes` (the setting) until the policy is first saved.
+    policy = policy_from_row({name: getattr(row, f"policy_{name}") for name in _POLICY_COLUMNS}, idle_minutes)
     now = utcnow()
     idle = now - as_utc(row.session_seen)
-    if idle > timedelta(minutes=idle_minutes) or not user.is_active:
+    if idle > timedelta(minutes=policy.idle_minutes) or not user.is_active:
         session.exec(delete(UserSession).where(UserSession.id == row.session_id))  # type: ignore[call-overload]
         if commit:
             session.commit()
@@ -268,10 +339,11 @@ def session_from_row(session: Session, row: Any, *, idle_minutes: int, commit: b
         )  # type: ignore[call-overload]
         if commit:
             session.commit()
-    return SessionLookup(user)
+    return SessionLookup(user, policy=policy)
 
 
 _USER_COLUMNS = [c.name for c in _user_t.columns]
+_POLICY_COLUMNS = [c.name for c in _policy_t.columns]
 
 
 def end_session(session: Session, *, token: str, user: User | None, client_addr: str = "") -> None:
@@ -310,15 +382,17 @@ def change_own_password(
     user = get_user(session, user_id)
     if not verify_password(user.password_hash, current_password):
         raise ServiceError("当前密码不正确。", field="current_password")
-    problems = password_problems(new_password, username=user.username, min_length=settings.password_min_length)
-    if problems:
-        raise ServiceError(problems[0], field="new_password")
     if verify_password(user.password_hash, new_password):
         raise ServiceError("新密码不能与当前密码相同。", field="new_password")
+    try:
+        check_new_password(session, new_password, username=user.username, settings=settings, user_id=user.id)
+    except ServiceError as exc:
+        raise ServiceError(exc.message, field="new_password") from exc
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     user.password_changed_at = utcnow()
     session.add(user)
+    _remember_password(session, user)
     # Every other browser of this user is signed out; the one that changed the password stays.
     end_user_sessions(session, user_id=user.id, keep_token=keep_token)  # type: ignore[arg-type]
     audit.record(
@@ -331,15 +405,29 @@ def change_own_password(
     )
 
 
-def set_one_time_password(session: Session, *, actor: Actor, user_id: int, password: str, settings: Settings) -> User:
+ADMIN_ACCOUNT_REFUSED = (
+    "管理员账号不能在此管理（重置其密码即可冒用其身份）；请由服务器管理人员用命令行 reviewapp user 处理。"
+)
+
+
+def _check_manageable(user: User, *, admin_accounts: bool) -> None:
+    """In the app the system administrator manages staff and expert accounts only: resetting another
+    administrator's password would let one administrator act as another (三员分立). The CLI may."""
+    if user.role in ADMIN_ROLES and not admin_accounts:
+        raise ServiceError(ADMIN_ACCOUNT_REFUSED)
+
+
+def set_one_time_password(
+    session: Session, *, actor: Actor, user_id: int, password: str, settings: Settings, admin_accounts: bool = False
+) -> User:
     user = get_user(session, user_id)
-    problems = password_problems(password, username=user.username, min_length=settings.password_min_length)
-    if problems:
-        raise ServiceError(problems[0], field="password")
+    _check_manageable(user, admin_accounts=admin_accounts)
+    check_new_password(session, password, username=user.username, settings=settings)
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.password_changed_at = utcnow()
     session.add(user)
+    _remember_password(session, user)
     end_user_sessions(session, user_id=user.id)  # type: ignore[arg-type]
     session.exec(delete(LoginAttempt).where(LoginAttempt.username == user.username))  # type: ignore[call-overload]
     audit.record(
@@ -353,8 +441,9 @@ def set_one_time_password(session: Session, *, actor: Actor, user_id: int, passw
     return user
 
 
-def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) -> User:
+def set_active(session: Session, *, actor: Actor, user_id: int, active: bool, admin_accounts: bool = False) -> User:
     user = get_user(session, user_id)
+    _check_manageable(user, admin_accounts=admin_accounts)
     if actor.user_id == user.id and not active:
         raise ServiceError("不能停用自己的账号。")
     if user.is_active == active:
@@ -376,8 +465,39 @@ def set_active(session: Session, *, actor: Actor, user_id: int, active: bool) ->
     return user
 
 
-def list_users_query(*, q: str = "", role: str = "", status: str = ""):  # type: ignore[no-untyped-def]
+def grant_role(session: Session, *, actor: Actor, user_id: int, role: Role | str) -> User:
+    """The security administrator gives an account its one role (so no account holds two administrator roles)."""
+    user = get_user(session, user_id)
+    role = Role(role)
+    if actor.user_id == user.id:
+        raise ServiceError("不能修改自己的角色。")
+    if user.role == role.value:
+        return user
+    before = user.role
+    user.role = role.value
+    session.add(user)
+    end_user_sessions(session, user_id=user.id)  # type: ignore[arg-type]  # the new role applies from the next login
+    audit.record(
+        session,
+        actor=actor,
+        action="user.grant_role",
+        entity_type="user",
+        entity_id=user.id,
+        summary=f"将 {user.username} 的角色由{_role_label(before)}改为{role.label}，其登录会话已结束",
+        before={"role": before},
+        after={"role": role.value},
+    )
+    return user
+
+
+def _role_label(role: str) -> str:
+    return Role(role).label if role in Role.__members__ else role
+
+
+def list_users_query(*, q: str = "", role: str = "", status: str = "", roles: frozenset[str] | None = None):  # type: ignore[no-untyped-def]
     stmt = select(User)
+    if roles is not None:
+        stmt = stmt.where(User.role.in_(sorted(roles)))  # type: ignore[attr-defined]
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(User.username.like(like), User.display_name.like(like)))  # type: ignore[attr-defined]

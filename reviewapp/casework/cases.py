@@ -124,16 +124,28 @@ def case_file(session: Session, kind: CaseKind, *, case_id: int, file_id: int) -
     raise NotFound("未找到该文件。")
 
 
+def may_reassign(session: Session, kind: CaseKind, *, case_id: int, user: User) -> bool:
+    """A current handler may change the handlers; when every handler has left (account disabled or no longer
+    staff), any staff member may take the case over. Nobody else: the handlers see the confidential party's
+    identity, and administrators do no casework (三员分立)."""
+    if user.role != Role.staff.value:
+        return False
+    current = casework.handlers(session, case_type=kind.name, case_id=case_id)
+    if any(h.id == user.id for h in current):
+        return True
+    return not any(h.is_active and h.role in casework.HANDLER_ROLES for h in current)
+
+
 def reassign(
-    session: Session, kind: CaseKind, *, actor: Actor, actor_role: str, case_id: int, user_ids: Sequence[int], note: str
+    session: Session, kind: CaseKind, *, actor: Actor, case_id: int, user_ids: Sequence[int], note: str
 ) -> None:
-    """Change the handlers: a current handler or an administrator may (not any staff member: the handlers see the
-    confidential party's identity)."""
+    """Change the handlers (see may_reassign for who may)."""
     case = get_case(session, kind, case_id, for_update=True)
     if case.state in kind.unassigned_states:
         raise ServiceError("承办人在「开始核实」时指定。")
-    if not (actor_role == Role.admin.value or is_case_handler(session, kind, case_id=case.id, user_id=actor.user_id)):
-        raise ServiceError(f"只有该{kind.noun}的承办人或系统管理员可以更换承办人。")
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not may_reassign(session, kind, case_id=case.id, user=user):
+        raise ServiceError(f"只有该{kind.noun}的承办人可以更换承办人（承办人均已离任时，任一工作人员可接手）。")
     casework.set_handlers(session, workflow=kind.workflow, case=case, user_ids=user_ids, actor=actor, note=note)
 
 

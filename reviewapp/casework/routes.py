@@ -19,7 +19,6 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from reviewapp.audit import Actor
-from reviewapp.auth.models import Role
 from reviewapp.casework import cases, register
 from reviewapp.casework import service as casework
 from reviewapp.casework.cases import CaseKind
@@ -64,7 +63,7 @@ def case_page(
     return {
         "workflow": workflow,
         "is_handler": is_handler,
-        "can_reassign": bool(handlers) and (is_handler or user.role == Role.admin.value),
+        "can_reassign": bool(handlers) and cases.may_reassign(db, kind, case_id=case.id, user=user),
         "offered": workflow.offered(case.state, is_handler=is_handler, case=facts, today=today),
         "waiting": workflow.waiting(case.state, is_handler=is_handler, case=facts, today=today),
         "steps": steps,
@@ -293,7 +292,6 @@ class CaseworkController(Controller):
                 db,
                 self.kind,
                 actor=actor_of(request),
-                actor_role=request.user.role,
                 case_id=case_id,
                 user_ids=int_list(form.values["handlers"]),
                 note=form.values["note"] or "",

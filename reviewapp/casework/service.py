@@ -31,7 +31,7 @@ from reviewapp.settings import Settings
 EVENT_LABELS = {"note": "办理记录", "assign": "指定承办人"}
 STEP_FILE_OWNER = "case_step"
 STALE_CASE = "该件已被他人办理或修改，请刷新页面查看最新状态后重试。您这次的操作未执行。"
-HANDLER_ROLES = frozenset({Role.staff.value, Role.admin.value})
+HANDLER_ROLES = frozenset({Role.staff.value})
 
 
 def register_workflow_labels(workflow: Workflow, *, entity_label: str, events: Mapping[str, str] | None = None) -> None:

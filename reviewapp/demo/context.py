@@ -20,7 +20,9 @@ class DemoError(RuntimeError):
 
 
 DEMO_USERS = [
-    ("admin", "系统管理员", Role.admin, "admin-demo-2026"),
+    ("admin", "系统管理员", Role.sysadmin, "admin-demo-2026"),
+    ("secadmin", "安全管理员", Role.secadmin, "secadmin-demo-2026"),
+    ("auditor", "审计管理员", Role.auditadmin, "auditor-demo-2026"),
     ("staff", "王工作", Role.staff, "staff-demo-2026"),
     ("expert1", "李专家", Role.expert, "expert-demo-2026"),
     ("expert2", "张专家", Role.expert, "expert-demo-2026"),

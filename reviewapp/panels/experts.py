@@ -17,7 +17,6 @@ from reviewapp.applications.rules import credit_code_problem, normalise_credit_c
 from reviewapp.audit import Actor
 from reviewapp.auth import service as accounts
 from reviewapp.auth.models import Role, User
-from reviewapp.auth.passwords import generate_password
 from reviewapp.clock import utcnow
 from reviewapp.errors import Conflict as StaleEdit
 from reviewapp.errors import NotFound, ServiceError
@@ -462,7 +461,7 @@ def create_accounts(
         while accounts.find_user(session, username) is not None:
             n += 1
             username = f"{base}-{n}"
-        password = generate_password(max(12, settings.password_min_length))
+        password = accounts.one_time_password(session, settings)  # meets the security policy
         user = accounts.create_user(
             session,
             actor=actor,

@@ -43,7 +43,7 @@ END_OF_DAY = time(23, 59)
 
 
 def _is_admin(request: Request) -> bool:
-    return bool(request.user and request.user.role == Role.admin.value)
+    return bool(request.user and request.user.role == Role.sysadmin.value)
 
 
 def _htmx(request: Request) -> bool:

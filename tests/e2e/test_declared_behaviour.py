@@ -9,7 +9,7 @@ from tests.e2e.conftest import sign_in
 
 
 def test_confirmation_dismissed_keeps_the_account_and_accepted_disables_it(page, make_user):
-    make_user("guanli", Role.admin)
+    make_user("guanli", Role.sysadmin)
     make_user("zhaoliu", Role.staff)
     sign_in(page, "guanli", PASSWORD)
     page.goto("/admin/users?q=zhaoliu")
@@ -35,7 +35,7 @@ def test_confirmation_dismissed_keeps_the_account_and_accepted_disables_it(page,
 
 
 def test_print_button_prints(page, make_user):
-    make_user("guanli2", Role.admin)
+    make_user("guanli2", Role.sysadmin)
     page.add_init_script("window.print = function () { window.__printed = (window.__printed || 0) + 1; };")
     sign_in(page, "guanli2", PASSWORD)
     page.goto("/admin/users/new")

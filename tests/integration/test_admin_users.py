@@ -41,8 +41,9 @@ def test_create_user_validation_messages(admin_client, make_user):
     assert "已存在" in duplicate.text
     bad_chars = admin_client.submit("/admin/users", {"username": "张三丰", "display_name": "张三丰", "role": "staff"})
     assert "只能包含" in bad_chars.text
-    bad_role = admin_client.submit("/admin/users", {"username": "okname", "display_name": "某", "role": "root"})
-    assert "取值无效" in bad_role.text
+    for role in ("root", "secadmin", "auditadmin", "sysadmin"):  # administrator roles are granted, not created here
+        bad_role = admin_client.submit("/admin/users", {"username": "okname", "display_name": "某", "role": role})
+        assert "取值无效" in bad_role.text
     too_long = admin_client.submit("/admin/users", {"username": "okname", "display_name": "长" * 65, "role": "staff"})
     assert "不能超过 64 个字符" in too_long.text
 
@@ -61,12 +62,16 @@ def test_disable_ends_sessions_and_enable_restores_login(admin_client, make_user
     assert login(user).get("/").status_code == 200
 
 
-def test_admin_cannot_disable_themself(admin_client, db):
+def test_admin_cannot_disable_themself_or_another_administrator(admin_client, make_user, db):
     me = db.exec(select(User).where(User.username == "admin1")).one()
-    page = admin_client.submit(f"/admin/users/{me.id}/disable")
-    assert "不能停用自己的账号" in page.text
+    auditor = make_user("auditor9", Role.auditadmin)
+    for target in (me, auditor):
+        page = admin_client.submit(f"/admin/users/{target.id}/disable")
+        assert "管理员账号不能在此管理" in page.text
+        assert "管理员账号不能在此管理" in admin_client.submit(f"/admin/users/{target.id}/password").text
     reread(db)
-    assert db.get(User, me.id).is_active
+    assert db.get(User, me.id).is_active and db.get(User, auditor.id).is_active
+    assert "data-testid" not in admin_client.submit(f"/admin/users/{auditor.id}/password").text
 
 
 def test_one_time_password_replaces_the_old_one_and_ends_sessions(admin_client, make_user, login, app):
@@ -106,6 +111,6 @@ def test_user_list_search_filter_and_pagination(admin_client, make_user):
 def test_only_admins_reach_user_pages(staff_client):
     assert staff_client.get("/admin/users").status_code == 403
     assert (
-        staff_client.submit("/admin/users", {"username": "x1x", "display_name": "x", "role": "admin"}).status_code
+        staff_client.submit("/admin/users", {"username": "x1x", "display_name": "x", "role": "staff"}).status_code
         == 403
     )

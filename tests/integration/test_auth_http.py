@@ -182,7 +182,7 @@ def test_one_time_password_must_be_changed_before_anything_else(login, make_user
 
 
 def test_missing_or_forged_csrf_token_gets_the_chinese_403_page(login, make_user):
-    browser = login(make_user("csrfuser", Role.admin))
+    browser = login(make_user("csrfuser", Role.sysadmin))
     missing = browser.post("/admin/users/1/disable", data={})
     forged = browser.post("/admin/users/1/disable", data={"_csrf_token": "forged" * 10})
     for response in (missing, forged):
@@ -192,7 +192,7 @@ def test_missing_or_forged_csrf_token_gets_the_chinese_403_page(login, make_user
 
 
 def test_htmx_requests_send_the_token_in_a_header(login, make_user):
-    browser = login(make_user("hxuser", Role.admin))
+    browser = login(make_user("hxuser", Role.sysadmin))
     token = browser.csrf()
     response = browser.post("/logout", headers={"x-csrftoken": token, "hx-request": "true"}, follow_redirects=False)
     assert response.status_code == 303

@@ -2,7 +2,7 @@ from reviewapp.auth.models import Role
 
 
 def test_admin_signs_in_and_sees_users(make_user, login):
-    admin = login(make_user("boss", Role.admin))
+    admin = login(make_user("boss", Role.sysadmin))
     page = admin.get("/admin/users")
     assert page.status_code == 200
     assert "boss" in page.text
