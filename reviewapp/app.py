@@ -129,6 +129,13 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
     )
+    from reviewapp.pool.routes import (
+        DrawController,
+        DrawVerifyController,
+        EvaluationController,
+        InvitationController,
+        PoolController,
+    )
     from reviewapp.publicity.routes import (
         PublicityIndexController,
         PublicPublicityController,
@@ -167,6 +174,11 @@ def route_handlers() -> list[Any]:
         PanelIndexController,
         RoundPanelsController,
         ExpertRoundsController,
+        PoolController,
+        DrawController,
+        DrawVerifyController,
+        InvitationController,
+        EvaluationController,
         CertificationController,
         ReportController,
         PublicReportController,

@@ -22,6 +22,7 @@ NAV: list[NavItem] = [
     NavItem("申报审查", "/applications", frozenset({Role.admin, Role.staff})),
     NavItem("专家库", "/experts", frozenset({Role.admin, Role.staff})),
     NavItem("专家组", "/panels", frozenset({Role.admin, Role.staff})),
+    NavItem("专家抽取", "/pool/draws", frozenset({Role.admin, Role.staff})),
     NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
     NavItem("排名推荐", "/ranking", frozenset({Role.admin, Role.staff})),
     NavItem("抽查公示", "/publicity", frozenset({Role.admin, Role.staff})),

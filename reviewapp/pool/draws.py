@@ -87,7 +87,7 @@ def supervisors(session: Session) -> list[User]:
     return list(
         session.exec(
             select(User)
-            .where(col(User.role).in_([Role.staff.value, Role.admin.value]), User.active == True)  # noqa: E712
+            .where(col(User.role).in_([Role.staff.value, Role.admin.value]), User.is_active == True)  # noqa: E712
             .order_by(User.username)
         )
     )
