@@ -93,6 +93,12 @@ def supervisors(session: Session) -> list[User]:
     )
 
 
+def display_name(session: Session, actor: Actor) -> str:
+    """The name the record prints: the account's display name, else the actor's name."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    return (user.display_name if user and user.display_name else actor.name)[:64]
+
+
 # --- sealing ----------------------------------------------------------------------------------------------------
 
 
@@ -242,7 +248,7 @@ def freeze(
         input_sha256=rules.sha256_hex(text),
         candidate_count=len(inp.candidates),
         drawn_by=actor.user_id,
-        drawn_by_name=actor.name,
+        drawn_by_name=display_name(session, actor),
         supervisor_id=supervisor.id,
         supervisor_name=supervisor.display_name or supervisor.username,
         redraw_reason=reason[:500] if earlier is not None else "",
@@ -387,7 +393,7 @@ def respond(
     pick.reason = reason[:500]
     pick.via = via
     pick.call_note = (call_note or "").strip()[:500]
-    pick.recorded_by_name = actor.name
+    pick.recorded_by_name = display_name(session, actor)
     pick.responded_at = utcnow()
     pick.row_version += 1
     session.add(pick)

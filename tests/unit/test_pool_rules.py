@@ -166,3 +166,17 @@ def test_evaluation_score_and_suspension() -> None:
 def test_specialty_mix_parsing() -> None:
     assert rules.parse_specialty_mix("装备制造:2，电子信息：1") == ((("装备制造", 2), ("电子信息", 1)), None)
     assert rules.parse_specialty_mix("装备制造两人")[1] is not None
+
+
+def test_offline_verification_command(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from reviewapp.pool import verify
+
+    entries = [rules.PoolEntry(id=i, org_name=f"单位{i}", specialties=("装备制造",)) for i in range(1, 21)]
+    inp = rules.build_input(
+        entries, [rules.PanelSpec(1, "甲组", (3,))], rules.Conditions(per_panel=3, backups=1), today=TODAY
+    )
+    path = tmp_path / "input.json"
+    path.write_text(inp.canonical(), encoding="utf-8")
+    assert verify.main([str(path), "8848"]) == 0
+    out = capsys.readouterr().out
+    assert rules.sha256_hex(inp.canonical()) in out and rules.draw(inp, "8848").to_json() in out
