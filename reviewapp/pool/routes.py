@@ -58,6 +58,18 @@ def _int(data: dict[str, Any] | None, key: str, default: int = 0) -> int:
     return int(text) if text.lstrip("-").isdigit() else default
 
 
+def _audit_view(request: Request, db: Session, draw: Draw, what: str, *, sealed: bool) -> None:
+    """Audit a view of a draw's list. A GET's session is a reader: the entry goes in its own short transaction on
+    the writer engine (which takes SQLite's write lock first). A POST's session already is the writer."""
+    if request.method not in {"GET", "HEAD"}:
+        draws.record_view(db, actor=actor_of(request), draw=draw, what=what, sealed=sealed)
+        db.commit()
+        return
+    with Session(request.app.state.writer_engine, expire_on_commit=False) as session:
+        draws.record_view(session, actor=actor_of(request), draw=draw, what=what, sealed=sealed)
+        session.commit()
+
+
 def _xlsx(content: bytes, filename: str) -> Response[bytes]:
     return Response(
         content=content,
@@ -307,8 +319,7 @@ class DrawController(Controller):
     def _draw_page(self, request: Request, db: Session, draw: Draw, errors: dict[str, str] | None = None) -> Template:
         rnd = get_round(db, draw.round_id)
         visible = draws.names_visible(draw, rnd, request.user)
-        draws.record_view(db, actor=actor_of(request), draw=draw, what="结果页", sealed=not visible)
-        db.commit()
+        _audit_view(request, db, draw, "结果页", sealed=not visible)
         context = draws.record_context(db, draw)
         return no_store(
             render(
@@ -404,8 +415,7 @@ class DrawController(Controller):
         draw = draws.get_draw(db, draw_id)
         rnd = get_round(db, draw.round_id)
         visible = draws.names_visible(draw, rnd, request.user)
-        draws.record_view(db, actor=actor_of(request), draw=draw, what="抽取记录表", sealed=not visible)
-        db.commit()
+        _audit_view(request, db, draw, "抽取记录表", sealed=not visible)
         return no_store(
             render(
                 "pool/record.html",
@@ -421,8 +431,7 @@ class DrawController(Controller):
         draw = draws.get_draw(db, draw_id)
         rnd = get_round(db, draw.round_id)
         visible = draws.names_visible(draw, rnd, request.user)
-        draws.record_view(db, actor=actor_of(request), draw=draw, what="抽取记录表（Excel）", sealed=not visible)
-        db.commit()
+        _audit_view(request, db, draw, "抽取记录表（Excel）", sealed=not visible)
         return _xlsx(record_workbook(db, draw, rnd, visible), f"专家抽取记录表-{rnd.name}-第{draw.seq}次.xlsx")
 
 
