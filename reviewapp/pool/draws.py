@@ -398,6 +398,7 @@ def respond(
     pick.row_version += 1
     session.add(pick)
     called: DrawPick | None = None
+    broken = ""
     if not accept:
         panel_picks = [p for p in picks_of(session, draw.id) if p.panel_id == pick.panel_id]
         cands = _candidates(draw)
@@ -407,9 +408,14 @@ def respond(
             if p.status in (PickStatus.pending.value, PickStatus.accepted.value) or p.id == pick.id
         ]
         standby = [p for p in panel_picks if p.status == PickStatus.standby.value]
-        choice = rules.next_backup(
-            members, cands[pick.expert_id], [cands[p.expert_id] for p in standby], input_of(draw).conditions
-        )
+        cond = input_of(draw).conditions
+        choice = rules.next_backup(members, cands[pick.expert_id], [cands[p.expert_id] for p in standby], cond)
+        if choice is None and standby:
+            # No backup keeps every condition: the next one in drawn order still comes in, and the shortfall is
+            # said now and checked again before the list is written into the panels.
+            choice = cands[standby[0].expert_id]
+            staying = [m for m in members if m.id != pick.expert_id]
+            broken = "；".join(rules.condition_problems([*staying, choice], cond))
         if choice is not None:
             called = next(p for p in standby if p.expert_id == choice.id)
             called.status = PickStatus.pending.value
@@ -420,7 +426,9 @@ def respond(
     words = "同意参加" if accept else f"不参加（{reason}）"
     follow = ""
     if not accept:
-        follow = f"，递补备选第 {called.position} 位" if called else "，无满足条件的备选专家，须重新抽取"
+        follow = f"，递补备选第 {called.position} 位" if called else "，备选专家已用完，须重新抽取"
+        if broken:
+            follow += f"（递补后不满足抽取条件：{broken}）"
     audit.record(
         session,
         actor=actor,
@@ -460,6 +468,7 @@ def apply(session: Session, *, actor: Actor, draw_id: int, row_version: int, tod
     if draw.row_version != row_version or draw.state != DrawState.drawn.value:
         raise StaleEdit("该抽取已被他人处理，请刷新页面。")
     cond = input_of(draw).conditions
+    cands = _candidates(draw)
     picks = picks_of(session, draw.id)
     by_panel: dict[int, list[DrawPick]] = defaultdict(list)
     for p in picks:
@@ -472,8 +481,13 @@ def apply(session: Session, *, actor: Actor, draw_id: int, row_version: int, tod
             missing.append(
                 f"「{panel.name if panel else panel_id}」已确认 {len(accepted)} 人，差 {cond.per_panel - len(accepted)} 人"
             )
+        elif problems := rules.condition_problems([cands[p.expert_id] for p in accepted], cond):
+            panel = session.get(Panel, panel_id)
+            missing.append(
+                f"「{panel.name if panel else panel_id}」递补后不满足抽取条件：{'、'.join(problems)}，请重新抽取"
+            )
     if missing:
-        raise ServiceError("尚有专家组人数不足，不能写入：" + "；".join(missing))
+        raise ServiceError("尚有专家组人数不足或不满足条件，不能写入：" + "；".join(missing))
     for panel_id, ps in sorted(by_panel.items()):
         for p in sorted(ps, key=lambda p: p.position):
             if p.status == PickStatus.accepted.value:

@@ -384,9 +384,7 @@ class DrawController(Controller):
         if _text(data, "answer") != "accept":
             flash(
                 request,
-                "已记录不参加，已按顺序递补备选专家。"
-                if called
-                else "已记录不参加；没有满足条件的备选专家，请重新抽取。",
+                "已记录不参加，已按顺序递补备选专家。" if called else "已记录不参加；备选专家已用完，请重新抽取。",
                 "success" if called else "warning",
             )
         else:

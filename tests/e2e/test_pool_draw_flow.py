@@ -32,7 +32,9 @@ def test_draw_confirm_decline_record_apply_and_evaluate(page, chromium, live_ser
         db.commit()
         panels.append(panel)
         for n in range(3):
-            ent = make_enterprise(db, name=f"{group}申报企业{n}有限公司", industry_group=group)
+            # fixed credit codes: the frozen list, and so the draw, do not depend on which tests ran before
+            code = f"E2E{len(enterprises):015d}"
+            ent = make_enterprise(db, credit_code=code, name=f"{group}申报企业{n}有限公司", industry_group=group)
             enterprises.append((ent, panel))
             make_application(db, rnd, ent, panel_id=panel.id, formal_status="passed")
     planted: list[tuple[Expert, Panel]] = []
