@@ -129,6 +129,13 @@ def route_handlers() -> list[Any]:
     from reviewapp.panels.expert_routes import ExpertPoolController
     from reviewapp.panels.pledge_routes import ExpertRoundsController
     from reviewapp.panels.routes import PanelIndexController, RoundPanelsController
+    from reviewapp.pool.routes import (
+        DrawController,
+        DrawVerifyController,
+        EvaluationController,
+        InvitationController,
+        PoolController,
+    )
     from reviewapp.publicity.routes import (
         PublicityIndexController,
         PublicPublicityController,
@@ -175,6 +182,11 @@ def route_handlers() -> list[Any]:
         RoundPanelsController,
         RoundAssignmentController,
         ExpertRoundsController,
+        PoolController,
+        DrawController,
+        DrawVerifyController,
+        InvitationController,
+        EvaluationController,
         CertificationController,
         RevocationController,
         FiguresController,

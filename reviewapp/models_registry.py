@@ -7,6 +7,7 @@ from reviewapp.auth import models as auth_models  # noqa: F401
 from reviewapp.casework import models as casework_models  # noqa: F401
 from reviewapp.objections import models as objections_models  # noqa: F401
 from reviewapp.panels import models as panels_models  # noqa: F401
+from reviewapp.pool import models as pool_models  # noqa: F401
 from reviewapp.publicity import models as publicity_models  # noqa: F401
 from reviewapp.ranking import models as ranking_models  # noqa: F401
 from reviewapp.reports import models as reports_models  # noqa: F401

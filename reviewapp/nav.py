@@ -24,6 +24,7 @@ NAV: list[NavItem] = [
     NavItem("申报审查", "/applications", STAFF),
     NavItem("专家库", "/experts", STAFF),
     NavItem("专家组", "/panels", STAFF),
+    NavItem("专家抽取", "/pool/draws", STAFF),
     NavItem("我的评审", "/expert/rounds", frozenset({Role.expert})),
     NavItem("排名推荐", "/ranking", STAFF),
     NavItem("抽查公示", "/publicity", STAFF),
