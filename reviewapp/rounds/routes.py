@@ -27,6 +27,7 @@ from reviewapp.panels import service as panels
 from reviewapp.panels.models import Panel
 from reviewapp.rounds import rules, service
 from reviewapp.rounds.models import TIER_LABELS, Aggregation, CriteriaNode, CriteriaVersion, NodeKind, Round, Tier
+from reviewapp.spreadsheets import FORMATS_TEXT, SPREADSHEET_SUFFIXES
 from reviewapp.web import FormData, actor_of, flash, paginate, parse_page, render, render_block, settings_of, staff_only
 
 TIER_CHOICES = {t.value: TIER_LABELS[t] for t in Tier}
@@ -850,8 +851,8 @@ class CriteriaController(Controller):
         else:
             filename = upload.filename
             content = upload.file.read(IMPORT_MAX_BYTES + 1)
-            if not filename.lower().endswith(".xlsx"):
-                errors["file"] = f"请上传 .xlsx 格式的 Excel 文件（所选文件为「{filename}」）。"
+            if not filename.lower().endswith(SPREADSHEET_SUFFIXES):
+                errors["file"] = f"请上传 {FORMATS_TEXT} 格式的文件（所选文件为「{filename}」）。"
             elif len(content) > IMPORT_MAX_BYTES:
                 errors["file"] = "文件超过 5 MB，要素条件表不应这么大，请检查是否选错了文件。"
             elif not content:
