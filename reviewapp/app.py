@@ -121,6 +121,7 @@ def route_handlers() -> list[Any]:
     )
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
+    from reviewapp.documents.routes import DocumentController
     from reviewapp.home import HealthController, HomeController
     from reviewapp.objections.routes import ObjectionController
     from reviewapp.panels.routes import (
@@ -171,6 +172,7 @@ def route_handlers() -> list[Any]:
         ReportController,
         PublicReportController,
         ObjectionController,
+        DocumentController,
         ScoreSheetController,
         AutosaveController,
         ChairController,
