@@ -142,3 +142,26 @@ def test_cli_writes_each_document(world, db, settings, tmp_path):
     assert "专家评分汇总表" in flat(text_of(out.read_bytes()))
     result = _cli(settings, ["export", "document", "group-opinion", "--round", str(world.rnd.id), "-o", str(out)])
     assert result.exit_code == 1 and "需要指定专家组" in result.output
+
+
+def test_the_panel_zip_and_the_round_archive_hold_the_pdfs_beside_the_excel_files(world, db, staff_client):
+    import zipfile
+
+    rnd, panel = world.rnd, world.panel
+    response = staff_client.get(f"/rounds/{rnd.id}/exports/sheets-zip?panel={panel.id}")
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    sheets = [n for n in names if n.endswith(".xlsx")]
+    assert len(sheets) == 5 and all(n.removesuffix(".xlsx") + ".pdf" in names for n in sheets)
+    assert {"专家评分汇总表.pdf", "专家组意见.pdf"} <= set(names)
+
+    response = staff_client.get(f"/rounds/{rnd.id}/exports/round-archive")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/zip")
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = archive.namelist()
+    assert any(n.endswith("推荐汇总表.xlsx") for n in names) and any(n.endswith("推荐汇总表.pdf") for n in names)
+    assert f"{panel.name}/专家组意见.pdf" in names and f"{panel.name}/专家评分汇总表.pdf" in names
+    assert any(n.startswith("异议处理单/") and n.endswith(".pdf") for n in names)
+    assert any(n.endswith("现场抽查记录.pdf") for n in names)
+    assert len([n for n in names if n.startswith(f"{panel.name}/专家评分表/") and n.endswith(".pdf")]) == 5
+    opinion = flat(text_of(archive.read(f"{panel.name}/专家组意见.pdf")))
+    assert flat(PANEL_OPINION) in opinion and "组长签字：" in opinion
