@@ -9,7 +9,6 @@ from reviewapp.documents.registry import Built, Target, not_found, register
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.panels import service as panels
 from reviewapp.ranking import service as ranking
-from reviewapp.rounds.rules import fmt_points
 
 
 def _panel(session: Session, target: Target):  # type: ignore[no-untyped-def]
@@ -28,7 +27,7 @@ def score_sheets(session: Session, target: Target) -> Built:
     view = ranking.application_sheets(session, round_id=target.round_id, application_id=target.application_id)  # type: ignore[arg-type]
     if not view.sheets:
         raise ServiceError("该项目尚无已提交的专家评分表。")
-    return Built(f"{view.enterprise.name}-专家评分表", {"views": [view], "pts": fmt_points}, _sheet_anchors([view]))
+    return Built(f"{view.enterprise.name}-专家评分表", {"views": [view]}, _sheet_anchors([view]))
 
 
 @register("panel-score-sheets", "专家组全部专家评分表", "documents/score_sheets.html", needs="panel")
@@ -41,7 +40,7 @@ def panel_score_sheets(session: Session, target: Target) -> Built:
     views = [v for v in views if v.sheets]
     if not views:
         raise ServiceError(f"「{panel.name}」尚无已提交的专家评分表。")
-    return Built(f"{panel.name}-专家评分表", {"views": views, "pts": fmt_points}, _sheet_anchors(views))
+    return Built(f"{panel.name}-专家评分表", {"views": views}, _sheet_anchors(views))
 
 
 def _panel_view(session: Session, target: Target) -> ranking.PanelRanking:

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reviewapp.clock import BEIJING
+from reviewapp.rounds.rules import fmt_points
 from reviewapp.web import make_formatters
 
 PDF_MEDIA_TYPE = "application/pdf"
@@ -27,6 +28,7 @@ def environment() -> Environment:
     )
     env.filters.update(make_formatters(SimpleNamespace(tz=BEIJING)))  # type: ignore[arg-type]
     env.filters["cn_date"] = cn_date
+    env.globals["pts"] = fmt_points  # a score as written: 40, 87.5
     return env
 
 

@@ -90,7 +90,13 @@ def test_each_document_renders_in_chinese_with_title_pages_date_signatures_and_a
         f"{base}/score-sheets.pdf?application={world.apps['A'].id}": ["专家评分表", "评审意见", "专家签字："],
         f"{base}/panel-score-sheets.pdf?panel={panel.id}": ["专家评分表", "合计", "专家签字："],
         f"{base}/group-opinion.pdf?panel={panel.id}": ["专家组意见", PANEL_OPINION, "A项目专家组意见", "组长签字："],
-        f"{base}/panel-scores.pdf?panel={panel.id}": ["专家评分汇总表", "汇总得分", "组长签字：", "经办人："],
+        f"{base}/panel-scores.pdf?panel={panel.id}": [
+            "专家评分汇总表",
+            "汇总得分",
+            "9088868570",
+            "组长签字：",
+            "经办人：",
+        ],
         f"{base}/recommendations.pdf": ["智能工厂推荐汇总表", "推荐顺序", "经办人：", "审核人："],
         f"{base}/objection.pdf?objection={objection_id}": ["异议处理单", "2026年5月9日", "经办人：", "审核人："],
         f"{base}/spot-checks.pdf": ["现场抽查记录", "王建国、李红", "2026年5月9日", "经办人：", "审核人："],
@@ -100,6 +106,7 @@ def test_each_document_renders_in_chinese_with_title_pages_date_signatures_and_a
         for needle in [*needles, flat(rnd.name), "第1页，共", "日期：", "年月日", "审计链校验", "生成日期："]:
             assert flat(needle) in text, (url, needle, text[:3000])
         assert re.search(r"生成日期：\d{4}年\d{1,2}月\d{1,2}日", text), url
+        assert "E+" not in text, "scores as written (90, 87.5), not in exponent form"
         anchor = re.search(r"第(\d+)条，哈希([0-9a-f]{64})", text)
         assert anchor, url
         reread(db)
