@@ -121,7 +121,7 @@ def route_handlers() -> list[Any]:
     )
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.routes import AccountController, AuthController, UserAdminController
-    from reviewapp.documents.routes import DocumentController
+    from reviewapp.documents.routes import DocumentController, ExpertSheetDocumentController
     from reviewapp.home import HealthController, HomeController
     from reviewapp.objections.routes import ObjectionController
     from reviewapp.panels.routes import (
@@ -173,6 +173,7 @@ def route_handlers() -> list[Any]:
         PublicReportController,
         ObjectionController,
         DocumentController,
+        ExpertSheetDocumentController,
         ScoreSheetController,
         AutosaveController,
         ChairController,

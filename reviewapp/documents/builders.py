@@ -25,6 +25,10 @@ def _sheet_anchors(views: list[ranking.ApplicationSheets]) -> tuple[tuple[str, i
 @register("score-sheets", "专家评分表（一个项目的全部专家）", "documents/score_sheets.html", needs="application")
 def score_sheets(session: Session, target: Target) -> Built:
     view = ranking.application_sheets(session, round_id=target.round_id, application_id=target.application_id)  # type: ignore[arg-type]
+    if target.expert_id is not None:
+        view.sheets = [s for s in view.sheets if s.expert.id == target.expert_id]
+        if not view.sheets:
+            raise ServiceError("您的评分表提交后才能下载 PDF。")
     if not view.sheets:
         raise ServiceError("该项目尚无已提交的专家评分表。")
     return Built(f"{view.enterprise.name}-专家评分表", {"views": [view]}, _sheet_anchors([view]))

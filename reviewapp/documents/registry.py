@@ -25,6 +25,7 @@ class Target:
     panel_id: int | None = None
     application_id: int | None = None
     objection_id: int | None = None
+    expert_id: int | None = None  # score sheets: only this expert's (an expert downloading their own)
 
 
 @dataclass(frozen=True)

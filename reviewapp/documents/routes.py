@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
+from sqlmodel import Session
 
+from reviewapp.auth.models import Role
 from reviewapp.documents.registry import Target
 from reviewapp.documents.render import PDF_MEDIA_TYPE
 from reviewapp.documents.service import take_document
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import content_disposition
-from reviewapp.web import actor_of, flash, staff_only
+from reviewapp.web import actor_of, flash, require, staff_only
 
 
 def _id(value: str) -> int | None:
@@ -50,6 +53,34 @@ class DocumentController(Controller):
         except ServiceError as exc:
             flash(request, exc.message, "error")
             return Redirect(path=f"/rounds/{round_id}/exports/", status_code=303)
+        return Response(
+            content=pdf.data,
+            media_type=PDF_MEDIA_TYPE,
+            headers={"Content-Disposition": content_disposition(pdf.filename), "Cache-Control": "no-store"},
+        )
+
+
+class ExpertSheetDocumentController(Controller):
+    """An expert's own submitted 专家评分表 as PDF, from the sheet's print view."""
+
+    path = "/expert/applications/{application_id:int}/sheet.pdf"
+    guards = [require(Role.expert)]
+
+    @get("/", sync_to_thread=True)
+    def download(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Response[Any]:
+        from reviewapp.panels.routes import my_expert
+        from reviewapp.scoring import service as scoring
+
+        expert = my_expert(db, request)
+        app = scoring.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+        target = Target(app.round_id, application_id=app.id, expert_id=expert.id)
+        try:
+            pdf = take_document(request.app.state.engine, actor=actor_of(request), key="score-sheets", target=target)
+        except NotFound:
+            raise
+        except ServiceError as exc:
+            flash(request, exc.message, "error")
+            return Redirect(path=f"/expert/applications/{application_id}/print", status_code=303)
         return Response(
             content=pdf.data,
             media_type=PDF_MEDIA_TYPE,

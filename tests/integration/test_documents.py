@@ -172,3 +172,19 @@ def test_the_panel_zip_and_the_round_archive_hold_the_pdfs_beside_the_excel_file
     assert len([n for n in names if n.startswith(f"{panel.name}/专家评分表/") and n.endswith(".pdf")]) == 5
     opinion = flat(text_of(archive.read(f"{panel.name}/专家组意见.pdf")))
     assert flat(PANEL_OPINION) in opinion and "组长签字：" in opinion
+
+
+def test_an_expert_downloads_only_their_own_submitted_sheet(world, db, make_user, login):
+    from reviewapp.auth.models import Role
+
+    expert = world.experts[1]
+    user = make_user("zhuanjia-pdf", Role.expert)
+    expert.user_id = user.id
+    db.add(expert)
+    db.commit()
+    browser = login(user)
+    app = world.apps["A"]
+    text = flat(get_pdf(browser, f"/expert/applications/{app.id}/sheet.pdf"))
+    assert text.count("专家签字：") == 1 and flat(expert.name) in text
+    assert all(flat(e.name) + "（" not in text for e in world.experts if e.id != expert.id)
+    assert f"/expert/applications/{app.id}/sheet.pdf" in browser.get(f"/expert/applications/{app.id}/print").text
