@@ -123,6 +123,7 @@ def route_handlers() -> list[Any]:
     from reviewapp.audit.routes import AuditController
     from reviewapp.auth.admin_routes import PolicyController, RoleAdminController, UserAdminController
     from reviewapp.auth.routes import AccountController, AuthController
+    from reviewapp.documents.routes import DocumentController, ExpertSheetDocumentController
     from reviewapp.home import HealthController, HomeController
     from reviewapp.objections.routes import ObjectionController
     from reviewapp.panels.assignment_routes import RoundAssignmentController
@@ -193,6 +194,8 @@ def route_handlers() -> list[Any]:
         ReportController,
         PublicReportController,
         ObjectionController,
+        DocumentController,
+        ExpertSheetDocumentController,
         ScoreSheetController,
         AutosaveController,
         ChairController,

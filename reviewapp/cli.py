@@ -314,6 +314,7 @@ DOMAIN_CLI_MODULES: list[str] = [
     "reviewapp.applications.cli",
     "reviewapp.panels.cli",
     "reviewapp.ranking.cli",
+    "reviewapp.documents.cli",
 ]
 
 for _module in DOMAIN_CLI_MODULES:

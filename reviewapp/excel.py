@@ -5,19 +5,20 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
+
+from reviewapp.spreadsheets import Grid, SpreadsheetError, open_book
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -208,8 +209,9 @@ def content_disposition(filename: str) -> str:
 
 # --- reading --------------------------------------------------------------------------------------
 
-# Footnote marks that offices put in header cells (¹²³⁴, ①②, *, ※, trailing digits after a closing bracket).
-_FOOTNOTE_RE = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u209f\u2460-\u2473*※#]")
+# Footnote marks that offices put in header cells (¹²³⁴, ①②, *, ※, trailing digits after a closing bracket), and
+# the ? a GBK CSV has in their place (superscripts are not in GBK; Excel writes ? for them).
+_FOOTNOTE_RE = re.compile(r"[\u00b9\u00b2\u00b3\u2070-\u209f\u2460-\u2473*※#?]")
 
 
 def normalise_text(value: Any) -> str:
@@ -234,7 +236,7 @@ def normalise_header(value: Any) -> str:
 
 
 class ExcelReadError(Exception):
-    """The file as a whole cannot be read (not an .xlsx, no header found); `message` is for the user."""
+    """The file as a whole cannot be read (not a spreadsheet, no header found); `message` is for the user."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -257,7 +259,6 @@ class SheetTable:
     present: bool = True  # False: an optional named sheet the workbook does not have
 
 
-_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc: the pre-2007 compound file format
 _NOTE_START_RE = re.compile(r"^(注|说明|备注|填表|填报|[\u00b9\u00b2\u00b3\u2070-\u209f\u2460-\u2473*※])")
 _NUMBERED_NOTE_RE = re.compile(r"^\d+\s*[.．、:：]?\s*[\u4e00-\u9fff]")
 _BRACKET_NOTE_RE = re.compile(r"（[^（）]*）")
@@ -276,6 +277,27 @@ def _is_note_row(values: dict[str, str]) -> bool:
     return bool(_NOTE_START_RE.match(text)) or numbered_note or "填写" in text
 
 
+def header_spans(ws: Grid, header_row: int, is_header: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Header cells merged across columns, as (first, last) column. A CSV keeps no merges: there a header cell
+    followed by empty header cells, with text under each of them in the next row of which some is a known header
+    (`is_header`), is taken as merged."""
+    if ws.merged is not None:
+        return [(c0, c1) for r0, c0, r1, c1 in ws.merged if r0 == r1 == header_row and c1 > c0]
+    spans = []
+    c, last = 1, ws.max_column
+    while c <= last:
+        end = c
+        if ws.value(header_row, c) not in (None, ""):
+            while end < last and ws.value(header_row, end + 1) in (None, ""):
+                end += 1
+            below = [normalise_header(ws.value(header_row + 1, k)) for k in range(c, end + 1)]
+            parent = normalise_header(ws.value(header_row, c))
+            if end > c and all(below) and any(is_header(parent + text) or is_header(text) for text in below):
+                spans.append((c, end))
+        c = end + 1
+    return spans
+
+
 def read_table(
     data: bytes,
     *,
@@ -286,7 +308,8 @@ def read_table(
     sheet: str | None = None,
     sheet_optional: bool = False,
 ) -> SheetTable:
-    """Find the header row (title and 报送单位 rows above it are skipped) and return the data rows.
+    """Find the header row (title and 报送单位 rows above it are skipped) and return the data rows of a spreadsheet
+    in any format reviewapp.spreadsheets opens (.xlsx, .xls, .et, .ods, CSV).
 
     `columns` maps each canonical name to the header spellings that mean it (compared after normalise_header;
     a header with an unlisted bracketed note, "能力成熟度自评得分（分）", also matches without the note).
@@ -294,35 +317,31 @@ def read_table(
     "统一社会信用代码") names those columns parent + child. Merged cells give their value to every cell they
     cover; empty rows and footnote rows below the table are dropped.
     Columns named in `keep_text` hold prose: they are only trimmed, so full-width Chinese punctuation survives.
-    `sheet` names the worksheet to read (compared loosely; default: the first one). A named sheet that is absent is
+    `sheet` names the worksheet to read (compared loosely; default: the first visible one). A named sheet that is absent is
     an error, or, with `sheet_optional`, an empty table (`present` False).
     """
-    if not data:
-        raise ExcelReadError("上传的文件是空的（0 字节）。")
-    if data.startswith(_OLE_SIGNATURE):
-        raise ExcelReadError("这是旧版 Excel（.xls）文件。请在 Excel 中「另存为」.xlsx 格式后重新上传。")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ExcelReadError("文件不是有效的 Excel（.xlsx）文件。请另存为 .xlsx 格式后重新上传。")
     try:
-        wb = load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ExcelReadError("无法读取该 Excel 文件，文件可能已损坏或加密。") from exc
-    if sheet is None:
-        ws = wb.worksheets[0]
-    else:
-        by_name = {normalise_header(w.title): w for w in wb.worksheets}
-        found_ws = by_name.get(normalise_header(sheet))
-        if found_ws is None:
-            if sheet_optional:
-                return SheetTable(header_row=0, columns={}, unknown_headers=[], present=False)
-            names = "、".join(w.title for w in wb.worksheets)
-            raise ExcelReadError(f"未找到名为「{sheet}」的工作表（文件中的工作表：{names}）。")
-        ws = found_ws
+        book = open_book(data)
+        if sheet is None:
+            # A hidden first sheet (lists for drop-downs, an old version) is not the one the office filled in.
+            name = (book.visible or book.sheet_names)[0]
+        else:
+            by_name = {normalise_header(n): n for n in book.sheet_names}
+            found_name = by_name.get(normalise_header(sheet))
+            if found_name is None:
+                if sheet_optional:
+                    return SheetTable(header_row=0, columns={}, unknown_headers=[], present=False)
+                names = "、".join(book.sheet_names)
+                raise ExcelReadError(f"未找到名为「{sheet}」的工作表（文件中的工作表：{names}）。")
+            name = found_name
+        ws = book.sheet(name)
+    except SpreadsheetError as exc:
+        raise ExcelReadError(exc.message) from exc
     merged_values: dict[tuple[int, int], Any] = {}
-    for merged in ws.merged_cells.ranges:
-        top_left = ws.cell(row=merged.min_row, column=merged.min_col).value
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
+    for min_row, min_col, max_row, max_col in ws.merged or ():
+        top_left = ws.value(min_row, min_col)
+        for r in range(min_row, max_row + 1):
+            for c in range(min_col, max_col + 1):
                 merged_values[(r, c)] = top_left
 
     aliases = {normalise_header(alias): name for name, spellings in columns.items() for alias in (name, *spellings)}
@@ -335,7 +354,7 @@ def read_table(
         found: dict[str, int] = {}
         unknown: list[str] = []
         for c in range(1, ws.max_column + 1):
-            raw = ws.cell(row=r, column=c).value
+            raw = ws.value(r, c)
             if raw is None:
                 continue
             header = normalise_header(raw)
@@ -352,15 +371,13 @@ def read_table(
 
     # A second header row under cells merged across columns.
     data_start = header_row + 1
-    spans = [m for m in ws.merged_cells.ranges if m.min_row == m.max_row == header_row and m.max_col > m.min_col]
-    if spans and any(
-        ws.cell(row=header_row + 1, column=c).value for m in spans for c in range(m.min_col, m.max_col + 1)
-    ):
+    spans = header_spans(ws, header_row, lambda child: bool(lookup(child)))
+    if spans and any(ws.value(header_row + 1, c) for c0, c1 in spans for c in range(c0, c1 + 1)):
         data_start = header_row + 2
-        for m in spans:
-            parent = normalise_header(ws.cell(row=header_row, column=m.min_col).value)
-            for c in range(m.min_col, m.max_col + 1):
-                child = normalise_header(ws.cell(row=header_row + 1, column=c).value)
+        for c0, c1 in spans:
+            parent = normalise_header(ws.value(header_row, c0))
+            for c in range(c0, c1 + 1):
+                child = normalise_header(ws.value(header_row + 1, c))
                 name = lookup(parent + child) or lookup(child) if child else None
                 if name:
                     found = {k: v for k, v in found.items() if v != c or k == name}
@@ -373,13 +390,13 @@ def read_table(
 
     unit_line = ""
     for r in range(1, header_row):
-        text = normalise_text(ws.cell(row=r, column=1).value)
+        text = normalise_text(ws.value(r, 1))
         if text.startswith("报送单位"):
             unit_line = text
 
     table = SheetTable(header_row=header_row, columns=found, unknown_headers=unknown, unit_line=unit_line)
-    # values_only iteration: reading cell by cell is several times slower on thousands of rows.
-    for r, cells in enumerate(ws.iter_rows(min_row=data_start, values_only=True), start=data_start):
+    for r in range(data_start, ws.max_row + 1):
+        cells = ws.rows[r - 1]
         values = {}
         for name, c in found.items():
             raw = merged_values[(r, c)] if (r, c) in merged_values else (cells[c - 1] if c <= len(cells) else None)

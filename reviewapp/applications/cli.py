@@ -15,7 +15,7 @@ from reviewapp.cli import _engine, import_group
 @click.option("--round", "round_id", type=int, required=True, help="Round (批次) id.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 def import_applications(file: Path, round_id: int, dry_run: bool) -> None:
-    """Import a 名单汇总表 (.xlsx) into a round. All-or-nothing: any bad row means nothing is imported (exit 1)."""
+    """Import a 名单汇总表 (.xlsx, .xls, .et, .ods or CSV) into a round. All-or-nothing: any bad row means nothing is imported (exit 1)."""
     from reviewapp.applications import importing
     from reviewapp.audit import Actor
     from reviewapp.clock import today_beijing

@@ -17,6 +17,7 @@ _HELP = {
     "panel-scores": "One panel's 专家评分汇总表 (needs --panel).",
     "sheets": "The 专家评分表 of one application, one worksheet per expert (needs --application).",
     "sheets-zip": "A zip of every application's 专家评分表 of one panel (needs --panel).",
+    "round-archive": "A zip of the round's Excel files with their PDFs beside them, objections and spot checks.",
     "overseas": "海外智能工厂培育名单.",
     "raw-scores": "Every expert's item scores with the criteria and the rule (optional --panel).",
 }

@@ -23,6 +23,7 @@ KINDS: dict[str, ExportKind] = {
         ExportKind("panel-scores", "专家评分汇总表", needs="panel"),
         ExportKind("sheets", "专家评分表", needs="application", unit="份评分表"),
         ExportKind("sheets-zip", "专家组全部专家评分表（压缩包）", needs="panel", archive=True, unit="个文件"),
+        ExportKind("round-archive", "全批次存档文件（压缩包）", archive=True, unit="个文件"),
         ExportKind("overseas", "海外智能工厂培育名单"),
         ExportKind("raw-scores", "专家原始评分明细", unit="份评分表"),
     )

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from reviewapp import audit
 from reviewapp.audit import Actor
 from reviewapp.db import session_scope
+from reviewapp.documents.archive import application_sheets_pdf, panel_pdfs, pdf_name, round_archive
 from reviewapp.errors import NotFound
 from reviewapp.excel import XLSX_MEDIA_TYPE, safe_filename
 from reviewapp.panels import service as panels
@@ -105,11 +106,20 @@ def build(
                 sview = expert_sheets.application_sheets(session, round_id=round_id, application_id=a)
                 if not sview.sheets:
                     continue
-                archive.writestr(_unique(sheets_filename(sview), names), sheets_workbook(sview))
+                name = _unique(sheets_filename(sview), names)
+                archive.writestr(name, sheets_workbook(sview))
+                archive.writestr(pdf_name(name), application_sheets_pdf(session, round_id=round_id, application_id=a))
+            for name, data in panel_pdfs(session, round_id=round_id, panel_id=panel.id) if names else ():
+                archive.writestr(name, data)
         if not names:
             raise ExportError(f"「{panel.name}」尚无已提交的专家评分表。")
         rnd = rounds.get_round(session, round_id)
         return ExportFile(spec, _round_file(rnd, f"{panel.name}-专家评分表", "zip"), buf.getvalue(), len(names))
+
+    if kind == "round-archive":
+        rnd = rounds.get_round(session, round_id)
+        data, count = round_archive(session, round_id=round_id, build=build)
+        return ExportFile(spec, _round_file(rnd, "存档文件", "zip"), data, count)
 
     if kind == "overseas":
         rnd = rounds.get_round(session, round_id)

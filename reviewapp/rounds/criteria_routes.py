@@ -20,6 +20,7 @@ from reviewapp.forms import Field, FormResult, validate
 from reviewapp.rounds import criteria, criteria_editor, rules, service
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, NodeKind, Tier
 from reviewapp.rounds.routes import TIER_CHOICES, _htmx, _int_or_none, _is_admin, _or_404
+from reviewapp.spreadsheets import FORMATS_TEXT, SPREADSHEET_SUFFIXES
 from reviewapp.web import FormData, actor_of, flash, paginate, parse_page, render, render_block, staff_only
 
 KIND_CHOICES = {NodeKind.points.value: "分值项", NodeKind.gate.value: "否决项（一票否决）"}
@@ -514,8 +515,8 @@ class CriteriaController(Controller):
         else:
             filename = upload.filename
             content = upload.file.read(IMPORT_MAX_BYTES + 1)
-            if not filename.lower().endswith(".xlsx"):
-                errors["file"] = f"请上传 .xlsx 格式的 Excel 文件（所选文件为「{filename}」）。"
+            if not filename.lower().endswith(SPREADSHEET_SUFFIXES):
+                errors["file"] = f"请上传 {FORMATS_TEXT} 格式的文件（所选文件为「{filename}」）。"
             elif len(content) > IMPORT_MAX_BYTES:
                 errors["file"] = "文件超过 5 MB，要素条件表不应这么大，请检查是否选错了文件。"
             elif not content:

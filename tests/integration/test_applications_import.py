@@ -238,11 +238,12 @@ def test_duplicate_rows_within_a_file_are_refused(staff_client, db, rnd):
     ("data", "message"),
     [
         (b"", "上传的文件是空的"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧版 Excel（.xls）"),
-        ("序号,企业名称\n1,某公司\n".encode(), "不是有效的 Excel"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "无法读取该表格文件"),
+        (bytes(range(256)) * 4, "无法识别该文件的格式"),
+        ("序号,企业名称\n1,某公司\n".encode(), "缺少必需的列：工厂名称"),
     ],
 )
-def test_files_that_are_not_a_usable_xlsx(staff_client, db, rnd, data, message):
+def test_files_that_are_not_a_usable_list(staff_client, db, rnd, data, message):
     page, commit_url = upload(staff_client, rnd, data, "名单.xlsx")
     assert commit_url is None and message in page.text
 

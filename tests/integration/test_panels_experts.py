@@ -286,8 +286,8 @@ def test_import_with_errors_lists_every_bad_row_and_writes_nothing(db, staff_cli
 
 
 def test_import_refuses_a_file_that_is_not_excel_or_misses_columns(db, staff_client):
-    page = preview(staff_client, b"not a workbook")
-    assert "不是有效的 Excel" in page.text
+    page = preview(staff_client, b"\x00\x01not a workbook\xff")
+    assert "无法识别该文件的格式" in page.text
     wb = Workbook()
     wb.active.append(["姓名", "职称"])
     wb.active.append(["张三", "教授"])

@@ -475,10 +475,11 @@ def docx_like_zip() -> bytes:
 @pytest.mark.parametrize(
     ("filename", "content", "message"),
     [
-        ("要素条件.csv", "维度编码,维度名称\nJB,基本要求\n".encode(), "请上传 .xlsx 格式的 Excel 文件"),
-        ("要素条件.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "请上传 .xlsx 格式的 Excel 文件"),
-        ("要素条件.xlsx", b"this is not a spreadsheet", "文件不是有效的 Excel（.xlsx）文件"),
-        ("要素条件.xlsx", docx_like_zip(), "无法读取该 Excel 文件"),
+        ("要素条件.pdf", b"%PDF-1.4", "请上传 Excel（.xlsx/.xls）、WPS 表格（.et）、.ods 或 CSV 格式的文件"),
+        ("要素条件.csv", "维度编码,维度名称\nJB,基本要求\n".encode(), "缺少必需的列"),
+        ("要素条件.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "无法读取该表格文件"),
+        ("要素条件.xlsx", b"\x00\x01 this is not a spreadsheet", "无法识别该文件的格式"),
+        ("要素条件.xlsx", docx_like_zip(), "这是 Word 文档（.docx）"),
         ("要素条件.xlsx", b"", "所选文件是空的"),
     ],
 )
