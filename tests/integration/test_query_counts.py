@@ -1,0 +1,83 @@
+"""The pages an expert, a chair or staff open on a review day read their data in a fixed number of SQL statements:
+each page is fetched over 1 and over 20 rows of data (criteria items, applications) and the statement counts must
+be equal. A page that issues a query per row (N+1) is marked xfail(strict=True) with what grows, so the change that
+fixes it has to flip the mark."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+from bench import province
+
+
+@contextmanager
+def counted() -> Iterator[list[int]]:
+    counter = [0]
+
+    def count(*_args: object) -> None:
+        counter[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def build(engine: Engine, *, rows: int, items: int = 20) -> province.Province:
+    """One panel of 7 holding `rows` applications (moved there whatever their industry), `items` criteria items."""
+    with Session(engine, expire_on_commit=False) as session:
+        day = province.build(
+            session, applications=2 * rows + 4, experts=28, panels_count=1, big_panel=rows, items=items, seed=7
+        )
+    assert day.chair_panel_size == rows, f"the generator placed {day.chair_panel_size} applications, not {rows}"
+    return day
+
+
+PAGES: dict[str, tuple[str, Callable[[province.Province], str]]] = {
+    "score_sheet": ("chair", lambda d: f"/expert/applications/{d.sheet_application[d.chair_username]}"),
+    "chair_panel": ("chair", lambda d: f"/expert/panels/{d.chair_panel_id}"),
+    "expert_home": ("chair", lambda d: "/"),
+    "expert_round": ("chair", lambda d: f"/expert/rounds/{d.round_id}"),
+    "staff_applications": ("staff", lambda d: f"/rounds/{d.round_id}/applications"),
+    "recommendations": ("staff", lambda d: f"/rounds/{d.round_id}/recommendations"),
+}
+
+
+def statements(engine: Engine, login, page: str, *, rows: int, items: int) -> int:  # type: ignore[no-untyped-def]
+    from tests.conftest import reset_database
+
+    reset_database(engine)
+    day = build(engine, rows=rows, items=items)
+    who, url_of = PAGES[page]
+    browser = login(day.chair_username if who == "chair" else day.staff_username, province.PASSWORD)
+    url = url_of(day)
+    first = browser.get(url)
+    assert first.status_code == 200, first.text[:500]
+    with counted() as counter:
+        again = browser.get(url)
+    assert again.status_code == 200
+    return counter[0]
+
+
+N_PLUS_ONE: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_statement_count_does_not_grow_with_applications(page: str, engine: Engine, client, login) -> None:  # type: ignore[no-untyped-def]
+    if page in N_PLUS_ONE:
+        pytest.xfail(N_PLUS_ONE[page])
+    one = statements(engine, login, page, rows=1, items=20)
+    twenty = statements(engine, login, page, rows=20, items=20)
+    assert twenty == one, f"{page}: {one} statements for 1 application, {twenty} for 20"
+
+
+def test_score_sheet_statement_count_does_not_grow_with_criteria(engine: Engine, client, login) -> None:  # type: ignore[no-untyped-def]
+    one = statements(engine, login, "score_sheet", rows=1, items=1)
+    twenty = statements(engine, login, "score_sheet", rows=1, items=20)
+    assert twenty == one, f"score sheet: {one} statements for 1 criteria item, {twenty} for 20"
