@@ -46,6 +46,7 @@ class Settings:
     password_min_length: int = 10
     public_report_limit: int = 5  # public reports (举报) per client address per hour
     public_lookup_limit: int = 30  # receipt-code lookups and additions per client address per hour
+    file_store: str = "filesystem"  # "filesystem" (under data_dir) or "database" (chunks, shared by every process)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -78,6 +79,8 @@ class Settings:
             raise SettingsError(
                 "REVIEWAPP_SECRET_KEY must be set to a random value of at least 32 characters in production"
             )
+        if self.file_store not in {"filesystem", "database"}:
+            raise SettingsError(f"REVIEWAPP_FILE_STORE must be 'filesystem' or 'database', got {self.file_store!r}")
         ZoneInfo(self.timezone)  # raises on an unknown zone
         return self
 
@@ -99,4 +102,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         password_min_length=_int(env, "REVIEWAPP_PASSWORD_MIN_LENGTH", 10),
         public_report_limit=_int(env, "REVIEWAPP_PUBLIC_REPORT_LIMIT", 5),
         public_lookup_limit=_int(env, "REVIEWAPP_PUBLIC_LOOKUP_LIMIT", 30),
+        file_store=(env.get("REVIEWAPP_FILE_STORE") or "filesystem").strip().lower(),
     ).check()

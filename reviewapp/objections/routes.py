@@ -18,7 +18,7 @@ from reviewapp.auth.models import Role, User
 from reviewapp.casework import service as casework
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import XLSX_MEDIA_TYPE, Column, content_disposition, workbook_bytes
-from reviewapp.files import ALLOWED_UPLOAD_TEXT, stored_path
+from reviewapp.files import ALLOWED_UPLOAD_TEXT, download_response
 from reviewapp.forms import Field, validate
 from reviewapp.objections import rules, service
 from reviewapp.objections.models import OBJECTION_CHANNELS, Objection, ObjectorKind
@@ -537,15 +537,4 @@ class ObjectionController(Controller):
             stored = service.objection_file(db, objection_id=objection_id, file_id=file_id)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        path = stored_path(settings_of(request), stored)
-        if not path.exists():
-            raise NotFoundException("文件已不在存储中，请联系系统管理员。")
-        return Response(
-            content=path.read_bytes(),
-            media_type=stored.content_type,
-            headers={
-                "Content-Disposition": content_disposition(stored.filename),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return download_response(request, stored, missing="文件已不在存储中，请联系系统管理员。")
