@@ -600,6 +600,9 @@ def main() -> int:
     parser.add_argument("--processes", default="1,2", help="app process counts for the web and autosave parts")
     parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
     args = parser.parse_args()
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the table
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     unknown = parts - set(PARTS)
     if unknown:
