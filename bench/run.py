@@ -143,11 +143,11 @@ def counting_queries() -> Iterator[list[int]]:
 # --- import ---------------------------------------------------------------------------------------
 
 
-def _import_child(url: str, data_dir: str, rows: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _import_child(url: str, data_dir: str, workbook: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Only the import runs in this process, so its peak memory is the import's (plus the interpreter's)."""
     from reviewapp.applications import importing
-    from reviewapp.applications.sample_file import OFFICIAL_COLUMNS, CatalogueEntry, generate_rows, official_workbook
     from reviewapp.audit import Actor
-    from reviewapp.rounds.models import Round, Scenario, Tier
+    from reviewapp.rounds.models import Round, Tier
 
     settings = Settings(database_url=url, data_dir=Path(data_dir), secret_key=SECRET)
     import_all_models()
@@ -156,12 +156,7 @@ def _import_child(url: str, data_dir: str, rows: int, out: mp.Queue) -> None:  #
         rnd = Round(name="2026年度先进级智能工厂遴选（导入）", year=2026, tier=Tier.advanced.value)
         session.add(rnd)
         session.commit()
-        catalogue = [
-            CatalogueEntry(s.name, s.stage)
-            for s in session.exec(select(Scenario).where(Scenario.catalogue_version == rnd.scenario_catalogue_version))
-        ]
-    extra = ("统一社会信用代码", "所在地市", "项目名称", "解决方案供应商", "联系人", "联系电话")
-    data = official_workbook(generate_rows(rows, catalogue=catalogue), columns=OFFICIAL_COLUMNS + extra, merge_enterprise=True)  # fmt: skip
+    data = Path(workbook).read_bytes()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     with Session(engine, expire_on_commit=False) as session:
@@ -179,15 +174,30 @@ def _import_child(url: str, data_dir: str, rows: int, out: mp.Queue) -> None:  #
 
 
 def part_import(db: str, settings: Settings, sizes: Sizes) -> None:
+    from reviewapp.applications.sample_file import OFFICIAL_COLUMNS, CatalogueEntry, generate_rows, official_workbook
+    from reviewapp.rounds.models import Round, Scenario
+
+    engine = create_db_engine(settings)
+    with Session(engine) as session:
+        version = Round(name="x", year=2026, tier="advanced").scenario_catalogue_version
+        catalogue = [
+            CatalogueEntry(s.name, s.stage)
+            for s in session.exec(select(Scenario).where(Scenario.catalogue_version == version))
+        ]
+    engine.dispose()
+    extra = ("统一社会信用代码", "所在地市", "项目名称", "解决方案供应商", "联系人", "联系电话")
+    workbook = settings.data_dir / "import.xlsx"
+    workbook.write_bytes(official_workbook(generate_rows(sizes.import_rows, catalogue=catalogue),
+                                           columns=OFFICIAL_COLUMNS + extra, merge_enterprise=True))  # fmt: skip
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    child = ctx.Process(target=_import_child, args=(settings.database_url, str(settings.data_dir), sizes.import_rows, out))  # fmt: skip
+    child = ctx.Process(target=_import_child, args=(settings.database_url, str(settings.data_dir), str(workbook), out))  # fmt: skip
     child.start()
     r = out.get(timeout=900)
     child.join()
     record(db, "import", f"{r['created']} 行名单汇总表（{r['size_mb']:.1f} MB）预览+提交",
            f"{r['preview'] + r['commit']:.2f} s", f"预览 {r['preview']:.2f} s，提交 {r['commit']:.2f} s；"
-           f"峰值内存 {r['rss_peak']:.0f} MB（导入前 {r['rss_before']:.0f} MB）")  # fmt: skip
+           f"导入进程内存峰值 {r['rss_peak']:.0f} MB（导入前 {r['rss_before']:.0f} MB）")  # fmt: skip
 
 
 # --- the province day -----------------------------------------------------------------------------
@@ -346,10 +356,11 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(stats[p][11]) + int(stats[p][12]) for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
 
 
-async def sign_in(base: str, username: str):  # type: ignore[no-untyped-def]
+async def sign_in(base: str, username: str, connections: int = 1):  # type: ignore[no-untyped-def]
+    """A signed-in client; one connection (a browser tab), or several when many simulated clients share it."""
     import httpx
 
-    http = httpx.AsyncClient(base_url=base, timeout=600, limits=httpx.Limits(max_connections=1))
+    http = httpx.AsyncClient(base_url=base, timeout=600, limits=httpx.Limits(max_connections=connections))
     page = await http.get("/login")
     r = await http.post("/login", data={"username": username, "password": province.PASSWORD,
                                         "_csrf_token": CSRF_RE.search(page.text).group(1)})  # type: ignore[union-attr]  # fmt: skip
@@ -389,8 +400,8 @@ async def _web(db: str, base: str, day: province.Province, sizes: Sizes, workers
     n = sizes.clients
     experts = [u for u in day.expert_usernames if u in day.sheet_application][:n]
     expert_clients = list(await asyncio.gather(*(sign_in(base, u) for u in experts)))
-    chair = await sign_in(base, day.chair_username)
-    staff = await sign_in(base, day.staff_username)
+    chair = await sign_in(base, day.chair_username, connections=n)  # shared by the n clients of the chair's page
+    staff = await sign_in(base, day.staff_username, connections=n)
     anon = [httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=1)) for _ in range(n)]
     rate, lat, err = await load(anon, ["/healthz"] * n, sizes.seconds)
     tag = f"{workers} 进程"

@@ -10,9 +10,11 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, event
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bench import province
+from reviewapp.files import StoredFile
+from reviewapp.scoring.models import ScoreSheet, SheetVersion
 
 
 @contextmanager
@@ -49,11 +51,15 @@ PAGES: dict[str, tuple[str, Callable[[province.Province], str]]] = {
 }
 
 
-def statements(engine: Engine, login, page: str, *, rows: int, items: int) -> int:  # type: ignore[no-untyped-def]
+def statements(engine: Engine, login, page: str, *, rows: int, items: int, extra=None) -> int:  # type: ignore[no-untyped-def]
     from tests.conftest import reset_database
 
     reset_database(engine)
     day = build(engine, rows=rows, items=items)
+    if extra is not None:
+        with Session(engine) as session:
+            extra(session, day)
+            session.commit()
     who, url_of = PAGES[page]
     browser = login(day.chair_username if who == "chair" else day.staff_username, province.PASSWORD)
     url = url_of(day)
@@ -81,3 +87,33 @@ def test_score_sheet_statement_count_does_not_grow_with_criteria(engine: Engine,
     one = statements(engine, login, "score_sheet", rows=1, items=1)
     twenty = statements(engine, login, "score_sheet", rows=1, items=20)
     assert twenty == one, f"score sheet: {one} statements for 1 criteria item, {twenty} for 20"
+
+
+def attachments(count: int):  # type: ignore[no-untyped-def]
+    def add(session: Session, day: province.Province) -> None:
+        app_id = day.sheet_application[day.chair_username]
+        for n in range(count):
+            session.add(StoredFile(owner_type="application", owner_id=app_id, filename=f"佐证材料{n + 1}.pdf",
+                                   storage_key=f"k{app_id}-{n}", content_type="application/pdf", size=1024,
+                                   sha256="0" * 64))  # fmt: skip
+
+    return add
+
+
+def earlier_versions(count: int):  # type: ignore[no-untyped-def]
+    def add(session: Session, day: province.Province) -> None:
+        sheet = session.exec(
+            select(ScoreSheet).where(ScoreSheet.application_id == day.sheet_application[day.chair_username])
+        ).first()
+        assert sheet is not None
+        for n in range(count):
+            session.add(SheetVersion(sheet_id=sheet.id, version=n + 1, kind="save", change_json="{}"))  # type: ignore[arg-type]
+
+    return add
+
+
+@pytest.mark.parametrize("more", [attachments, earlier_versions], ids=["attachments", "earlier_versions"])
+def test_score_sheet_statement_count_does_not_grow_with_attachments_or_versions(more, engine: Engine, client, login) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    one = statements(engine, login, "score_sheet", rows=1, items=5, extra=more(1))
+    twenty = statements(engine, login, "score_sheet", rows=1, items=5, extra=more(20))
+    assert twenty == one, f"score sheet: {one} statements with 1, {twenty} with 20 ({more.__name__})"
