@@ -1,4 +1,7 @@
-"""Uploaded files (attachments, evidence): checked for type and size, stored under the data directory, never under static/."""
+"""Uploaded files (attachments, evidence): checked for type and size, then stored by one of two backends behind one
+interface: the filesystem under the data directory (the default, never under static/), or the database in chunks
+(REVIEWAPP_FILE_STORE=database) so that every app process on every machine reads them and PostgreSQL is the only
+shared service. Downloads stream: a database file is read one chunk at a time, never whole in memory."""
 
 from __future__ import annotations
 
@@ -12,12 +15,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import Column, Engine, ForeignKey, Integer, LargeBinary, UniqueConstraint, func, insert
+from sqlmodel import Field, Session, SQLModel, select
 
 from reviewapp.clock import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from litestar import Request
+    from litestar.response import Stream
+
     from reviewapp.settings import Settings
+
+CHUNK_SIZE = 256 * 1024  # bytes per stored_file_chunk row, and per piece of a streamed download
 
 
 class StoredFile(SQLModel, table=True):
@@ -35,6 +46,18 @@ class StoredFile(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     uploaded_by: int | None = Field(default=None, foreign_key="user_account.id")
     uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class StoredFileChunk(SQLModel, table=True):
+    """One piece of a file kept in the database (REVIEWAPP_FILE_STORE=database), in order of `seq`."""
+
+    __tablename__ = "stored_file_chunk"
+    __table_args__ = (UniqueConstraint("file_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: int = Field(sa_column=Column(Integer, ForeignKey("stored_file.id", ondelete="CASCADE"), nullable=False))
+    seq: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 # --- checking an upload ---------------------------------------------------------------------------
@@ -138,9 +161,70 @@ def store_upload(
         sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by=uploaded_by,
     )
-    path = stored_path(settings, stored)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
     session.add(stored)
     session.flush()
+    if settings.file_store == "database":
+        session.execute(
+            insert(StoredFileChunk),
+            [
+                {"file_id": stored.id, "seq": n, "data": data[start : start + CHUNK_SIZE]}
+                for n, start in enumerate(range(0, len(data), CHUNK_SIZE))
+            ],
+        )
+    else:
+        path = stored_path(settings, stored)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     return stored
+
+
+def _database_chunks(engine: Engine, file_id: int, count: int) -> Iterator[bytes]:
+    """The file's chunks in order, each read by its own short query: no connection is held between pieces."""
+    for seq in range(count):
+        with engine.connect() as conn:
+            piece = conn.execute(
+                select(StoredFileChunk.data).where(StoredFileChunk.file_id == file_id, StoredFileChunk.seq == seq)
+            ).scalar_one()
+        yield piece
+
+
+def _file_pieces(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while piece := handle.read(CHUNK_SIZE):
+            yield piece
+
+
+def download_response(request: Request, stored: StoredFile, *, missing: str) -> Stream:
+    """Stream a stored file to the browser from whichever backend holds it; NotFoundException(`missing`) when
+    its content is gone."""
+    from litestar.exceptions import NotFoundException
+    from litestar.response import Stream
+
+    from reviewapp.excel import content_disposition
+    from reviewapp.web import settings_of
+
+    settings = settings_of(request)
+    if settings.file_store == "database":
+        engine: Engine = request.app.state.engine
+        with engine.connect() as conn:
+            count = conn.execute(
+                select(func.count()).select_from(StoredFileChunk).where(StoredFileChunk.file_id == stored.id)
+            ).scalar_one()
+        if not count:
+            raise NotFoundException(missing)
+        pieces = _database_chunks(engine, stored.id, count)  # type: ignore[arg-type]
+    else:
+        path = stored_path(settings, stored)
+        if not path.exists():
+            raise NotFoundException(missing)
+        pieces = _file_pieces(path)
+    return Stream(
+        pieces,
+        media_type=stored.content_type,
+        headers={
+            "Content-Disposition": content_disposition(stored.filename),
+            "Content-Length": str(stored.size),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

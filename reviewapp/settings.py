@@ -49,6 +49,7 @@ class Settings:
     crypto: str = "sha256"  # "gm": SM3 audit chain and SM4-encrypted confidential fields (reviewapp.crypto)
     crypto_key: str = field(default="", repr=False)  # SM4 keyring text; never stored in the database
     crypto_key_file: str = ""  # or a file holding it
+    file_store: str = "filesystem"  # "filesystem" (under data_dir) or "database" (chunks, shared by every process)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -81,6 +82,8 @@ class Settings:
             raise SettingsError(
                 "REVIEWAPP_SECRET_KEY must be set to a random value of at least 32 characters in production"
             )
+        if self.file_store not in {"filesystem", "database"}:
+            raise SettingsError(f"REVIEWAPP_FILE_STORE must be 'filesystem' or 'database', got {self.file_store!r}")
         ZoneInfo(self.timezone)  # raises on an unknown zone
         if self.crypto not in {"sha256", "gm"}:
             raise SettingsError(f"REVIEWAPP_CRYPTO must be 'sha256' or 'gm', got {self.crypto!r}")
@@ -109,4 +112,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         crypto=(env.get("REVIEWAPP_CRYPTO") or "sha256").strip().lower(),
         crypto_key=env.get("REVIEWAPP_CRYPTO_KEY", ""),
         crypto_key_file=env.get("REVIEWAPP_CRYPTO_KEY_FILE", ""),
+        file_store=(env.get("REVIEWAPP_FILE_STORE") or "filesystem").strip().lower(),
     ).check()

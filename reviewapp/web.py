@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -373,19 +372,4 @@ def xlsx_response(filename: str, data: bytes) -> Response[bytes]:
     """An Excel workbook as a download named `filename`."""
     return Response(
         content=data, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": content_disposition(filename)}
-    )
-
-
-def file_response(path: Path, *, filename: str, content_type: str) -> Response[bytes]:
-    """A stored file as a private, uncached download (404 when the storage has lost it)."""
-    if not path.exists():
-        raise NotFoundException("文件已不在存储中，请联系系统管理员。")
-    return Response(
-        content=path.read_bytes(),
-        media_type=content_type,
-        headers={
-            "Content-Disposition": content_disposition(filename),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
     )

@@ -547,20 +547,7 @@ class ApplicationController(Controller):
             stored = attachments.get_attachment(db, application_id=application_id, file_id=file_id)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        path = files.stored_path(settings_of(request), stored)
-        if not path.exists():
-            raise NotFoundException("附件文件已丢失，请联系系统管理员。")
-        # Read whole (files are bounded by upload_max_mb): litestar's streaming File response kept the test
-        # client's shutdown waiting.
-        return Response(
-            content=path.read_bytes(),
-            media_type=stored.content_type,
-            headers={
-                "Content-Disposition": content_disposition(stored.filename),
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return files.download_response(request, stored, missing="附件文件已丢失，请联系系统管理员。")
 
     @post("/attachments/{file_id:int}/delete", guards=[staff_only], sync_to_thread=True)
     def delete(

@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from sqlmodel import Session
 
 from reviewapp.audit import Actor
@@ -24,14 +24,13 @@ from reviewapp.casework import service as casework
 from reviewapp.casework.cases import CaseKind
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column, workbook_bytes
-from reviewapp.files import stored_path
+from reviewapp.files import download_response
 from reviewapp.forms import Field, FormResult, validate
 from reviewapp.web import (
     FormData,
     MultipartData,
     actor_of,
     checked_uploads,
-    file_response,
     flash,
     form_fields,
     htmx_target,
@@ -308,11 +307,9 @@ class CaseworkController(Controller):
     @get("/{case_id:int}/files/{file_id:int}", sync_to_thread=True)
     def download(
         self, request: Request, db: NamedDependency[Session], case_id: FromPath[int], file_id: FromPath[int]
-    ) -> Response[bytes]:
+    ) -> Stream:
         try:
             stored = cases.case_file(db, self.kind, case_id=case_id, file_id=file_id)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
-        return file_response(
-            stored_path(settings_of(request), stored), filename=stored.filename, content_type=stored.content_type
-        )
+        return download_response(request, stored, missing="文件已不在存储中，请联系系统管理员。")
