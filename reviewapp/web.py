@@ -6,7 +6,7 @@ import asyncio
 import json
 import math
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -165,12 +165,14 @@ def _cookie(scope: Scope, name: str) -> str | None:
 PUBLIC = {"public": True}
 
 
-def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
     """Guard: signed in, password not pending change, and one of `roles` (none given = any role)."""
 
     allowed = {r.value for r in roles}
 
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+        # A coroutine: Litestar runs a plain function guard in a worker thread, a thread hop per request for
+        # a check that reads only the request.
         check_access(connection, allowed)
 
     guard.roles = tuple(sorted(allowed))  # type: ignore[attr-defined]
