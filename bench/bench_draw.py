@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import Engine, insert, text  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterprise  # noqa: E402
@@ -143,11 +143,24 @@ def main() -> None:
             conn.execute(text("CREATE SCHEMA public"))
     upgrade(settings)
 
+    result = measure(engine)
+    print(f"数据准备：{N_EXPERTS} 名专家、{N_PANELS} 个专家组（各 {APPS_PER_PANEL} 个申报项目），"
+          f"用时 {result['build']:.2f} 秒（不计入）")  # fmt: skip
+    print(f"候选 {result['candidates']} 人，回避排除 {result['recused']} 人次，抽中 {result['picks']} 人（正选与备选）")
+    print(
+        f"冻结候选名单（含回避计算）：{result['frozen']:.3f} 秒；冻结并抽取合计：{result['total']:.3f} 秒"
+        f"（目标 < 2 秒，{engine.dialect.name}）"
+    )
+    print(f"纯抽取规则：{result['pure']:.3f} 秒")
+
+
+def measure(engine: Engine) -> dict[str, float]:
+    """Build the pool and panels in a migrated, empty database, then time freeze + draw and the pure draw
+    (also a part of bench/run.py: `./manage bench --parts draw`)."""
     with Session(engine, expire_on_commit=False) as session:
         t = time.perf_counter()
         round_id, drawer, supervisor = build(session)
-        print(f"数据准备：{N_EXPERTS} 名专家、{N_PANELS} 个专家组（各 {APPS_PER_PANEL} 个申报项目），"
-              f"用时 {time.perf_counter() - t:.2f} 秒（不计入）")  # fmt: skip
+        built = time.perf_counter() - t
 
     with Session(engine.execution_options(reviewapp_sqlite_begin="IMMEDIATE"), expire_on_commit=False) as session:
         t = time.perf_counter()
@@ -170,11 +183,8 @@ def main() -> None:
     result = rules.draw(inp, "20260901")
     pure = time.perf_counter() - t
     assert result.ok and result.to_json() == draw.result_json
-    print(f"候选 {draw.candidate_count} 人，回避排除 {recused} 人次，抽中 {picks} 人（正选与备选）")
-    print(
-        f"冻结候选名单（含回避计算）：{frozen:.3f} 秒；冻结并抽取合计：{total:.3f} 秒（目标 < 2 秒，{engine.dialect.name}）"
-    )
-    print(f"纯抽取规则：{pure:.3f} 秒")
+    return {"build": built, "frozen": frozen, "total": total, "pure": pure, "candidates": draw.candidate_count,
+            "recused": recused, "picks": picks}  # fmt: skip
 
 
 if __name__ == "__main__":

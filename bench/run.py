@@ -14,6 +14,8 @@ Parts, per database:
   pages      in-process (litestar TestClient): each page's time (median) and SQL statement count
   web        real `reviewapp serve` subprocesses (1 and 2 app processes) and an asyncio/httpx load generator with
              50 concurrent clients: requests/s, p50, p99 of each page, and the ratio to /healthz in the same run
+  draw       the expert draw of bench/bench_draw.py (300 experts, 40 panels): freeze the candidate list with the
+             recusal rules, draw and record (time), and the pure draw rule
   autosave   100 concurrent experts saving their reopened sheets as fast as htmx lets them: saves/s, p50, p99,
              server CPU per save, and the check that every acknowledged save is stored
 The PostgreSQL database's schema is dropped and rebuilt: never point REVIEWAPP_BENCH_DATABASE_URL at data you need.
@@ -52,7 +54,7 @@ from reviewapp.db import create_db_engine, import_all_models, writer_engine  # n
 from reviewapp.settings import Settings  # noqa: E402
 from reviewapp.upgrade import upgrade  # noqa: E402
 
-PARTS = ("import", "assign", "ranking", "exports", "pages", "web", "autosave")
+PARTS = ("import", "draw", "assign", "ranking", "exports", "pages", "web", "autosave")
 SECRET = "b" * 40
 CSRF_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
 VERSION_RE = re.compile(r'id="sheet-version" name="row_version" value="(\d+)"')
@@ -209,6 +211,22 @@ def part_import(db: str, settings: Settings, sizes: Sizes) -> None:
            f"导入进程内存峰值 {r['rss_peak']:.0f} MB（导入前 {r['rss_before']:.0f} MB）")  # fmt: skip
 
 
+# --- the expert draw -----------------------------------------------------------------------------
+
+
+def part_draw(db: str, settings: Settings) -> None:
+    from bench import bench_draw
+
+    engine = create_db_engine(settings)
+    try:
+        r = bench_draw.measure(engine)
+    finally:
+        engine.dispose()
+    record(db, "draw", f"专家抽取（{bench_draw.N_EXPERTS} 名专家，{bench_draw.N_PANELS} 个组）冻结+抽取",
+           f"{r['total']:.2f} s", f"其中冻结候选名单（含回避）{r['frozen']:.2f} s，纯抽取规则 {r['pure'] * 1000:.0f} ms；"
+           f"候选 {r['candidates']:.0f} 人，回避 {r['recused']:.0f} 人次，抽中 {r['picks']:.0f} 人")  # fmt: skip
+
+
 # --- the province day -----------------------------------------------------------------------------
 
 
@@ -286,6 +304,9 @@ def part_pages(db: str, settings: Settings, day: province.Province, sizes: Sizes
         clients = {}
         for who, username in (("chair", day.chair_username), ("staff", day.staff_username), ("expert", day.chair_username)):  # fmt: skip
             c = TestClient(app=app, base_url="http://testserver.local")
+            # The app's event loop of the entered client: a client not entered starts a thread and an event loop
+            # for every request, which was timed as the page's own cost (/healthz ran on the entered one).
+            c.blocking_portal = anon.blocking_portal  # type: ignore[attr-defined]
             page = c.get("/login")
             r = c.post("/login", data={"username": username, "password": province.PASSWORD,
                                        "_csrf_token": CSRF_RE.search(page.text).group(1)}, follow_redirects=False)  # type: ignore[union-attr]  # fmt: skip
@@ -328,7 +349,7 @@ def start_server(settings: Settings, workers: int) -> tuple[subprocess.Popen, st
     command = [str(Path(sys.executable).with_name("reviewapp")), "serve", "--no-migrate", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers)]  # fmt: skip
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine took 30 s to start one process
     import httpx
 
     while time.monotonic() < deadline:
@@ -578,7 +599,9 @@ def run_database(db: str, url: str, parts: set[str], sizes: Sizes, workdir: Path
     print(f"== {db} ==", flush=True)
     if "import" in parts:
         part_import(db, fresh_settings(url, workdir, f"{db}-import"), sizes)
-    rest = parts - {"import"}
+    if "draw" in parts:
+        part_draw(db, fresh_settings(url, workdir, f"{db}-draw"))
+    rest = parts - {"import", "draw"}
     if not rest:
         return
     settings = fresh_settings(url, workdir, f"{db}-day")

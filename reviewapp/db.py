@@ -48,7 +48,10 @@ def import_all_models() -> None:
     configure_mappers()
 
 
-def create_db_engine(settings: Settings) -> Engine:
+def create_db_engine(settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None,
+                     pool_timeout: float = 30) -> Engine:  # fmt: skip
+    """The engine of `settings`' database; the pool's sizes default to 20 + 20 (SQLite) and 10 + 20 (PostgreSQL).
+    web.db_slots keeps a process's requests within the pool whatever its size."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -56,12 +59,19 @@ def create_db_engine(settings: Settings) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=20,
-            max_overflow=20,
+            pool_size=20 if pool_size is None else pool_size,
+            max_overflow=20 if max_overflow is None else max_overflow,
+            pool_timeout=pool_timeout,
         )
         _install_sqlite_hooks(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=10 if pool_size is None else pool_size,
+        max_overflow=20 if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+    )
 
 
 class SqliteWriteLockTimeout(OperationalError):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -98,20 +99,46 @@ class SessionAuthMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = None
-        token = _cookie(scope, SESSION_COOKIE)
-        if token and not scope["route_handler"].opt.get("session_in_handler"):
-            app = scope["litestar_app"]
-            settings: Settings = app.state.settings
+        app = scope["litestar_app"]
+        async with db_slots(app):
+            token = _cookie(scope, SESSION_COOKIE)
+            if token and not scope["route_handler"].opt.get("session_in_handler"):
+                settings: Settings = app.state.settings
 
-            def _load() -> Any:
-                from reviewapp.auth.service import load_session
+                def _load() -> Any:
+                    from reviewapp.auth.service import load_session
 
-                with session_scope(app.state.engine) as session:
-                    return load_session(session, token=token, idle_minutes=settings.session_idle_minutes)
+                    with session_scope(app.state.engine) as session:
+                        return load_session(session, token=token, idle_minutes=settings.session_idle_minutes)
 
-            lookup = await anyio.to_thread.run_sync(_load)
-            sign_in_scope(scope, lookup)
-        await next_app(scope, receive, send)
+                lookup = await anyio.to_thread.run_sync(_load)
+                sign_in_scope(scope, lookup)
+            await next_app(scope, receive, send)
+
+
+# Connections of the pool kept out of the request slots: a few requests open a second session of their own
+# (the audit log's writer, documents, exports) and the CLI-style helpers they call.
+POOL_RESERVE = 4
+
+
+def db_slots(app: Any) -> asyncio.Semaphore:
+    """The requests of this process that may be inside the database part of their work at once: the pool's
+    connections less POOL_RESERVE. A request holds its connection from its handler's first query until the
+    response is rendered and the session closed on the event loop; under a burst, finished handlers waited
+    there for the loop while the worker threads started new ones and the session lookups of new requests
+    took more connections, until the pool (20 + 20) ran dry and requests failed after its 30 s timeout.
+    Requests now wait for a slot on the event loop instead, and the pool always has a connection for each
+    slot. One semaphore per event loop (tests run one app under several loops)."""
+    loop = asyncio.get_running_loop()
+    slots = app.state.get("db_slots")
+    if slots is None:
+        slots = app.state.db_slots = weakref.WeakKeyDictionary()
+    semaphore = slots.get(loop)
+    if semaphore is None:
+        pool = app.state.engine.pool
+        capacity = pool.size() + max(0, getattr(pool, "_max_overflow", 0))
+        semaphore = slots[loop] = asyncio.Semaphore(max(1, capacity - POOL_RESERVE))
+    return semaphore
 
 
 def sign_in_scope(scope: Scope, lookup: Any) -> None:
@@ -138,12 +165,14 @@ def _cookie(scope: Scope, name: str) -> str | None:
 PUBLIC = {"public": True}
 
 
-def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
     """Guard: signed in, password not pending change, and one of `roles` (none given = any role)."""
 
     allowed = {r.value for r in roles}
 
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+        # A coroutine: Litestar runs a plain function guard in a worker thread, a thread hop per request for
+        # a check that reads only the request.
         check_access(connection, allowed)
 
     guard.roles = tuple(sorted(allowed))  # type: ignore[attr-defined]

@@ -295,18 +295,26 @@ def visible_applications(
             .order_by(Application.serial, Application.id)
         )
     )
+    return _without_conflicts(session, expert_id=expert_id, rnd=rnd, apps=apps, today=today)
+
+
+def _without_conflicts(
+    session: Session, *, expert_id: int, rnd: Round, apps: list[Application], today: date | None
+) -> list[Application]:
+    """`apps` less those the expert is conflicted with: stored conflicts (declarations included) and the rules
+    evaluated now."""
     if not apps:
         return []
-    blocked = set(
-        session.exec(
-            select(Conflict.application_id).where(Conflict.round_id == round_id, Conflict.expert_id == expert_id)
-        )
-    )
+    ids = [a.id for a in apps]
+    blocked_stmt = select(Conflict.application_id).where(Conflict.round_id == rnd.id, Conflict.expert_id == expert_id)
+    if len(ids) == 1:
+        blocked_stmt = blocked_stmt.where(Conflict.application_id == ids[0])
+    blocked = set(session.exec(blocked_stmt))
     facts = expert_facts(session, [expert_id]).get(expert_id)
     if facts is not None:
         live = rules.find_conflicts(
             [facts],
-            application_facts(session, round_id=round_id, application_ids=[a.id for a in apps]).values(),  # type: ignore[misc]
+            application_facts(session, round_id=rnd.id, application_ids=ids).values(),  # type: ignore[arg-type]
             settings=rules.CoiSettings.of_round(rnd),
             today=today or today_beijing(),
         )
@@ -315,14 +323,17 @@ def visible_applications(
 
 
 def can_see_application(session: Session, *, expert_id: int, application_id: int, today: date | None = None) -> bool:
-    """For a page about one application: the same answer as visible_applications."""
+    """For a page about one application: the same answer as visible_applications, evaluated for that application
+    alone (reading the whole panel's applications and facts cost the score sheet two thirds of its time)."""
     app = session.get(Application, application_id)
-    if app is None:
+    if app is None or app.panel_id is None or app.formal_status != PASSED:
         return False
-    return any(
-        a.id == application_id
-        for a in visible_applications(session, expert_id=expert_id, round_id=app.round_id, today=today)
-    )
+    rnd = get_round(session, app.round_id)
+    if app.panel_id not in {p.id for p in expert_panels(session, expert_id=expert_id, round_id=app.round_id)}:
+        return False
+    if pledge_state(get_pledge(session, expert_id=expert_id, round_id=app.round_id), rnd) != "done":
+        return False
+    return bool(_without_conflicts(session, expert_id=expert_id, rnd=rnd, apps=[app], today=today))
 
 
 # --- facts for the pure rules ---------------------------------------------------------------------

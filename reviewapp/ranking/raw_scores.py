@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from reviewapp.applications.models import Application, Enterprise, FormalStatus
-from reviewapp.db import chunked
+from reviewapp.db import IN_LIST_SIZE
 from reviewapp.errors import NotFound
 from reviewapp.panels import service as panels
 from reviewapp.panels.models import Expert, Panel
@@ -74,31 +74,40 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
     """The submitted sheets of these applications (of one round), ready for the ranking rules."""
     rnd = rounds.get_round(session, round_id)
     ids = sorted(set(application_ids))
+    # One statement per table whatever the number of applications: an IN list when they fit in one, else the
+    # whole round filtered here (IN lists of IN_LIST_SIZE made the recommendation list one statement longer per
+    # ~128 applications).
+    wanted = set(ids)
+    one_list = len(ids) <= IN_LIST_SIZE
     apps: dict[int, Application] = {}
     enterprises: dict[int, Enterprise] = {}
-    for chunk in chunked(ids):
-        for app, enterprise in session.exec(
-            select(Application, Enterprise)
-            .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
-            .where(col(Application.id).in_(chunk), Application.round_id == round_id)
-        ):
+    app_stmt = (
+        select(Application, Enterprise)
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+        .where(Application.round_id == round_id)
+    )
+    for app, enterprise in session.exec(app_stmt.where(col(Application.id).in_(ids)) if one_list else app_stmt):
+        if app.id in wanted:
             apps[app.id] = app  # type: ignore[index]
             enterprises[app.id] = enterprise  # type: ignore[index]
 
     # Plain rows, not ORM objects: a round has tens of thousands of sheets and only these columns matter here.
-    sheet_rows: list[Any] = []
-    for chunk in chunked(ids):
-        sheet_rows.extend(
-            session.exec(
-                select(
-                    ScoreSheet.id,
-                    ScoreSheet.application_id,
-                    ScoreSheet.expert_id,
-                    ScoreSheet.criteria_version_id,
-                    ScoreSheet.opinion,
-                ).where(col(ScoreSheet.application_id).in_(chunk), ScoreSheet.status == SheetStatus.submitted.value)
-            ).all()
+    submitted = (ScoreSheet.round_id == round_id, ScoreSheet.status == SheetStatus.submitted.value)
+    if one_list:
+        submitted += (col(ScoreSheet.application_id).in_(ids),)
+    sheet_rows: list[Any] = [
+        row
+        for row in session.exec(
+            select(
+                ScoreSheet.id,
+                ScoreSheet.application_id,
+                ScoreSheet.expert_id,
+                ScoreSheet.criteria_version_id,
+                ScoreSheet.opinion,
+            ).where(*submitted)
         )
+        if row.application_id in wanted
+    ]
     version_id = sheet_rows[0].criteria_version_id if sheet_rows else rnd.criteria_version_id
     items, dimensions, full_marks = _criteria(session, version_id)
     node_code: dict[int, str] = {}
@@ -116,14 +125,16 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
     sheet_ids = [s.id for s in sheet_rows]
     gate_nodes = {n for n, kind in node_kind.items() if kind == NodeKind.gate.value}
     points: dict[Any, Decimal | None] = {}  # the few distinct stored values, converted once
-    for chunk in chunked(sheet_ids):  # type: ignore[arg-type]
+    if sheet_ids:
         # Core execution: hundreds of thousands of plain tuples, without the ORM's per-row work.
         rows = session.connection().execute(
-            select(ItemScore.sheet_id, ItemScore.node_id, ItemScore.value, ItemScore.gate).where(
-                col(ItemScore.sheet_id).in_(chunk)
-            )
+            select(ItemScore.sheet_id, ItemScore.node_id, ItemScore.value, ItemScore.gate)
+            .join(ScoreSheet, col(ScoreSheet.id) == col(ItemScore.sheet_id))
+            .where(*submitted)
         )
         for sheet_id, node_id, value, gate in rows:
+            if sheet_id not in values:
+                continue
             code = node_code.get(node_id)
             if code is None:
                 continue
