@@ -96,10 +96,6 @@ NOTE_LABELS = {
 EVENT_ACTIONS = [*rules.EVENT_LABELS.items(), ("note", "添加办理记录")]  # what a handler records while verifying
 
 
-def _today() -> date:
-    return clock.today_beijing()
-
-
 def _step_defaults(today: date) -> dict[str, Any]:
     return {
         "reply_deadline": add_working_days(today, rules.DEFAULT_REPLY_WORKING_DAYS).isoformat(),
@@ -115,7 +111,7 @@ def _flags(o: Objection, today: date) -> list[rules.Alert]:
 
 
 def _context(request: Request, db: Session, objection: Objection, **extra: Any) -> dict[str, Any]:
-    today = _today()
+    today = clock.today_beijing()
     facts = service.case_facts(db, objection)
     page = case_page(request, db, service.OBJECTION_KIND, objection, base_url="/objections", facts=facts, today=today)
     is_handler = page["is_handler"]
@@ -216,7 +212,11 @@ class ObjectionController(CaseworkController):
     def new(self, request: Request, db: NamedDependency[Session], round_id: FromQuery[str] = "") -> Template:
         rounds = service.publicity_rounds(db)
         chosen = int_or_none(round_id) or (rounds[0][0].id if len(rounds) == 1 else None)
-        form = {"received_on": _today().isoformat(), "round_id": str(chosen or ""), "objector_kind": "unit"}
+        form = {
+            "received_on": clock.today_beijing().isoformat(),
+            "round_id": str(chosen or ""),
+            "objector_kind": "unit",
+        }
         if htmx_target(request) == "target-picker":
             return render_block("objections/form.html", "targets", **_form_context(db, form, {}))
         return render("objections/form.html", **_form_context(db, form, {}))
@@ -252,7 +252,7 @@ class ObjectionController(CaseworkController):
                     sealed_or_signed=bool(v["sealed_or_signed"]),
                     content=v["content"],
                     uploads=uploads,
-                    today=_today(),
+                    today=clock.today_beijing(),
                 )
                 db.commit()
                 flash(request, f"已登记异议 {objection.number}。请核对受理条件，决定受理或不予受理。")
@@ -351,7 +351,7 @@ class ObjectionController(CaseworkController):
             "note": values.get("note") or "",
             "values": values,
             "uploads": uploads,
-            "today": _today(),
+            "today": clock.today_beijing(),
         }
         if _is_event(code):
             service.record_event(db, **common)

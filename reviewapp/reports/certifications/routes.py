@@ -3,7 +3,6 @@ major-change filings."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -55,10 +54,6 @@ EXPIRING_MONTHS = {"3": "3 个月内", "6": "6 个月内", "12": "12 个月内",
 EXPORT_LIMIT = 100_000
 
 
-def _today() -> date:
-    return clock.today_beijing()
-
-
 # --- certifications -------------------------------------------------------------------------------
 
 MANUAL_CERT_FIELDS = [
@@ -86,7 +81,7 @@ CHANGE_FIELDS = [
 
 
 def _cert_context(db: Session, cert: Certification, **extra: Any) -> dict[str, Any]:
-    today = _today()
+    today = clock.today_beijing()
     enterprise = db.get(Enterprise, cert.enterprise_id)
     rnd = db.get(Round, cert.round_id) if cert.round_id else None
     reviews = list(
@@ -145,7 +140,7 @@ class CertificationController(Controller):
             "industry_group": industry_group if industry_group in INDUSTRY_GROUPS else "",
         }
         result = paginate(db, service.certifications_query(**filters), page=parse_page(page), per_page=30)
-        today = _today()
+        today = clock.today_beijing()
         context = {
             "page": result,
             "filters": filters,
@@ -226,7 +221,7 @@ class CertificationController(Controller):
         tier: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        today = _today()
+        today = clock.today_beijing()
         window = months if months in EXPIRING_MONTHS else "6"
         stmt = service.expiring_query(
             today=today, months=int(window), q=q[:64], tier=tier if tier in TIER_CHOICES else ""
@@ -341,11 +336,11 @@ class CertificationController(Controller):
                     changed_on=form.values["changed_on"],
                     filed_on=form.values["filed_on"],
                     description=form.values["description"],
-                    today=_today(),
+                    today=clock.today_beijing(),
                 )
                 db.commit()
                 status = rules.major_change_status(
-                    changed_on=change.changed_on, filed_on=change.filed_on, today=_today()
+                    changed_on=change.changed_on, filed_on=change.filed_on, today=clock.today_beijing()
                 )
                 flash(request, f"已登记经营状况重大变化：{status.label}。", "warning" if status.urgent else "success")
                 return Redirect(path=f"/certifications/{cert.id}", status_code=303)
@@ -365,7 +360,7 @@ class CertificationController(Controller):
         status: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        today = _today()
+        today = clock.today_beijing()
         status = status if status in CHANGE_STATUS_CHOICES else ""
         result = paginate(
             db, service.major_changes_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
@@ -402,7 +397,7 @@ class CertificationController(Controller):
                 change_id=change_id,
                 row_version=form.values["row_version"],
                 filed_on=form.values["filed_on"],
-                today=_today(),
+                today=clock.today_beijing(),
             )
             db.commit()
             flash(request, "已登记备案日期。")

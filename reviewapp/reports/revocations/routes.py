@@ -40,10 +40,6 @@ BAN_STATUS_CHOICES = {"active": "禁止申报中", "ended": "已期满"}
 EXPORT_LIMIT = 100_000
 
 
-def _today() -> date:
-    return clock.today_beijing()
-
-
 REVOKE_FIELDS = [
     Field("reason_category", "理由类别", kind="choice", choices=tuple(REASON_CHOICES)),
     Field("revoked_on", "取消认定日期", kind="date"),
@@ -64,12 +60,12 @@ class RevocationController(Controller):
     @get("/{cert_id:int}/revoke", sync_to_thread=True)
     def revoke_page(self, db: NamedDependency[Session], cert_id: FromPath[int]) -> Template:
         cert = found_or_404(certifications.get_certification, db, cert_id)
-        today = _today()
+        today = clock.today_beijing()
         form = {"revoked_on": today.isoformat(), "row_version": str(cert.row_version)}
         return self._revoke_form(db, cert, form, {})
 
     def _revoke_form(self, db: Session, cert: Certification, form: dict[str, Any], errors: dict[str, str]) -> Template:
-        revoked_on = _parse_date(form.get("revoked_on")) or _today()
+        revoked_on = _parse_date(form.get("revoked_on")) or clock.today_beijing()
         return render(
             "certifications/revoke.html",
             cert=cert,
@@ -96,7 +92,7 @@ class RevocationController(Controller):
                     revoked_on=form.values["revoked_on"],
                     reason=form.values["reason"],
                     banned_until=form.values["banned_until"],
-                    today=_today(),
+                    today=clock.today_beijing(),
                 )
                 db.commit()
                 flash(request, f"已取消认定。该企业 {revocation.banned_until.isoformat()} 前不得再次申报。")
@@ -116,7 +112,7 @@ class RevocationController(Controller):
         status: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        today = _today()
+        today = clock.today_beijing()
         status = status if status in BAN_STATUS_CHOICES else ""
         result = paginate(
             db, service.bans_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
@@ -135,7 +131,7 @@ class RevocationController(Controller):
     def export_bans(
         self, db: NamedDependency[Session], q: FromQuery[str] = "", status: FromQuery[str] = ""
     ) -> Response[bytes]:
-        today = _today()
+        today = clock.today_beijing()
         stmt = service.bans_query(q=q[:64], status=status if status in BAN_STATUS_CHOICES else "", today=today)
         rows = (
             [

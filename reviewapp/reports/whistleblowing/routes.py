@@ -53,10 +53,6 @@ STAFF_MAX_FILES = 10
 EXPORT_LIMIT = 100_000
 
 
-def _today() -> date:
-    return clock.today_beijing()
-
-
 # --- reports (staff) ------------------------------------------------------------------------------
 
 REPORT_FIELDS = [
@@ -130,7 +126,7 @@ def _step_defaults(today: date) -> dict[str, str]:
 
 
 def _report_context(request: Request, db: Session, report: Report, **extra: Any) -> dict[str, Any]:
-    today = _today()
+    today = clock.today_beijing()
     page = case_page(request, db, service.REPORT_KIND, report, base_url="/reports", facts=report, today=today)
     is_handler = page["is_handler"]
     revocation = db.get(Revocation, report.revocation_id) if report.revocation_id else None
@@ -198,7 +194,7 @@ class ReportController(CaseworkController):
 
     @get("/new", sync_to_thread=True)
     def new(self, db: NamedDependency[Session], target: FromQuery[str] = "") -> Template:
-        form = {"received_on": _today().isoformat(), "target": target}
+        form = {"received_on": clock.today_beijing().isoformat(), "target": target}
         return render(
             "reports/form.html",
             form=form,
@@ -240,7 +236,7 @@ class ReportController(CaseworkController):
                     reporter_name=v["reporter_name"],
                     reporter_contact=v["reporter_contact"],
                     uploads=uploads,
-                    today=_today(),
+                    today=clock.today_beijing(),
                 )
                 db.commit()
                 flash(request, f"已登记举报 {report.number}。")
@@ -370,7 +366,7 @@ class ReportController(CaseworkController):
             note=values.get("note") or "",
             values=values,
             uploads=uploads,
-            today=_today(),
+            today=clock.today_beijing(),
         )
 
     def reveal(self, db: Session, actor: Actor, case_id: int) -> Any:
