@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reviewapp.cli import _engine, import_group
+from reviewapp.cli import cli_engine, import_group
 
 
 @import_group.command("experts")
@@ -21,7 +21,7 @@ def import_experts(file: Path, dry_run: bool) -> None:
     from reviewapp.excel import ExcelReadError
     from reviewapp.panels import expert_import as bulk
 
-    with session_scope(_engine(), write=not dry_run) as session:
+    with session_scope(cli_engine(), write=not dry_run) as session:
         try:
             preview = bulk.parse_expert_workbook(session, file.read_bytes())
         except ExcelReadError as exc:

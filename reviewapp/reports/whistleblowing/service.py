@@ -178,7 +178,7 @@ def create_report(
     return report
 
 
-def _match_certification(session: Session, *, name: str, factory: str) -> Certification | None:
+def match_certification(session: Session, *, name: str, factory: str) -> Certification | None:
     """The one active certification whose enterprise (and factory, when given) matches what the public typed."""
     stmt = (
         select(Certification)
