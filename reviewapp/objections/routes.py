@@ -9,13 +9,12 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from sqlmodel import Session
 
 from reviewapp import clock
 from reviewapp.audit import Actor
 from reviewapp.casework.routes import CaseworkController, case_page
-from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column
 from reviewapp.files import ALLOWED_UPLOAD_TEXT
 from reviewapp.forms import Field, FormResult, validate
@@ -26,8 +25,6 @@ from reviewapp.publicity.calendar import add_working_days
 from reviewapp.web import (
     MultipartData,
     actor_of,
-    checked_uploads,
-    flash,
     form_fields,
     htmx_target,
     int_or_none,
@@ -223,11 +220,8 @@ class ObjectionController(CaseworkController):
 
     @post("/", sync_to_thread=True)
     def create(self, request: Request, db: NamedDependency[Session], data: MultipartData) -> Any:
-        settings = settings_of(request)
         form = validate(form_fields(data), OBJECTION_FIELDS)
-        uploads, problem = checked_uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=MAX_FILES)
-        if problem:
-            form.add_error("files", problem)
+        uploads = self.uploads_of(request, data, form)
         if form.ok:
             v = form.values
             target = v["target"]
@@ -235,11 +229,14 @@ class ObjectionController(CaseworkController):
             if target != OTHER_TARGET and application_id is None:
                 form.add_error("target", "请选择被异议的项目。")
         if form.ok:
-            try:
-                objection = service.create_objection(
+            done = self.register_case(
+                request,
+                db,
+                form,
+                lambda: service.create_objection(
                     db,
                     actor=actor_of(request),
-                    settings=settings,
+                    settings=settings_of(request),
                     round_id=v["round_id"],
                     application_id=application_id,
                     target_name=v["target_name"] or "",
@@ -253,16 +250,12 @@ class ObjectionController(CaseworkController):
                     content=v["content"],
                     uploads=uploads,
                     today=clock.today_beijing(),
-                )
-                db.commit()
-                flash(request, f"已登记异议 {objection.number}。请核对受理条件，决定受理或不予受理。")
-                return Redirect(path=f"/objections/{objection.id}", status_code=303)
-            except NotFound as exc:
-                db.rollback()
-                form.add_error("round_id", exc.message)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_form", exc.message)
+                ),
+                message="已登记异议 {number}。请核对受理条件，决定受理或不予受理。",
+                not_found_field="round_id",
+            )
+            if done is not None:
+                return done
         return no_store(render("objections/form.html", **_form_context(db, form.raw, form.errors)))
 
     @get("/{objection_id:int}/print", sync_to_thread=True)

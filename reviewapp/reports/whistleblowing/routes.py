@@ -43,7 +43,6 @@ from reviewapp.web import (
     settings_of,
     staff_only,
 )
-from reviewapp.web import checked_uploads as _uploads
 from reviewapp.web import form_fields as _form_values
 
 REASON_CHOICES = {r.value: label for r, label in REVOCATION_REASON_LABELS.items()}
@@ -213,19 +212,19 @@ class ReportController(CaseworkController):
 
     @post("/", sync_to_thread=True)
     def create(self, request: Request, db: NamedDependency[Session], data: MultipartData) -> Any:
-        settings = settings_of(request)
         form = validate(_form_values(data), REPORT_FIELDS)
-        uploads, problem = _uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=STAFF_MAX_FILES)
-        if problem:
-            form.add_error("files", problem)
+        uploads = self.uploads_of(request, data, form)
         if form.ok:
             cert_id, app_id = _parse_target(form.values["target"])
             v = form.values
-            try:
-                report = service.create_report(
+            done = self.register_case(
+                request,
+                db,
+                form,
+                lambda: service.create_report(
                     db,
                     actor=actor_of(request),
-                    settings=settings,
+                    settings=settings_of(request),
                     channel=v["channel"],
                     received_on=v["received_on"],
                     certification_id=cert_id,
@@ -237,13 +236,11 @@ class ReportController(CaseworkController):
                     reporter_contact=v["reporter_contact"],
                     uploads=uploads,
                     today=clock.today_beijing(),
-                )
-                db.commit()
-                flash(request, f"已登记举报 {report.number}。")
-                return Redirect(path=f"/reports/{report.id}", status_code=303)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_form", exc.message)
+                ),
+                message="已登记举报 {number}。",
+            )
+            if done is not None:
+                return done
         return render(
             "reports/form.html",
             form=form.raw,
