@@ -13,7 +13,7 @@ from reviewapp.applications.rules import Check
 from reviewapp.casework.rules import Transition, Workflow
 from reviewapp.objections.models import ObjectorKind
 from reviewapp.publicity.calendar import within
-from reviewapp.reports.rules import Alert
+from reviewapp.reports.rules import Alert, deadline_alert
 
 # --- acceptance (受理) ----------------------------------------------------------------------------
 
@@ -236,15 +236,12 @@ def list_reason(*, conclusion: str, number: str, note: str) -> str:
 
 def objection_flags(*, state: str, reply_deadline: date | None, explained_on: date | None, today: date) -> list[Alert]:
     """Deadline flags for the register and the objection's page; `urgent` ones count as overdue."""
-    flags: list[Alert] = []
+    flags: list[Alert | None] = []
     if state == "registered":
         flags.append(Alert("待受理", "tag-warn"))
     if state == "verifying" and reply_deadline is not None and explained_on is None:
-        if today > reply_deadline:
-            flags.append(Alert(f"企业说明已逾期（期限 {reply_deadline.isoformat()}）", "tag-bad", urgent=True))
-        elif (reply_deadline - today).days <= DUE_SOON_DAYS:
-            flags.append(Alert(f"企业说明期限 {reply_deadline.isoformat()}", "tag-warn"))
-    return flags
+        flags.append(deadline_alert("企业说明", reply_deadline, today, soon_days=DUE_SOON_DAYS))
+    return [f for f in flags if f is not None]
 
 
 def is_overdue(*, state: str, reply_deadline: date | None, explained_on: date | None, today: date) -> bool:
