@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from reviewapp.panels.rules import normalise_org_name
 
@@ -113,7 +114,7 @@ class Conditions:
             lines.append(f"评审日期：{self.review_date.isoformat()}（仅抽取该日可参评的专家）")
         return lines
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["specialty_min"] = [list(x) for x in self.specialty_min]
         data["excluded_orgs"] = list(self.excluded_orgs)
@@ -121,7 +122,7 @@ class Conditions:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> Conditions:
+    def from_json(cls, data: dict[str, Any]) -> Conditions:
         return cls(
             per_panel=int(data["per_panel"]),
             backups=int(data["backups"]),
