@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from reviewapp.applications.rules import Check
-from reviewapp.casework.rules import Transition, Workflow
+from reviewapp.casework.rules import Transition, Workflow, start_verifying
 from reviewapp.objections.models import ObjectorKind
 from reviewapp.publicity.calendar import within
 from reviewapp.reports.rules import Alert, deadline_alert
@@ -173,14 +173,7 @@ OBJECTION_WORKFLOW = Workflow(
             precondition=_acceptable,
         ),
         Transition("refuse", "不予受理", frozenset({"registered"}), "refused", requires=("note",), handler_only=False),
-        Transition(
-            "start",
-            "开始核实（指定承办人、要求企业说明）",
-            frozenset({"accepted"}),
-            "verifying",
-            requires=("handlers", "reply_deadline"),
-            handler_only=False,  # this step assigns the handlers
-        ),
+        start_verifying("开始核实（指定承办人、要求企业说明）"),
         Transition(
             "conclude",
             "作出核实结论",

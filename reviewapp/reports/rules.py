@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from reviewapp.casework.rules import Transition, Workflow
+from reviewapp.casework.rules import Transition, Workflow, start_verifying
 from reviewapp.rounds.models import Tier
 
 # --- calendar arithmetic --------------------------------------------------------------------------
@@ -189,14 +189,7 @@ REPORT_WORKFLOW = Workflow(
             requires=("note", "public_reply"),
             handler_only=False,
         ),
-        Transition(
-            "start",
-            "开始核实（要求单位答复）",
-            frozenset({"accepted"}),
-            "verifying",
-            requires=("handlers", "reply_deadline"),
-            handler_only=False,  # this step assigns the handlers
-        ),
+        start_verifying("开始核实（要求单位答复）"),
         Transition(
             "record_reply", "登记单位答复", frozenset({"verifying"}), "replied", requires=("replied_on", "note")
         ),
