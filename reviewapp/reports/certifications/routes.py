@@ -18,6 +18,7 @@ from reviewapp.excel import Column, workbook_bytes
 from reviewapp.forms import Field, validate
 from reviewapp.reports import rules
 from reviewapp.reports.certifications import service
+from reviewapp.reports.listing import filtered_register
 from reviewapp.reports.models import (
     REVOCATION_REASON_LABELS,
     Certification,
@@ -361,20 +362,19 @@ class CertificationController(Controller):
         page: FromQuery[str] = "1",
     ) -> Template:
         today = clock.today_beijing()
-        status = status if status in CHANGE_STATUS_CHOICES else ""
-        result = paginate(
-            db, service.major_changes_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
-        )
-        return render(
+        return filtered_register(
+            db,
             "certifications/changes.html",
-            page=result,
-            filters={"q": q[:64], "status": status},
+            query=service.major_changes_query,
+            q=q,
+            status=status,
             statuses=CHANGE_STATUS_CHOICES,
+            page=page,
+            today=today,
             change_status=lambda c: rules.major_change_status(
                 changed_on=c.changed_on, filed_on=c.filed_on, today=today
             ),
             due=rules.major_change_due,
-            today=today,
             tab="changes",
         )
 

@@ -18,6 +18,7 @@ from reviewapp.excel import Column, workbook_bytes
 from reviewapp.forms import Field, parse_date, validate
 from reviewapp.reports import rules
 from reviewapp.reports.certifications import service as certifications
+from reviewapp.reports.listing import filtered_register
 from reviewapp.reports.models import (
     REVOCATION_REASON_LABELS,
     Certification,
@@ -28,8 +29,6 @@ from reviewapp.web import (
     actor_of,
     flash,
     found_or_404,
-    paginate,
-    parse_page,
     render,
     staff_only,
     xlsx_response,
@@ -113,15 +112,15 @@ class RevocationController(Controller):
         page: FromQuery[str] = "1",
     ) -> Template:
         today = clock.today_beijing()
-        status = status if status in BAN_STATUS_CHOICES else ""
-        result = paginate(
-            db, service.bans_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
-        )
-        return render(
+        return filtered_register(
+            db,
             "certifications/bans.html",
-            page=result,
-            filters={"q": q[:64], "status": status},
+            query=service.bans_query,
+            q=q,
+            status=status,
             statuses=BAN_STATUS_CHOICES,
+            page=page,
+            today=today,
             reasons=REASON_CHOICES,
             banned=lambda r: rules.is_banned(r.banned_until, today),
             tab="bans",
