@@ -3,6 +3,7 @@ major-change filings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -115,6 +116,37 @@ def _cert_context(db: Session, cert: Certification, **extra: Any) -> dict[str, A
     }
     context.update(extra)
     return context
+
+
+def _cert_form(
+    request: Request,
+    db: Session,
+    cert_id: int,
+    data: dict[str, Any],
+    fields: list[Field],
+    *,
+    name: str,
+    act: Callable[[Certification, dict[str, Any]], tuple[str, str]],
+) -> Any:
+    """A form on a certification's page (复核, 重大变化): act(cert, values) returns the message to flash once
+    committed, then back to the page; a refusal re-renders the page with form `name` open and its errors."""
+    cert = found_or_404(service.get_certification, db, cert_id)
+    form = validate(data, fields)
+    if form.ok:
+        try:
+            message, level = act(cert, form.values)
+            db.commit()
+            flash(request, message, level)
+            return Redirect(path=f"/certifications/{cert.id}", status_code=303)
+        except ServiceError as exc:
+            db.rollback()
+            form.add_error(exc.field or f"_{name}", exc.message)
+    db.expire_all()
+    cert = found_or_404(service.get_certification, db, cert_id)
+    return render(
+        "certifications/detail.html",
+        **_cert_context(db, cert, errors=form.errors, open_form=name, **{f"{name}_form": form.raw}),
+    )
 
 
 class CertificationController(Controller):
@@ -295,63 +327,40 @@ class CertificationController(Controller):
 
     @post("/{cert_id:int}/rereview", sync_to_thread=True)
     def rereview(self, request: Request, db: NamedDependency[Session], cert_id: FromPath[int], data: FormData) -> Any:
-        cert = found_or_404(service.get_certification, db, cert_id)
-        form = validate(data, REREVIEW_FIELDS)
-        if form.ok:
-            try:
-                review = service.record_rereview(
-                    db,
-                    actor=actor_of(request),
-                    certification_id=cert.id,
-                    row_version=form.values["row_version"],
-                    outcome=form.values["outcome"],
-                    decided_on=form.values["decided_on"],
-                    note=form.values["note"] or "",
-                )
-                db.commit()
-                if review.new_valid_to:
-                    flash(request, f"已记录复核通过，有效期延长至 {review.new_valid_to.isoformat()}。")
-                else:
-                    flash(request, f"已记录「{review.outcome_label}」，该认定已失效。")
-                return Redirect(path=f"/certifications/{cert.id}", status_code=303)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_rereview", exc.message)
-        db.expire_all()
-        cert = found_or_404(service.get_certification, db, cert_id)
-        return render(
-            "certifications/detail.html",
-            **_cert_context(db, cert, rereview_form=form.raw, errors=form.errors, open_form="rereview"),
-        )
+        def act(cert: Certification, v: dict[str, Any]) -> tuple[str, str]:
+            review = service.record_rereview(
+                db,
+                actor=actor_of(request),
+                certification_id=cert.id,  # type: ignore[arg-type]
+                row_version=v["row_version"],
+                outcome=v["outcome"],
+                decided_on=v["decided_on"],
+                note=v["note"] or "",
+            )
+            if review.new_valid_to:
+                return f"已记录复核通过，有效期延长至 {review.new_valid_to.isoformat()}。", "success"
+            return f"已记录「{review.outcome_label}」，该认定已失效。", "success"
+
+        return _cert_form(request, db, cert_id, data, REREVIEW_FIELDS, name="rereview", act=act)
 
     @post("/{cert_id:int}/changes", sync_to_thread=True)
     def add_change(self, request: Request, db: NamedDependency[Session], cert_id: FromPath[int], data: FormData) -> Any:
-        cert = found_or_404(service.get_certification, db, cert_id)
-        form = validate(data, CHANGE_FIELDS)
-        if form.ok:
-            try:
-                change = service.record_major_change(
-                    db,
-                    actor=actor_of(request),
-                    certification_id=cert.id,
-                    changed_on=form.values["changed_on"],
-                    filed_on=form.values["filed_on"],
-                    description=form.values["description"],
-                    today=clock.today_beijing(),
-                )
-                db.commit()
-                status = rules.major_change_status(
-                    changed_on=change.changed_on, filed_on=change.filed_on, today=clock.today_beijing()
-                )
-                flash(request, f"已登记经营状况重大变化：{status.label}。", "warning" if status.urgent else "success")
-                return Redirect(path=f"/certifications/{cert.id}", status_code=303)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_change", exc.message)
-        return render(
-            "certifications/detail.html",
-            **_cert_context(db, cert, change_form=form.raw, errors=form.errors, open_form="change"),
-        )
+        def act(cert: Certification, v: dict[str, Any]) -> tuple[str, str]:
+            change = service.record_major_change(
+                db,
+                actor=actor_of(request),
+                certification_id=cert.id,  # type: ignore[arg-type]
+                changed_on=v["changed_on"],
+                filed_on=v["filed_on"],
+                description=v["description"],
+                today=clock.today_beijing(),
+            )
+            status = rules.major_change_status(
+                changed_on=change.changed_on, filed_on=change.filed_on, today=clock.today_beijing()
+            )
+            return f"已登记经营状况重大变化：{status.label}。", "warning" if status.urgent else "success"
+
+        return _cert_form(request, db, cert_id, data, CHANGE_FIELDS, name="change", act=act)
 
     @get("/changes", sync_to_thread=True)
     def changes(
