@@ -57,7 +57,8 @@ from bench.servers import (  # noqa: E402
     stop_server,
     warm_up,
 )
-from reviewapp.db import create_db_engine, import_all_models, writer_engine  # noqa: E402
+from reviewapp.db import create_db_engine, writer_engine  # noqa: E402
+from reviewapp.models_registry import import_all_models  # noqa: E402
 from reviewapp.settings import Settings  # noqa: E402
 from reviewapp.upgrade import upgrade  # noqa: E402
 

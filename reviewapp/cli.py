@@ -22,7 +22,8 @@ def cli_settings():  # type: ignore[no-untyped-def]
 
 
 def cli_engine():  # type: ignore[no-untyped-def]
-    from reviewapp.db import create_db_engine, import_all_models
+    from reviewapp.db import create_db_engine
+    from reviewapp.models_registry import import_all_models
 
     import_all_models()
     return create_db_engine(cli_settings())
@@ -127,7 +128,8 @@ def db_revision(message: str, rev_id: str | None) -> None:
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    from reviewapp.db import alembic_config, import_all_models
+    from reviewapp.db import alembic_config
+    from reviewapp.models_registry import import_all_models
 
     import_all_models()
     cfg = alembic_config(cli_settings())
