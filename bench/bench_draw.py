@@ -28,8 +28,9 @@ from sqlmodel import Session, func, select  # noqa: E402
 from reviewapp.applications.models import INDUSTRY_GROUPS, Application, Enterprise  # noqa: E402
 from reviewapp.audit import Actor  # noqa: E402
 from reviewapp.auth.models import User  # noqa: E402
-from reviewapp.db import create_db_engine, import_all_models  # noqa: E402
+from reviewapp.db import create_db_engine  # noqa: E402
 from reviewapp.demo.context import demo_credit_code  # noqa: E402
+from reviewapp.models_registry import import_all_models  # noqa: E402
 from reviewapp.panels.models import Expert, ExpertEmployment, Panel  # noqa: E402
 from reviewapp.pool import draws, rules  # noqa: E402
 from reviewapp.pool.models import DrawPick, PoolProfile  # noqa: E402

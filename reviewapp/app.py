@@ -18,8 +18,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from reviewapp import crypto
-from reviewapp.db import create_db_engine, import_all_models, writer_engine
+from reviewapp.db import create_db_engine, writer_engine
 from reviewapp.errors import NotFound
+from reviewapp.models_registry import import_all_models
 from reviewapp.nav import nav_for
 from reviewapp.security import ReviewApp
 from reviewapp.settings import Settings, load_settings

@@ -22,7 +22,7 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from reviewapp.cli import _settings, main
+from reviewapp.cli import cli_settings, main
 from reviewapp.settings import Settings
 
 FORMAT = 1
@@ -248,7 +248,7 @@ def restore(settings: Settings, source: Path) -> dict[str, object]:
 def backup_command(file: Path) -> None:
     """Copy the database and its attachments into FILE (.tar.gz) while the app keeps serving."""
     try:
-        manifest = backup(_settings(), file)
+        manifest = backup(cli_settings(), file)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"备份完成：{file}（数据库与 {manifest['files']} 个附件）。")
@@ -261,7 +261,7 @@ def backup_command(file: Path) -> None:
 def restore_command(file: Path) -> None:
     """Restore FILE into an empty database and data directory."""
     try:
-        manifest = restore(_settings(), file)
+        manifest = restore(cli_settings(), file)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

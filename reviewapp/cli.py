@@ -10,7 +10,7 @@ import click
 from reviewapp.settings import SettingsError, load_settings
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def cli_settings():  # type: ignore[no-untyped-def]
     from reviewapp import crypto
 
     try:
@@ -21,11 +21,12 @@ def _settings():  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from exc
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    from reviewapp.db import create_db_engine, import_all_models
+def cli_engine():  # type: ignore[no-untyped-def]
+    from reviewapp.db import create_db_engine
+    from reviewapp.models_registry import import_all_models
 
     import_all_models()
-    return create_db_engine(_settings())
+    return create_db_engine(cli_settings())
 
 
 def _read_password(prompt: str) -> str:
@@ -60,7 +61,7 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
 
     from reviewapp.upgrade import upgrade
 
-    settings = _settings()
+    settings = cli_settings()
     if not no_migrate:
         upgrade(settings)
     click.echo(f"智能工厂评审协作平台已启动：http://{host}:{port}/  （{workers} 个进程，按 Ctrl+C 停止）")
@@ -89,7 +90,7 @@ def db_upgrade(revision: str) -> None:
     """Apply pending migrations and load the reference catalogues."""
     from reviewapp.upgrade import upgrade
 
-    settings = _settings()
+    settings = cli_settings()
     upgrade(settings, revision)
     click.echo(f"数据库已升级到最新版本（{settings.database_url.split('@')[-1]}）。")
     _admin_roles_note()
@@ -103,7 +104,7 @@ def _admin_roles_note() -> None:
     from reviewapp.auth.models import ADMIN_ROLES, ROLE_LABELS, User
     from reviewapp.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(cli_engine()) as session:
         counts = dict(session.exec(select(User.role, func.count()).group_by(User.role)).all())
     if not counts:
         return
@@ -127,10 +128,11 @@ def db_revision(message: str, rev_id: str | None) -> None:
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    from reviewapp.db import alembic_config, import_all_models
+    from reviewapp.db import alembic_config
+    from reviewapp.models_registry import import_all_models
 
     import_all_models()
-    cfg = alembic_config(_settings())
+    cfg = alembic_config(cli_settings())
     if rev_id is None:
         heads = ScriptDirectory.from_config(cfg).get_heads()
         numbers = [int(h[:4]) for h in heads if h[:4].isdigit()]
@@ -172,7 +174,7 @@ def user_add(username: str, role: str, display_name: str, temporary: bool) -> No
         role = Role.sysadmin.value
         click.echo("注意：原「管理员（admin）」角色已拆分为三员；--role admin 按系统管理员（sysadmin）创建。")
     password = _read_password("密码")
-    with session_scope(_engine(), write=True) as session:
+    with session_scope(cli_engine(), write=True) as session:
         try:
             service.create_user(
                 session,
@@ -182,7 +184,7 @@ def user_add(username: str, role: str, display_name: str, temporary: bool) -> No
                 role=role,
                 password=password,
                 must_change_password=temporary,
-                settings=_settings(),
+                settings=cli_settings(),
             )
         except ServiceError as exc:
             raise click.ClickException(exc.message) from exc
@@ -204,7 +206,7 @@ def user_passwd(username: str, temporary: bool) -> None:
     from reviewapp.errors import ServiceError
 
     password = _read_password("新密码")
-    with session_scope(_engine(), write=True) as session:
+    with session_scope(cli_engine(), write=True) as session:
         found = service.find_user(session, username)
         if found is None:
             raise click.ClickException(f"用户 {username} 不存在。")
@@ -214,7 +216,7 @@ def user_passwd(username: str, temporary: bool) -> None:
                 actor=Actor.system("命令行"),
                 user_id=found.id,
                 password=password,
-                settings=_settings(),
+                settings=cli_settings(),
                 admin_accounts=True,  # the server's operator may reset an administrator's password
             )
         except ServiceError as exc:
@@ -233,7 +235,7 @@ def user_disable(username: str) -> None:
     from reviewapp.auth import service
     from reviewapp.db import session_scope
 
-    with session_scope(_engine(), write=True) as session:
+    with session_scope(cli_engine(), write=True) as session:
         found = service.find_user(session, username)
         if found is None:
             raise click.ClickException(f"用户 {username} 不存在。")
@@ -252,9 +254,9 @@ def demo(if_empty: bool) -> None:
     from reviewapp.db import session_scope
     from reviewapp.demo import DEMO_USERS, DemoError, load_demo
 
-    with session_scope(_engine(), write=True) as session:
+    with session_scope(cli_engine(), write=True) as session:
         try:
-            logins = load_demo(session, settings=_settings())
+            logins = load_demo(session, settings=cli_settings())
             session.commit()
             click.echo("演示数据已载入。演示账号（用户名 / 密码）：")
         except DemoError as exc:
@@ -280,7 +282,7 @@ def audit_verify() -> None:
     from reviewapp.audit.service import verify_chain
     from reviewapp.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(cli_engine()) as session:
         count, problem = verify_chain(session)
     if problem is not None:
         click.echo(f"审计日志校验失败：{problem.reason}（已核对 {count} 条）", err=True)

@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from reviewapp.settings import Settings
 
@@ -34,18 +34,6 @@ def chunked(values: Iterable[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]]:
     items: Sequence[T] = values if isinstance(values, (list, tuple)) else list(values)
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def import_all_models() -> None:
-    """Import every models module so SQLModel.metadata knows all tables, and configure their mappers: a request
-    may build a model without any query first (auth's session_from_row uses model_construct), and an unconfigured
-    mapper then fails with "'NoneType' object has no attribute 'supports_population'" (the first autosave after a
-    restart did)."""
-    from sqlalchemy.orm import configure_mappers
-
-    from reviewapp import models_registry  # noqa: F401
-
-    configure_mappers()
 
 
 def create_db_engine(settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None,
@@ -148,8 +136,3 @@ def migrate(settings: Settings, revision: str = "head") -> None:
         command.upgrade(alembic_config(settings), revision)
     finally:
         engine.dispose()
-
-
-def metadata() -> SQLModel:
-    import_all_models()
-    return SQLModel.metadata  # type: ignore[return-value]

@@ -201,9 +201,8 @@ def download_response(request: Request, stored: StoredFile, *, missing: str) -> 
     from litestar.response import Stream
 
     from reviewapp.excel import content_disposition
-    from reviewapp.web import settings_of
 
-    settings = settings_of(request)
+    settings: Settings = request.app.state.settings  # files.py sits below web.py: no settings_of here
     if settings.file_store == "database":
         engine: Engine = request.app.state.engine
         with engine.connect() as conn:

@@ -389,6 +389,11 @@ def htmx_target(request: Request) -> str:
     return request.htmx.target if getattr(request, "htmx", None) else ""  # type: ignore[attr-defined]
 
 
+def is_htmx(request: Request) -> bool:
+    """Whether the request comes from htmx (with or without a target)."""
+    return bool(getattr(request, "htmx", False))
+
+
 def found_or_404(getter: Callable[..., Any], db: Session, row_id: int) -> Any:
     """getter(db, row_id), a service's NotFound turned into the 404 page."""
     try:

@@ -22,7 +22,8 @@ from reviewapp.audit import Actor
 from reviewapp.audit.service import GENESIS
 from reviewapp.auth import service as accounts
 from reviewapp.auth.models import Role, User
-from reviewapp.db import create_db_engine, import_all_models
+from reviewapp.db import create_db_engine
+from reviewapp.models_registry import import_all_models
 from reviewapp.rounds.seeds import REFERENCE_TABLES
 from reviewapp.settings import Settings
 from reviewapp.upgrade import upgrade

@@ -8,7 +8,7 @@ from reviewapp import audit, files
 from reviewapp.applications.models import (
     Enterprise,
 )
-from reviewapp.applications.service import ATTACHMENT_OWNER, _label, get_application
+from reviewapp.applications.service import ATTACHMENT_OWNER, application_label, get_application
 from reviewapp.audit import Actor
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.files import StoredFile
@@ -38,7 +38,7 @@ def save_attachment(
         action="application.attachment_upload",
         entity_type="application",
         entity_id=application_id,
-        summary=f"为{_label(application, session.get(Enterprise, application.enterprise_id))}上传附件《{filename}》"
+        summary=f"为{application_label(application, session.get(Enterprise, application.enterprise_id))}上传附件《{filename}》"
         f"（{len(data) / 1024:.0f} KB）",
         after={"file_id": stored.id, "filename": filename, "size": len(data), "sha256": stored.sha256},
     )
@@ -63,7 +63,7 @@ def delete_attachment(session: Session, *, actor: Actor, application_id: int, fi
         action="application.attachment_delete",
         entity_type="application",
         entity_id=application_id,
-        summary=f"删除{_label(application, session.get(Enterprise, application.enterprise_id))}的附件《{stored.filename}》",
+        summary=f"删除{application_label(application, session.get(Enterprise, application.enterprise_id))}的附件《{stored.filename}》",
         before={"file_id": stored.id, "filename": stored.filename, "sha256": stored.sha256},
     )
     # The caller removes the file after committing: a failed commit must not leave a row without its file.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reviewapp.cli import _engine, import_group
+from reviewapp.cli import cli_engine, import_group
 
 
 @import_group.command("applications")
@@ -23,7 +23,7 @@ def import_applications(file: Path, round_id: int, dry_run: bool) -> None:
     from reviewapp.errors import NotFound
 
     data = file.read_bytes()
-    with session_scope(_engine(), write=not dry_run) as session:
+    with session_scope(cli_engine(), write=not dry_run) as session:
         try:
             preview = importing.preview_import(session, round_id=round_id, data=data, filename=file.name)
         except NotFound as exc:

@@ -16,7 +16,7 @@ from reviewapp.applications.models import (
     FormalOverride,
     FormalStatus,
 )
-from reviewapp.applications.service import _label, get_application, recompute_checks
+from reviewapp.applications.service import application_label, get_application, recompute_checks
 from reviewapp.audit import Actor
 from reviewapp.clock import utcnow
 from reviewapp.errors import Conflict, ServiceError
@@ -71,7 +71,7 @@ def decide(
         action="application.formal_pass" if passed else "application.formal_fail",
         entity_type="application",
         entity_id=application.id,
-        summary=f"{_label(application, enterprise)}形式审查{'通过' if passed else '不通过'}"
+        summary=f"{application_label(application, enterprise)}形式审查{'通过' if passed else '不通过'}"
         + (f"：{'；'.join(reasons)}" if reasons and not passed else "")
         + (f"（理由：{application.formal_note}）" if application.formal_note else ""),
         before=before,
@@ -146,7 +146,7 @@ def reset_decision(session: Session, *, actor: Actor, application_id: int, row_v
         action="application.formal_reset",
         entity_type="application",
         entity_id=application.id,
-        summary=f"{_label(application, session.get(Enterprise, application.enterprise_id))}的形式审查结论已撤销，改为待审查",
+        summary=f"{application_label(application, session.get(Enterprise, application.enterprise_id))}的形式审查结论已撤销，改为待审查",
         before=before,
         after={"formal_status": application.formal_status},
     )
@@ -186,7 +186,7 @@ def override_check(
         action="application.formal_override",
         entity_type="application",
         entity_id=application_id,
-        summary=f"豁免{_label(application, session.get(Enterprise, application.enterprise_id))}的检查项"
+        summary=f"豁免{application_label(application, session.get(Enterprise, application.enterprise_id))}的检查项"
         f"「{current.label}」（{current.reason}）；理由：{reason}",
         after={"check": check_code, "check_reason": current.reason, "override_reason": reason},
     )
@@ -216,7 +216,7 @@ def remove_override(
         action="application.formal_override_remove",
         entity_type="application",
         entity_id=application_id,
-        summary=f"撤销{_label(application, session.get(Enterprise, application.enterprise_id))}检查项"
+        summary=f"撤销{application_label(application, session.get(Enterprise, application.enterprise_id))}检查项"
         f"「{rules.CHECK_LABELS.get(check_code, check_code)}」的豁免" + ("，申报改为待审查" if reset else ""),
         before={"check": check_code, "override_reason": override.reason},
     )
@@ -279,7 +279,7 @@ def update_facts(
         action="application.facts_update",
         entity_type="application",
         entity_id=application_id,
-        summary=f"修改{_label(application, enterprise)}的核查信息（{'、'.join(FACT_LABELS[k] for k in changed)}）"
+        summary=f"修改{application_label(application, enterprise)}的核查信息（{'、'.join(FACT_LABELS[k] for k in changed)}）"
         + ("，申报改为待审查" if reset else ""),
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},

@@ -413,6 +413,6 @@ def detail(session: Session, application_id: int) -> Detail:
 ATTACHMENT_OWNER = "application"
 
 
-def _label(application: Application, enterprise: Enterprise | None = None) -> str:
+def application_label(application: Application, enterprise: Enterprise | None = None) -> str:
     name = enterprise.name if enterprise else ""
     return f"{name}「{application.factory_name}」" if name else f"「{application.factory_name}」"

@@ -7,7 +7,7 @@ service keeps what is its own (registering, the effects of its steps). The calle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -241,3 +241,52 @@ def finish_step(
     session.add(case)
     casework.attach_step_files(session, settings=settings, step=step, uploads=uploads, user_id=actor.user_id)
     session.flush()
+
+
+def take_step(
+    session: Session,
+    kind: CaseKind,
+    *,
+    actor: Actor,
+    settings: Settings,
+    case_id: int,
+    code: str,
+    row_version: int,
+    note: str,
+    values: dict[str, Any],
+    uploads: Sequence[tuple[str, bytes]],
+    today: date,
+    record: Callable[..., None],
+    effects: Callable[..., None],
+    facts: Callable[[Session, Any], Any] | None = None,
+) -> CaseStep:
+    """One transition of a case's workflow: open it (checks, handlers, reply deadline), let the kind `record` what
+    the step keeps in its data (and refuse what it must), take the transition, assign the handlers on 开始核实, let
+    the kind apply its `effects` to the case, save the case and store the step's files.
+
+    record(case=, code=, values=, data=, note=, today=) and effects(session=, actor=, case=, code=, values=, data=,
+    note=, today=) are the kind's own; `facts(session, case)` feeds the workflow's preconditions when the case row
+    alone does not say enough."""
+    opened = open_step(
+        session, kind, actor=actor, case_id=case_id, code=code, row_version=row_version, values=values, today=today
+    )
+    case, data = opened.case, opened.data
+    record(case=case, code=code, values=values, data=data, note=note, today=today)
+    step = casework.apply_transition(
+        session,
+        workflow=kind.workflow,
+        case=case,
+        code=code,
+        actor=actor,
+        is_handler=opened.is_handler,
+        note=note,
+        data=data,
+        today=today,
+        row_version=row_version,
+        facts=facts(session, case) if facts is not None else None,
+    )
+    if code == "start":
+        assign_on_start(session, kind, opened=opened, values=values, actor=actor)
+    effects(session=session, actor=actor, case=case, code=code, values=values, data=data, note=note, today=today)
+    finish_step(session, settings=settings, case=case, step=step, uploads=uploads, actor=actor)
+    return step

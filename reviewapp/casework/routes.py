@@ -8,6 +8,7 @@ A subclass sets `path`, `guards`, `kind`, `detail_template`, `identity_target`, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -176,6 +177,28 @@ class CaseworkController(Controller):
         if problem:
             form.add_error("files", problem)
         return uploads
+
+    def register_case(
+        self,
+        request: Request,
+        db: Session,
+        form: FormResult,
+        create: Callable[[], Any],
+        *,
+        message: str,
+        not_found_field: str = "_form",
+    ) -> Redirect | None:
+        """The end of registering a new case: create() it, commit, flash `message` (formatted with the case's
+        number) and go to the case page. A refusal is rolled back and comes back as the form's error (None)."""
+        try:
+            case = create()
+            db.commit()
+        except ServiceError as exc:
+            db.rollback()
+            form.add_error(not_found_field if isinstance(exc, NotFound) else exc.field or "_form", exc.message)
+            return None
+        flash(request, message.format(number=case.number))
+        return Redirect(path=self.case_url(case.id), status_code=303)
 
     def filters_of(self, db: Session, params: Any, *, export: bool = False) -> dict[str, str]:
         """The register's filters from the query string, each kept only when valid."""

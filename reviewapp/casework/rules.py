@@ -33,6 +33,19 @@ class Transition:
     precondition: Precondition | None = None  # e.g. "only after the reply deadline has passed"
 
 
+def start_verifying(label: str) -> Transition:
+    """开始核实, the step every case kind shares: accepted → verifying, naming the handlers and the reply deadline
+    (taken by any staff member, since this step assigns the handlers)."""
+    return Transition(
+        "start",
+        label,
+        frozenset({"accepted"}),
+        "verifying",
+        requires=("handlers", "reply_deadline"),
+        handler_only=False,
+    )
+
+
 @dataclass(frozen=True)
 class Workflow:
     name: str

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reviewapp.cli import _engine, _settings, main
+from reviewapp.cli import cli_engine, cli_settings, main
 
 
 @main.group()
@@ -52,7 +52,7 @@ def status() -> None:
     from reviewapp.crypto import core, service
     from reviewapp.db import session_scope
 
-    settings = _settings()
+    settings = cli_settings()
     cfg = core.active()
     click.echo(f"加密模式：{'国密（SM3 + SM4）' if cfg.gm else '默认（SHA-256，机密字段明文存储）'}")
     if cfg.keyring is not None:
@@ -60,7 +60,7 @@ def status() -> None:
         click.echo(f"当前密钥：{cfg.keyring.active_id}（可用密钥：{ids}）")
     source = "REVIEWAPP_CRYPTO_KEY" if settings.crypto_key else settings.crypto_key_file or "无"
     click.echo(f"密钥来源：{source}")
-    with session_scope(_engine()) as session:
+    with session_scope(cli_engine()) as session:
         for (table, column), counts in service.stored_key_counts(session).items():
             parts = "，".join(f"{k} {n} 条" for k, n in sorted(counts.items())) or "无数据"
             click.echo(f"  {table}.{column}：{parts}")
@@ -75,9 +75,9 @@ def rotate_key() -> None:
     from reviewapp.crypto import core, service
     from reviewapp.db import session_scope
 
-    _settings()
+    cli_settings()
     try:
-        with session_scope(_engine(), write=True) as session:
+        with session_scope(cli_engine(), write=True) as session:
             changed = service.rotate(session, actor=Actor.system("命令行"))
             session.commit()
     except core.CryptoError as exc:

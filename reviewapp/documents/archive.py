@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from reviewapp.documents import builders  # noqa: F401  (registers the documents before any is rendered)
 from reviewapp.documents.registry import Target, render_document
 from reviewapp.errors import ServiceError
 

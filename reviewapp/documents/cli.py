@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewapp.cli import _engine, export_group
+from reviewapp.cli import cli_engine, export_group
 
 NAMES = (
     "score-sheets",
@@ -46,7 +46,7 @@ def document(
 
     try:
         pdf = take_document(
-            _engine(),
+            cli_engine(),
             actor=Actor.system("命令行"),
             key=name,
             target=Target(round_id, panel_id, application_id, objection_id),

@@ -96,7 +96,6 @@ class PdfFile:
 
 def render_document(session: Session, *, key: str, target: Target, now: datetime | None = None) -> PdfFile:
     """Build the context, render the template to PDF. ServiceError / NotFound say (in Chinese) what is wrong."""
-    from reviewapp.documents import builders  # noqa: F401  (registers the documents)
     from reviewapp.documents.render import html_to_pdf, render_html
     from reviewapp.rounds import service as rounds
 

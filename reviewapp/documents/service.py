@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from reviewapp.audit import Actor
 from reviewapp.db import session_scope
+from reviewapp.documents import builders  # noqa: F401  (registers the documents before any is rendered)
 from reviewapp.documents.registry import PdfFile, Target, render_document
 
 

@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-from reviewapp.db import import_all_models
+from reviewapp.models_registry import import_all_models
 
 import_all_models()
 config = context.config

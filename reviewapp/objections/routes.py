@@ -9,13 +9,12 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from sqlmodel import Session
 
 from reviewapp import clock
 from reviewapp.audit import Actor
 from reviewapp.casework.routes import CaseworkController, case_page
-from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import Column
 from reviewapp.files import ALLOWED_UPLOAD_TEXT
 from reviewapp.forms import Field, FormResult, validate
@@ -26,8 +25,6 @@ from reviewapp.publicity.calendar import add_working_days
 from reviewapp.web import (
     MultipartData,
     actor_of,
-    checked_uploads,
-    flash,
     form_fields,
     htmx_target,
     int_or_none,
@@ -96,10 +93,6 @@ NOTE_LABELS = {
 EVENT_ACTIONS = [*rules.EVENT_LABELS.items(), ("note", "添加办理记录")]  # what a handler records while verifying
 
 
-def _today() -> date:
-    return clock.today_beijing()
-
-
 def _step_defaults(today: date) -> dict[str, Any]:
     return {
         "reply_deadline": add_working_days(today, rules.DEFAULT_REPLY_WORKING_DAYS).isoformat(),
@@ -115,7 +108,7 @@ def _flags(o: Objection, today: date) -> list[rules.Alert]:
 
 
 def _context(request: Request, db: Session, objection: Objection, **extra: Any) -> dict[str, Any]:
-    today = _today()
+    today = clock.today_beijing()
     facts = service.case_facts(db, objection)
     page = case_page(request, db, service.OBJECTION_KIND, objection, base_url="/objections", facts=facts, today=today)
     is_handler = page["is_handler"]
@@ -216,18 +209,19 @@ class ObjectionController(CaseworkController):
     def new(self, request: Request, db: NamedDependency[Session], round_id: FromQuery[str] = "") -> Template:
         rounds = service.publicity_rounds(db)
         chosen = int_or_none(round_id) or (rounds[0][0].id if len(rounds) == 1 else None)
-        form = {"received_on": _today().isoformat(), "round_id": str(chosen or ""), "objector_kind": "unit"}
+        form = {
+            "received_on": clock.today_beijing().isoformat(),
+            "round_id": str(chosen or ""),
+            "objector_kind": "unit",
+        }
         if htmx_target(request) == "target-picker":
             return render_block("objections/form.html", "targets", **_form_context(db, form, {}))
         return render("objections/form.html", **_form_context(db, form, {}))
 
     @post("/", sync_to_thread=True)
     def create(self, request: Request, db: NamedDependency[Session], data: MultipartData) -> Any:
-        settings = settings_of(request)
         form = validate(form_fields(data), OBJECTION_FIELDS)
-        uploads, problem = checked_uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=MAX_FILES)
-        if problem:
-            form.add_error("files", problem)
+        uploads = self.uploads_of(request, data, form)
         if form.ok:
             v = form.values
             target = v["target"]
@@ -235,11 +229,14 @@ class ObjectionController(CaseworkController):
             if target != OTHER_TARGET and application_id is None:
                 form.add_error("target", "请选择被异议的项目。")
         if form.ok:
-            try:
-                objection = service.create_objection(
+            done = self.register_case(
+                request,
+                db,
+                form,
+                lambda: service.create_objection(
                     db,
                     actor=actor_of(request),
-                    settings=settings,
+                    settings=settings_of(request),
                     round_id=v["round_id"],
                     application_id=application_id,
                     target_name=v["target_name"] or "",
@@ -252,17 +249,13 @@ class ObjectionController(CaseworkController):
                     sealed_or_signed=bool(v["sealed_or_signed"]),
                     content=v["content"],
                     uploads=uploads,
-                    today=_today(),
-                )
-                db.commit()
-                flash(request, f"已登记异议 {objection.number}。请核对受理条件，决定受理或不予受理。")
-                return Redirect(path=f"/objections/{objection.id}", status_code=303)
-            except NotFound as exc:
-                db.rollback()
-                form.add_error("round_id", exc.message)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_form", exc.message)
+                    today=clock.today_beijing(),
+                ),
+                message="已登记异议 {number}。请核对受理条件，决定受理或不予受理。",
+                not_found_field="round_id",
+            )
+            if done is not None:
+                return done
         return no_store(render("objections/form.html", **_form_context(db, form.raw, form.errors)))
 
     @get("/{objection_id:int}/print", sync_to_thread=True)
@@ -351,7 +344,7 @@ class ObjectionController(CaseworkController):
             "note": values.get("note") or "",
             "values": values,
             "uploads": uploads,
-            "today": _today(),
+            "today": clock.today_beijing(),
         }
         if _is_event(code):
             service.record_event(db, **common)

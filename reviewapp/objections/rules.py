@@ -10,10 +10,10 @@ from datetime import date
 from typing import Any
 
 from reviewapp.applications.rules import Check
-from reviewapp.casework.rules import Transition, Workflow
+from reviewapp.casework.rules import Transition, Workflow, start_verifying
 from reviewapp.objections.models import ObjectorKind
 from reviewapp.publicity.calendar import within
-from reviewapp.reports.rules import Alert
+from reviewapp.reports.rules import Alert, deadline_alert
 
 # --- acceptance (受理) ----------------------------------------------------------------------------
 
@@ -173,14 +173,7 @@ OBJECTION_WORKFLOW = Workflow(
             precondition=_acceptable,
         ),
         Transition("refuse", "不予受理", frozenset({"registered"}), "refused", requires=("note",), handler_only=False),
-        Transition(
-            "start",
-            "开始核实（指定承办人、要求企业说明）",
-            frozenset({"accepted"}),
-            "verifying",
-            requires=("handlers", "reply_deadline"),
-            handler_only=False,  # this step assigns the handlers
-        ),
+        start_verifying("开始核实（指定承办人、要求企业说明）"),
         Transition(
             "conclude",
             "作出核实结论",
@@ -236,15 +229,12 @@ def list_reason(*, conclusion: str, number: str, note: str) -> str:
 
 def objection_flags(*, state: str, reply_deadline: date | None, explained_on: date | None, today: date) -> list[Alert]:
     """Deadline flags for the register and the objection's page; `urgent` ones count as overdue."""
-    flags: list[Alert] = []
+    flags: list[Alert | None] = []
     if state == "registered":
         flags.append(Alert("待受理", "tag-warn"))
     if state == "verifying" and reply_deadline is not None and explained_on is None:
-        if today > reply_deadline:
-            flags.append(Alert(f"企业说明已逾期（期限 {reply_deadline.isoformat()}）", "tag-bad", urgent=True))
-        elif (reply_deadline - today).days <= DUE_SOON_DAYS:
-            flags.append(Alert(f"企业说明期限 {reply_deadline.isoformat()}", "tag-warn"))
-    return flags
+        flags.append(deadline_alert("企业说明", reply_deadline, today, soon_days=DUE_SOON_DAYS))
+    return [f for f in flags if f is not None]
 
 
 def is_overdue(*, state: str, reply_deadline: date | None, explained_on: date | None, today: date) -> bool:

@@ -214,37 +214,24 @@ def case_facts(session: Session, objection: Objection) -> rules.CaseFacts:
 # --- verification ---------------------------------------------------------------------------------
 
 
-def is_objection_handler(session: Session, *, objection_id: int, user_id: int | None) -> bool:
-    return cases.is_case_handler(session, OBJECTION_KIND, case_id=objection_id, user_id=user_id)
-
-
-def take_step(
-    session: Session,
-    *,
-    actor: Actor,
-    settings: Settings,
-    objection_id: int,
-    code: str,
-    row_version: int,
-    note: str,
-    values: dict[str, Any],
-    uploads: Sequence[tuple[str, bytes]],
-    today: date,
-) -> CaseStep:
+def take_step(session: Session, *, objection_id: int, **step: Any) -> CaseStep:
     """One transition of the verification flow with its effects: handlers and the explanation deadline, the
-    conclusion, the outcome applied to the recommendation list, the reply to the objector."""
-    opened = cases.open_step(
+    conclusion, the outcome applied to the recommendation list, the reply to the objector. `step`: actor, settings,
+    code, row_version, note, values, uploads, today (see casework.cases.take_step)."""
+    return cases.take_step(
         session,
         OBJECTION_KIND,
-        actor=actor,
         case_id=objection_id,
-        code=code,
-        row_version=row_version,
-        values=values,
-        today=today,
+        record=_record_step,
+        effects=_step_effects,
+        facts=case_facts,
+        **step,
     )
-    objection: Objection = opened.case
-    data = opened.data
+
+
+def _record_step(
+    *, case: Objection, code: str, values: dict[str, Any], data: dict[str, Any], note: str, **_: Any
+) -> None:
     if code == "conclude":
         conclusion = values.get("conclusion") or ""
         if conclusion and conclusion not in rules.CONCLUSION_LABELS:
@@ -254,37 +241,34 @@ def take_step(
     elif code == "apply":
         outcome = values.get("outcome") or ""
         if outcome:
-            problem = rules.outcome_problem(objection.conclusion, outcome)
+            problem = rules.outcome_problem(case.conclusion, outcome)
             if problem:
                 raise ServiceError(problem, field="outcome")
         data["outcome"] = rules.OUTCOME_LABELS.get(outcome, "")
         if outcome in {"removed", "correction"} and note.strip():
-            data["list_reason"] = rules.list_reason(conclusion=objection.conclusion, number=objection.number, note=note)
-    step = casework.apply_transition(
-        session,
-        workflow=OBJECTION_WORKFLOW,
-        case=objection,
-        code=code,
-        actor=actor,
-        is_handler=opened.is_handler,
-        note=note,
-        data=data,
-        today=today,
-        row_version=row_version,
-        facts=case_facts(session, objection),
-    )
+            data["list_reason"] = rules.list_reason(conclusion=case.conclusion, number=case.number, note=note)
+
+
+def _step_effects(
+    *,
+    session: Session,
+    actor: Actor,
+    case: Objection,
+    code: str,
+    values: dict[str, Any],
+    data: dict[str, Any],
+    today: date,
+    **_: Any,
+) -> None:
     if code == "start":
-        cases.assign_on_start(session, OBJECTION_KIND, opened=opened, values=values, actor=actor)
-        objection.explained_on = None
+        case.explained_on = None
     elif code == "conclude":
-        objection.conclusion = values["conclusion"]
+        case.conclusion = values["conclusion"]
     elif code == "apply":
-        objection.outcome = values["outcome"]
-        _apply_to_list(session, actor=actor, objection=objection, reason=data.get("list_reason", ""))
+        case.outcome = values["outcome"]
+        _apply_to_list(session, actor=actor, objection=case, reason=data.get("list_reason", ""))
     elif code in {"close", "refuse"}:
-        objection.closed_on = today
-    cases.finish_step(session, settings=settings, case=objection, step=step, uploads=uploads, actor=actor)
-    return step
+        case.closed_on = today
 
 
 def _apply_to_list(session: Session, *, actor: Actor, objection: Objection, reason: str) -> None:
@@ -351,7 +335,7 @@ def record_event(
     objection = get_objection(session, objection_id, for_update=True)
     if code not in {*rules.EVENT_LABELS, "note"}:
         raise ServiceError("未知的办理操作。")
-    if not is_objection_handler(session, objection_id=objection.id, user_id=actor.user_id):  # type: ignore[arg-type]
+    if not cases.is_case_handler(session, OBJECTION_KIND, case_id=objection.id, user_id=actor.user_id):  # type: ignore[arg-type]
         raise ServiceError("只有该异议的承办人可以登记办理情况。")
     label = rules.EVENT_LABELS.get(code, "办理记录")
     if code in rules.EVENT_STATES and objection.state not in rules.EVENT_STATES[code]:

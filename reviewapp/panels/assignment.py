@@ -25,12 +25,12 @@ from reviewapp.panels.models import (
 )
 from reviewapp.panels.service import (
     PASSED,
-    _reset_declarations,
-    _with_reason,
     get_panel,
     guard_panel_change,
+    reset_declarations,
     round_membership,
     round_panels,
+    with_reason,
 )
 from reviewapp.rounds.service import get_round
 
@@ -87,7 +87,7 @@ def assign_application(
         action="panel.assign",
         entity_type="panel",
         entity_id=target.id if target is not None else old.id,  # type: ignore[union-attr]
-        summary=_with_reason(text, reason),
+        summary=with_reason(text, reason),
         before={"application_id": app.id, "panel_id": old.id if old else None},
         after={"application_id": app.id, "panel_id": panel_id},
     )
@@ -95,7 +95,7 @@ def assign_application(
         recompute_conflicts(
             session, actor=actor, round_id=rnd.id, today=today, expert_ids=_members_of(session, target.id)
         )  # type: ignore[arg-type]
-        _reset_declarations(
+        reset_declarations(
             session,
             actor=actor,
             round_id=rnd.id,
@@ -202,7 +202,7 @@ def auto_assign(
         action="panel.auto_assign",
         entity_type="round",
         entity_id=round_id,
-        summary=_with_reason(
+        summary=with_reason(
             f"自动分配「{rnd.name}」的申报项目：分配 {len(plan.placements)} 项（其中变动 {len(moved)} 项），"
             f"未能分配 {len(plan.unplaced)} 项",
             reason,
@@ -215,7 +215,7 @@ def auto_assign(
     )
     for panel_id in sorted(gained):
         panel_obj = session.get(Panel, panel_id)
-        _reset_declarations(
+        reset_declarations(
             session,
             actor=actor,
             round_id=round_id,

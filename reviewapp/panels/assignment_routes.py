@@ -18,7 +18,7 @@ from reviewapp.errors import NotFound, ServiceError
 from reviewapp.forms import Field, form_int, form_text, validate
 from reviewapp.panels import assignment, conflicts, service
 from reviewapp.panels.models import Conflict, ConflictRule, Expert, Panel, PanelMember
-from reviewapp.panels.routes import _round_or_404
+from reviewapp.panels.routes import round_or_404
 from reviewapp.web import (
     FormData,
     Page,
@@ -47,7 +47,7 @@ class RoundAssignmentController(Controller):
         show: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        rnd = _round_or_404(db, round_id)
+        rnd = round_or_404(db, round_id)
         statuses, reasons = assignment.assignment_overview(db, round_id=round_id)
         rows = statuses
         if q:
@@ -151,7 +151,7 @@ class RoundAssignmentController(Controller):
         only: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        rnd = _round_or_404(db, round_id)
+        rnd = round_or_404(db, round_id)
         stmt = (
             select(Conflict, Expert, Application, Enterprise, Panel)
             .join(Expert, Expert.id == Conflict.expert_id)  # type: ignore[arg-type]
@@ -195,7 +195,7 @@ class RoundAssignmentController(Controller):
 
     @post("/conflicts/recompute", sync_to_thread=True)
     def recompute(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Redirect:
-        _round_or_404(db, round_id)
+        round_or_404(db, round_id)
         result = conflicts.recompute_conflicts(db, actor=actor_of(request), round_id=round_id, today=today_beijing())
         db.commit()
         flash(
@@ -206,13 +206,13 @@ class RoundAssignmentController(Controller):
 
     @get("/coi", sync_to_thread=True)
     def coi_page(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
-        return render("panels/coi.html", rnd=_round_or_404(db, round_id), errors={})
+        return render("panels/coi.html", rnd=round_or_404(db, round_id), errors={})
 
     @post("/coi", sync_to_thread=True)
     def coi_update(
         self, request: Request, db: NamedDependency[Session], round_id: FromPath[int], data: FormData
     ) -> Any:
-        rnd = _round_or_404(db, round_id)
+        rnd = round_or_404(db, round_id)
         form = validate(
             data,
             [
@@ -239,6 +239,6 @@ class RoundAssignmentController(Controller):
                 return Redirect(path=f"/rounds/{round_id}/exclusions", status_code=303)
             except ServiceError as exc:
                 db.rollback()
-                rnd = _round_or_404(db, round_id)
+                rnd = round_or_404(db, round_id)
                 form.add_error(exc.field or "coi_employment_years", exc.message)
         return render("panels/coi.html", rnd=rnd, errors=form.errors)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reviewapp.cli import _engine, import_group
+from reviewapp.cli import cli_engine, import_group
 
 
 @import_group.command("experts")
@@ -19,11 +19,11 @@ def import_experts(file: Path, dry_run: bool) -> None:
     from reviewapp.clock import today_beijing
     from reviewapp.db import session_scope
     from reviewapp.excel import ExcelReadError
-    from reviewapp.panels import experts as pool
+    from reviewapp.panels import expert_import as bulk
 
-    with session_scope(_engine(), write=not dry_run) as session:
+    with session_scope(cli_engine(), write=not dry_run) as session:
         try:
-            preview = pool.parse_expert_workbook(session, file.read_bytes())
+            preview = bulk.parse_expert_workbook(session, file.read_bytes())
         except ExcelReadError as exc:
             click.echo(f"无法读取 {file.name}：{exc.message}", err=True)
             sys.exit(1)
@@ -36,7 +36,7 @@ def import_experts(file: Path, dry_run: bool) -> None:
         if dry_run:
             click.echo(f"检查通过（未写入）：{summary}。")
             return
-        outcome = pool.apply_expert_import(
+        outcome = bulk.apply_expert_import(
             session, actor=Actor.system("命令行"), preview=preview, today=today_beijing()
         )
         session.commit()

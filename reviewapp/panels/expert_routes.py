@@ -18,6 +18,7 @@ from reviewapp.clock import today_beijing
 from reviewapp.errors import ServiceError
 from reviewapp.excel import XLSX_MEDIA_TYPE, ExcelReadError, content_disposition
 from reviewapp.forms import Field, form_ids, form_int, form_text, validate
+from reviewapp.panels import expert_import as bulk
 from reviewapp.panels import experts as pool
 from reviewapp.panels import service
 from reviewapp.panels.models import RELATION_KINDS, Expert
@@ -93,7 +94,7 @@ class ExpertPoolController(Controller):
             "cities": pool.expert_cities(db),
             "specialties_of": pool.specialties_of,
             "usernames": _usernames(db, [e.user_id for e in result.items if e.user_id]),
-            "scheme": pool.USERNAME_SCHEME,
+            "scheme": bulk.USERNAME_SCHEME,
         }
         if request.htmx and request.htmx.target == "expert-table":  # type: ignore[attr-defined]
             return render_block("panels/experts.html", "table", **context)
@@ -252,7 +253,7 @@ class ExpertPoolController(Controller):
     @post("/accounts", sync_to_thread=True)
     def create_accounts(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
         try:
-            issued, skipped = pool.create_accounts(
+            issued, skipped = bulk.create_accounts(
                 db,
                 actor=actor_of(request),
                 expert_ids=form_ids((data or {}).get("expert_id")),
@@ -264,7 +265,7 @@ class ExpertPoolController(Controller):
             flash(request, exc.message, "error")
             return Redirect(path="/experts", status_code=303)
         return no_store(
-            render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=pool.USERNAME_SCHEME)
+            render("panels/credential_slips.html", issued=issued, skipped=skipped, scheme=bulk.USERNAME_SCHEME)
         )
 
     # --- import ---
@@ -276,7 +277,7 @@ class ExpertPoolController(Controller):
     @get("/import/template.xlsx", sync_to_thread=False)
     def import_template(self) -> Response[bytes]:
         return Response(
-            content=pool.import_template_bytes(),
+            content=bulk.import_template_bytes(),
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": content_disposition("专家导入模板.xlsx")},
         )
@@ -291,7 +292,7 @@ class ExpertPoolController(Controller):
                 "panels/expert_import.html", preview=None, error="请选择要上传的 Excel 文件。", payload="", filename=""
             )
         try:
-            preview = pool.parse_expert_workbook(db, content)
+            preview = bulk.parse_expert_workbook(db, content)
         except ExcelReadError as exc:
             return render("panels/expert_import.html", preview=None, error=exc.message, payload="", filename=filename)
         payload = base64.b64encode(content).decode("ascii") if preview.ok else ""
@@ -309,8 +310,8 @@ class ExpertPoolController(Controller):
             flash(request, "导入内容无效或已过期，请重新上传文件。", "error")
             return Redirect(path="/experts/import", status_code=303)
         try:
-            preview = pool.parse_expert_workbook(db, content)
-            outcome = pool.apply_expert_import(db, actor=actor_of(request), preview=preview, today=today_beijing())
+            preview = bulk.parse_expert_workbook(db, content)
+            outcome = bulk.apply_expert_import(db, actor=actor_of(request), preview=preview, today=today_beijing())
             db.commit()
         except (ServiceError, ExcelReadError) as exc:
             db.rollback()

@@ -19,13 +19,13 @@ from reviewapp.panels.models import (
     PanelMember,
 )
 from reviewapp.panels.service import (
-    _reset_declarations,
-    _with_reason,
     expert_panels,
     get_expert,
     get_panel,
     guard_panel_change,
     panel_members,
+    reset_declarations,
+    with_reason,
 )
 from reviewapp.rounds.service import get_round
 
@@ -124,7 +124,7 @@ def delete_panel(session: Session, *, actor: Actor, panel_id: int, reason: str =
         action="panel.delete",
         entity_type="panel",
         entity_id=panel_id,
-        summary=_with_reason(f"删除专家组「{panel.name}」，{len(apps)} 个申报项目改为未分配", reason),
+        summary=with_reason(f"删除专家组「{panel.name}」，{len(apps)} 个申报项目改为未分配", reason),
         before={"name": panel.name, "industry_group": panel.industry_group, "members": members, "applications": apps},
     )
 
@@ -155,15 +155,13 @@ def add_member(
         action="panel.member_add",
         entity_type="panel",
         entity_id=panel.id,
-        summary=_with_reason(
+        summary=with_reason(
             f"{expert.name} 加入专家组「{panel.name}」" + ("并任组长" if member.is_chair else ""), reason
         ),
         after={"expert_id": expert_id, "is_chair": member.is_chair},
     )
     # A pledge signed for this round before (on another panel's list) no longer covers this panel's enterprises.
-    _reset_declarations(
-        session, actor=actor, round_id=rnd.id, expert_ids=[expert_id], why=f"加入专家组「{panel.name}」"
-    )  # type: ignore[arg-type]
+    reset_declarations(session, actor=actor, round_id=rnd.id, expert_ids=[expert_id], why=f"加入专家组「{panel.name}」")  # type: ignore[arg-type]
     recompute_conflicts(session, actor=actor, round_id=rnd.id, today=today, expert_ids=[expert_id])  # type: ignore[arg-type]
     return member
 
@@ -187,7 +185,7 @@ def remove_member(session: Session, *, actor: Actor, panel_id: int, expert_id: i
         action="panel.member_remove",
         entity_type="panel",
         entity_id=panel.id,
-        summary=_with_reason(f"{expert.name} 移出专家组「{panel.name}」", reason),
+        summary=with_reason(f"{expert.name} 移出专家组「{panel.name}」", reason),
         before={"expert_id": expert_id, "is_chair": member.is_chair},
     )
 
@@ -217,7 +215,7 @@ def set_chair(session: Session, *, actor: Actor, panel_id: int, expert_id: int, 
         action="panel.chair_set",
         entity_type="panel",
         entity_id=panel.id,
-        summary=_with_reason(f"指定 {target[1].name} 为专家组「{panel.name}」组长", reason),
+        summary=with_reason(f"指定 {target[1].name} 为专家组「{panel.name}」组长", reason),
         before={"chair": [m.expert_id for m, _e in previous]},
         after={"chair": expert_id},
     )

@@ -33,7 +33,7 @@ GROUP_CHOICES = {g: g for g in INDUSTRY_GROUPS}
 # --- panels ------------------------------------------------------------------------------------------
 
 
-def _round_or_404(db: Session, round_id: int) -> Round:
+def round_or_404(db: Session, round_id: int) -> Round:
     return service.get_round(db, round_id)
 
 
@@ -75,7 +75,7 @@ class RoundPanelsController(Controller):
         return self._panels_page(db, round_id, form={}, errors={})
 
     def _panels_page(self, db: Session, round_id: int, *, form: dict[str, Any], errors: dict[str, str]) -> Template:
-        rnd = _round_or_404(db, round_id)
+        rnd = round_or_404(db, round_id)
         panels = service.round_panels(db, round_id)
         membership = service.round_membership(db, round_id)
         chairs = dict(
@@ -149,7 +149,7 @@ class RoundPanelsController(Controller):
         errors: dict[str, str] | None = None,
         form: dict[str, Any] | None = None,
     ) -> Template:
-        rnd = _round_or_404(db, round_id)
+        rnd = round_or_404(db, round_id)
         panel = service.get_panel(db, panel_id, round_id=round_id)
         members = service.panel_members(db, panel.id)  # type: ignore[arg-type]
         statuses, _reasons = assignment.assignment_overview(db, round_id=round_id)

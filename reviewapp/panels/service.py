@@ -150,11 +150,11 @@ def guard_panel_change(
     return reason[:300]
 
 
-def _with_reason(summary: str, reason: str) -> str:
+def with_reason(summary: str, reason: str) -> str:
     return f"{summary}（原因：{reason}）" if reason else summary
 
 
-def _reset_declarations(session: Session, *, actor: Actor, round_id: int, expert_ids: Iterable[int], why: str) -> int:
+def reset_declarations(session: Session, *, actor: Actor, round_id: int, expert_ids: Iterable[int], why: str) -> int:
     """Experts whose panel gained enterprises must go through the declaration list again before seeing anything."""
     ids = sorted(set(expert_ids))
     if not ids:

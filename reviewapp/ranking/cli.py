@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reviewapp.cli import _engine, export_group
+from reviewapp.cli import cli_engine, export_group
 from reviewapp.ranking.export_kinds import KINDS, ExportKind
 
 _HELP = {
@@ -36,7 +36,7 @@ def _command(kind: ExportKind) -> click.Command:
 
         try:
             file = exports.export(
-                _engine(),
+                cli_engine(),
                 actor=Actor.system("命令行"),
                 round_id=round_id,
                 kind=kind.key,

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from reviewapp.casework.rules import Transition, Workflow
+from reviewapp.casework.rules import Transition, Workflow, start_verifying
 from reviewapp.rounds.models import Tier
 
 # --- calendar arithmetic --------------------------------------------------------------------------
@@ -85,6 +85,15 @@ class Alert:
     label: str
     css: str  # tag-ok | tag-warn | tag-bad | tag-muted
     urgent: bool = False
+
+
+def deadline_alert(what: str, deadline: date, today: date, *, soon_days: int) -> Alert | None:
+    """A case's deadline as a flag: overdue (urgent), due within `soon_days`, or None. `what`: 答复, 整改, 企业说明."""
+    if today > deadline:
+        return Alert(f"{what}已逾期（期限 {deadline.isoformat()}）", "tag-bad", urgent=True)
+    if (deadline - today).days <= soon_days:
+        return Alert(f"{what}期限 {deadline.isoformat()}", "tag-warn")
+    return None
 
 
 def certification_alert(*, status: str, valid_to: date, today: date) -> Alert | None:
@@ -180,14 +189,7 @@ REPORT_WORKFLOW = Workflow(
             requires=("note", "public_reply"),
             handler_only=False,
         ),
-        Transition(
-            "start",
-            "开始核实（要求单位答复）",
-            frozenset({"accepted"}),
-            "verifying",
-            requires=("handlers", "reply_deadline"),
-            handler_only=False,  # this step assigns the handlers
-        ),
+        start_verifying("开始核实（要求单位答复）"),
         Transition(
             "record_reply", "登记单位答复", frozenset({"verifying"}), "replied", requires=("replied_on", "note")
         ),
@@ -252,20 +254,14 @@ DUE_SOON_DAYS = 3
 
 def report_flags(*, state: str, reply_deadline: date | None, rectify_deadline: date | None, today: date) -> list[Alert]:
     """Deadline flags for lists and the report page; `urgent` ones count as overdue."""
-    flags: list[Alert] = []
+    flags: list[Alert | None] = []
     if state == "verifying" and reply_deadline is not None:
-        if today > reply_deadline:
-            flags.append(Alert(f"答复已逾期（期限 {reply_deadline.isoformat()}）", "tag-bad", urgent=True))
-        elif (reply_deadline - today).days <= DUE_SOON_DAYS:
-            flags.append(Alert(f"答复期限 {reply_deadline.isoformat()}", "tag-warn"))
+        flags.append(deadline_alert("答复", reply_deadline, today, soon_days=DUE_SOON_DAYS))
     if state == "no_reply":
         flags.append(Alert("单位逾期未答复", "tag-bad", urgent=True))
     if state == "rectifying" and rectify_deadline is not None:
-        if today > rectify_deadline:
-            flags.append(Alert(f"整改已逾期（期限 {rectify_deadline.isoformat()}）", "tag-bad", urgent=True))
-        elif (rectify_deadline - today).days <= DUE_SOON_DAYS:
-            flags.append(Alert(f"整改期限 {rectify_deadline.isoformat()}", "tag-warn"))
-    return flags
+        flags.append(deadline_alert("整改", rectify_deadline, today, soon_days=DUE_SOON_DAYS))
+    return [f for f in flags if f is not None]
 
 
 def is_overdue(*, state: str, reply_deadline: date | None, rectify_deadline: date | None, today: date) -> bool:

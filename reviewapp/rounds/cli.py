@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reviewapp.cli import _engine, _settings, round_group
+from reviewapp.cli import cli_engine, cli_settings, round_group
 
 
 @round_group.command("create")
@@ -29,8 +29,8 @@ def round_create(name: str, tier: str, year: int | None, criteria_id: int | None
         )
     if year is not None and not 2000 <= year <= 2100:
         raise click.ClickException("年度应在 2000 到 2100 之间。")
-    settings = _settings()
-    with session_scope(_engine(), write=True) as session:
+    settings = cli_settings()
+    with session_scope(cli_engine(), write=True) as session:
         try:
             rnd = service.create_round(
                 session,
@@ -57,8 +57,8 @@ def round_list() -> None:
     from reviewapp.rounds import service
     from reviewapp.rounds.models import CriteriaVersion
 
-    tz = _settings().tz
-    with session_scope(_engine()) as session:
+    tz = cli_settings().tz
+    with session_scope(cli_engine()) as session:
         rounds = list(session.exec(service.list_rounds_query()))
         names = dict(session.exec(select(CriteriaVersion.id, CriteriaVersion.name)).all())
     if not rounds:

@@ -19,11 +19,11 @@ from reviewapp.rounds.models import (
 from reviewapp.rounds.rules import ParsedCriteria
 from reviewapp.rounds.service import (
     STALE_CRITERIA,
-    _check_version_meta,
-    _nodes,
-    _version_summary,
+    check_version_meta,
     get_version,
+    nodes_of,
     rounds_using,
+    version_summary,
 )
 
 
@@ -53,7 +53,7 @@ def version_choices(session: Session, *, current_id: int | None) -> list[Criteri
 
 
 def create_version(session: Session, *, actor: Actor, name: str, tier: str, note: str = "") -> CriteriaVersion:
-    _check_version_meta(name, tier, note)
+    check_version_meta(name, tier, note)
     version = CriteriaVersion(name=name.strip(), tier=tier, note=note.strip())
     session.add(version)
     session.flush()
@@ -81,11 +81,11 @@ def delete_version(session: Session, *, actor: Actor, version_id: int, row_versi
         raise ServiceError("该版本已冻结（曾用于评分），不能删除。")
     if version.is_template and not is_admin:
         raise ServiceError("模板只能由系统管理员删除。")
-    summary = _version_summary(session, version)
+    summary = version_summary(session, version)
     for child in session.exec(select(CriteriaVersion).where(CriteriaVersion.based_on_id == version.id)):
         child.based_on_id = None
         session.add(child)
-    nodes = _nodes(session, version_id)
+    nodes = nodes_of(session, version_id)
     for node in (n for n in nodes if n.parent_id is not None):
         session.delete(node)
     session.flush()
@@ -142,7 +142,7 @@ def import_version(
     session: Session, *, actor: Actor, name: str, tier: str, note: str, parsed: ParsedCriteria, filename: str = ""
 ) -> CriteriaVersion:
     """A new version from checked Excel rows; any problem refuses the whole import."""
-    _check_version_meta(name, tier, note)
+    check_version_meta(name, tier, note)
     if parsed.problems:
         raise ServiceError(f"表格中有 {len(parsed.problems)} 处问题，未导入任何内容。")
     if not parsed.dimensions:
@@ -158,7 +158,7 @@ def import_version(
         entity_type="criteria_version",
         entity_id=version.id,
         summary=f"从 Excel{('「' + filename[:80] + '」') if filename else ''}导入要素条件版本「{version.name}」",
-        after=_version_summary(session, version),
+        after=version_summary(session, version),
     )
     return version
 
@@ -186,6 +186,6 @@ def load_template(
         entity_type="criteria_version",
         entity_id=version.id,
         summary=f"载入系统自带的要素条件模板「{name}」",
-        after=_version_summary(session, version),
+        after=version_summary(session, version),
     )
     return version

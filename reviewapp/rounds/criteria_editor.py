@@ -20,12 +20,12 @@ from reviewapp.rounds.models import (
 from reviewapp.rounds.rules import EditMode, NodeDraft
 from reviewapp.rounds.service import (
     STALE_CRITERIA,
-    _check_version_meta,
-    _diff,
-    _node_dict,
-    _raise_first,
+    check_version_meta,
     copy_version,
+    field_diff,
     get_version,
+    node_dict,
+    raise_first,
 )
 
 
@@ -79,7 +79,7 @@ def _check_code_free(session: Session, version_id: int, code: str, *, except_id:
 
 def _check_draft(draft: NodeDraft) -> NodeDraft:
     problems = rules.node_problems(draft)
-    _raise_first(problems)
+    raise_first(problems)
     return draft.normalised()
 
 
@@ -152,7 +152,7 @@ def add_node(
         entity_type="criteria_version",
         entity_id=version.id,
         summary=f"在要素条件「{version.name}」中添加{what} {node.code} {node.title}",
-        after=_node_dict(node),
+        after=node_dict(node),
     )
     return EditOutcome(version=version, forked=forked, node=node)
 
@@ -185,7 +185,7 @@ def update_node(
     )
     node = _find_node(session, version, node_id, source_id=version_id)
     _check_code_free(session, version.id, clean.code, except_id=node.id)  # type: ignore[arg-type]
-    before = _node_dict(node)
+    before = node_dict(node)
     new_parent = _parent_in(session, version, new_parent_code)
     if not is_dimension and new_parent != node.parent_id:
         node.parent_id = new_parent
@@ -194,10 +194,10 @@ def update_node(
     node.max_points, node.step = clean.max_points or Decimal("0"), clean.step or Decimal("0")
     session.add(node)
     session.flush()
-    after = _node_dict(node)
+    after = node_dict(node)
     if new_parent_code != old_parent_code:
         before["dimension"], after["dimension"] = old_parent_code, new_parent_code
-    old, new = _diff(before, after)
+    old, new = field_diff(before, after)
     audit.record(
         session,
         actor=actor,
@@ -220,7 +220,7 @@ def delete_node(
     )
     node = _find_node(session, version, node_id, source_id=version_id)
     children = list(session.exec(select(CriteriaNode).where(CriteriaNode.parent_id == node.id)))
-    before = {**_node_dict(node), "items": [_node_dict(c) for c in children]} if children else _node_dict(node)
+    before = {**node_dict(node), "items": [node_dict(c) for c in children]} if children else node_dict(node)
     for child in children:
         session.delete(child)
     session.flush()
@@ -289,7 +289,7 @@ def update_version(
     tier: str,
     note: str,
 ) -> EditOutcome:
-    _check_version_meta(name, tier, note)
+    check_version_meta(name, tier, note)
     version, forked = _begin_edit(
         session, actor=actor, version_id=version_id, row_version=row_version, is_admin=is_admin
     )
@@ -297,7 +297,7 @@ def update_version(
     version.name, version.tier, version.note = name.strip(), tier, note.strip()
     session.add(version)
     session.flush()
-    old, new = _diff(before, {"name": version.name, "tier": version.tier, "note": version.note})
+    old, new = field_diff(before, {"name": version.name, "tier": version.tier, "note": version.note})
     audit.record(
         session,
         actor=actor,

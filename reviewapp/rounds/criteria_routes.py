@@ -19,9 +19,21 @@ from reviewapp.excel import XLSX_MEDIA_TYPE, Column, ExcelReadError, content_dis
 from reviewapp.forms import Field, FormResult, validate
 from reviewapp.rounds import criteria, criteria_editor, rules, service
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, NodeKind, Tier
-from reviewapp.rounds.routes import TIER_CHOICES, _htmx, _int_or_none, _is_admin, _or_404
+from reviewapp.rounds.routes import TIER_CHOICES, is_admin
 from reviewapp.spreadsheets import FORMATS_TEXT, SPREADSHEET_SUFFIXES
-from reviewapp.web import FormData, actor_of, flash, paginate, parse_page, render, render_block, staff_only
+from reviewapp.web import (
+    FormData,
+    actor_of,
+    flash,
+    found_or_404,
+    int_or_none,
+    is_htmx,
+    paginate,
+    parse_page,
+    render,
+    render_block,
+    staff_only,
+)
 
 KIND_CHOICES = {NodeKind.points.value: "分值项", NodeKind.gate.value: "否决项（一票否决）"}
 
@@ -52,7 +64,7 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
 def _get_version(db: Session, version_id: int) -> CriteriaVersion:
-    return _or_404(service.get_version, db, version_id)  # type: ignore[no-any-return]
+    return found_or_404(service.get_version, db, version_id)  # type: ignore[no-any-return]
 
 
 def _editor_context(
@@ -69,7 +81,7 @@ def _editor_context(
     used_by = service.rounds_using(db, [version.id]).get(version.id)  # type: ignore[list-item]
     based_on = db.get(CriteriaVersion, version.based_on_id) if version.based_on_id else None
     decision = rules.edit_decision(
-        is_template=version.is_template, frozen=version.frozen_at is not None, is_admin=_is_admin(request)
+        is_template=version.is_template, frozen=version.frozen_at is not None, is_admin=is_admin(request)
     )
     if decision.mode == rules.EditMode.refused:
         editing = ""
@@ -89,7 +101,7 @@ def _editor_context(
         "tiers": TIER_CHOICES,
         "dimension_choices": {str(d.id): f"{d.code} {d.title}" for d in tree.dimensions},
         "pts": rules.fmt_points,
-        "deletable": used_by is None and version.frozen_at is None and (not version.is_template or _is_admin(request)),
+        "deletable": used_by is None and version.frozen_at is None and (not version.is_template or is_admin(request)),
     }
 
 
@@ -209,7 +221,7 @@ class CriteriaController(Controller):
         elif edit.startswith("item-new-"):
             form = {"kind": NodeKind.points.value, "step": "0.5", "parent_id": edit.removeprefix("item-new-")}
         context = _editor_context(request, db, version, editing=edit, form=form)
-        if _htmx(request):
+        if is_htmx(request):
             return render_block("criteria/editor.html", "tree", **context)
         return render("criteria/editor.html", **context)
 
@@ -230,10 +242,10 @@ class CriteriaController(Controller):
         if outcome is not None and outcome.forked:
             flash(request, rules.edit_decision(is_template=False, frozen=True, is_admin=False).reason, "warning")
             target = f"/criteria/{outcome.version.id}"
-            if _htmx(request):
+            if is_htmx(request):
                 return Response(content="", status_code=200, headers={"HX-Redirect": target})
             return Redirect(path=target, status_code=303)
-        if outcome is not None and not _htmx(request):
+        if outcome is not None and not is_htmx(request):
             if done:
                 flash(request, done)
             return Redirect(path=f"/criteria/{version_id}", status_code=303)
@@ -241,7 +253,7 @@ class CriteriaController(Controller):
         version = _get_version(db, version_id)
         context = _editor_context(request, db, version, editing=editing, form=form, errors=errors, error=error)
         context["done"] = done if outcome is not None else ""
-        if _htmx(request):
+        if is_htmx(request):
             return render_block("criteria/editor.html", "tree", **context)
         return render("criteria/editor.html", **context)
 
@@ -279,7 +291,7 @@ class CriteriaController(Controller):
                     "actor": actor_of(request),
                     "version_id": version_id,
                     "row_version": form.values["row_version"],
-                    "is_admin": _is_admin(request),
+                    "is_admin": is_admin(request),
                     "draft": draft,
                 }
                 if node_id is None:
@@ -358,14 +370,14 @@ class CriteriaController(Controller):
         **kwargs: Any,
     ) -> Any:
         _get_version(db, version_id)
-        row_version = _int_or_none((data or {}).get("row_version"))
+        row_version = int_or_none((data or {}).get("row_version"))
         try:
             outcome = operation(
                 db,
                 actor=actor_of(request),
                 version_id=version_id,
                 row_version=row_version or 0,
-                is_admin=_is_admin(request),
+                is_admin=is_admin(request),
                 **kwargs,
             )
             db.commit()
@@ -387,7 +399,7 @@ class CriteriaController(Controller):
                     actor=actor_of(request),
                     version_id=version_id,
                     row_version=form.values["row_version"],
-                    is_admin=_is_admin(request),
+                    is_admin=is_admin(request),
                     name=form.values["name"],
                     tier=form.values["tier"],
                     note=form.values["note"] or "",
@@ -437,8 +449,8 @@ class CriteriaController(Controller):
                 db,
                 actor=actor_of(request),
                 version_id=version.id,
-                is_admin=_is_admin(request),  # type: ignore[arg-type]
-                row_version=_int_or_none((data or {}).get("row_version")) or 0,
+                is_admin=is_admin(request),  # type: ignore[arg-type]
+                row_version=int_or_none((data or {}).get("row_version")) or 0,
             )
             db.commit()
             flash(request, f"已删除要素条件版本「{version.name}」。")

@@ -8,7 +8,6 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import func
@@ -17,13 +16,26 @@ from sqlmodel import Session, select
 from reviewapp.applications.models import Application
 from reviewapp.auth.models import Role
 from reviewapp.clock import as_utc, utcnow
-from reviewapp.errors import Conflict, NotFound, ServiceError
+from reviewapp.errors import Conflict, ServiceError
 from reviewapp.forms import Field, FormResult, validate
 from reviewapp.panels import conflicts
 from reviewapp.panels.models import Panel
 from reviewapp.rounds import criteria, rules, service
 from reviewapp.rounds.models import TIER_LABELS, Aggregation, CriteriaVersion, Round, Tier
-from reviewapp.web import FormData, actor_of, flash, paginate, parse_page, render, render_block, settings_of, staff_only
+from reviewapp.web import (
+    FormData,
+    actor_of,
+    flash,
+    found_or_404,
+    htmx_target,
+    int_or_none,
+    paginate,
+    parse_page,
+    render,
+    render_block,
+    settings_of,
+    staff_only,
+)
 
 TIER_CHOICES = {t.value: TIER_LABELS[t] for t in Tier}
 AGGREGATION_CHOICES = {a.value: a.label for a in Aggregation}
@@ -42,12 +54,8 @@ FORM_FIELD_OF = {"tie_break": "tie_break_1", "scoring_deadline": "scoring_deadli
 END_OF_DAY = time(23, 59)
 
 
-def _is_admin(request: Request) -> bool:
+def is_admin(request: Request) -> bool:
     return bool(request.user and request.user.role == Role.sysadmin.value)
-
-
-def _htmx(request: Request) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 # --- round form -----------------------------------------------------------------------------------
@@ -164,7 +172,7 @@ def _round_form_context(
     catalogue = form.get("scenario_catalogue_version") or (service.catalogue_versions(db) or [""])[0]
     current_id = rnd.criteria_version_id if rnd else None
     choices = criteria.version_choices(db, current_id=current_id)
-    chosen_id = _int_or_none(form.get("criteria_version_id"))
+    chosen_id = int_or_none(form.get("criteria_version_id"))
     chosen = next((c for c in choices if c.id == chosen_id), None) or next((c for c in choices if c.is_template), None)
     titles = [d.title for d in service.criteria_tree(db, chosen.id).dimensions] if chosen else []  # type: ignore[arg-type]
     current_keys = [form.get(f"tie_break_{i}", "") for i in range(1, rules.TIE_BREAK_SLOTS + 1)]
@@ -181,13 +189,6 @@ def _round_form_context(
         "tie_options": rules.tie_break_options(titles, [k for k in current_keys if k]),
         "tie_slots": range(1, rules.TIE_BREAK_SLOTS + 1),
     }
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _round_stage(rnd: Round) -> tuple[str, str]:
@@ -213,7 +214,7 @@ class RoundController(Controller):
         tier: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        year_value = _int_or_none(year)
+        year_value = int_or_none(year)
         stmt = service.list_rounds_query(q=q[:64], year=year_value, tier=tier if tier in TIER_CHOICES else "")
         result = paginate(db, stmt, page=parse_page(page), per_page=20)
         version_ids = [r.criteria_version_id for r in result.items if r.criteria_version_id]
@@ -232,7 +233,7 @@ class RoundController(Controller):
             "versions": versions,
             "stage": _round_stage,
         }
-        if _htmx(request) and request.htmx.target == "round-table":  # type: ignore[attr-defined]
+        if htmx_target(request) == "round-table":
             return render_block("rounds/list.html", "table", **context)
         return render("rounds/list.html", **context)
 
@@ -319,7 +320,7 @@ class RoundController(Controller):
         rnd = _get_round(db, round_id)
         tz = settings_of(request).tz
         form, values = _check_round_form(db, data, round_id=rnd.id, tz=tz)
-        row_version = _int_or_none((data or {}).get("row_version"))
+        row_version = int_or_none((data or {}).get("row_version"))
         stale = False
         if form.ok:
             try:
@@ -353,12 +354,4 @@ class RoundController(Controller):
 
 
 def _get_round(db: Session, round_id: int) -> Round:
-    return _or_404(service.get_round, db, round_id)
-
-
-def _or_404(getter, db: Session, row_id: int):  # type: ignore[no-untyped-def]
-    """A missing row is the Chinese 404 page, not a 500."""
-    try:
-        return getter(db, row_id)
-    except NotFound as exc:
-        raise NotFoundException(exc.message) from exc
+    return found_or_404(service.get_round, db, round_id)

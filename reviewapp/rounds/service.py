@@ -121,7 +121,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def field_diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     keys = [k for k in after if _jsonable(before.get(k)) != _jsonable(after.get(k))]
     return {k: _jsonable(before.get(k)) for k in keys}, {k: _jsonable(after[k]) for k in keys}
 
@@ -175,7 +175,7 @@ def check_round_values(session: Session, values: dict[str, Any], *, round_id: in
     return problems
 
 
-def _raise_first(problems: dict[str, str]) -> None:
+def raise_first(problems: dict[str, str]) -> None:
     if problems:
         field, message = next(iter(problems.items()))
         raise ServiceError(message, field=field)
@@ -238,7 +238,7 @@ def create_round(
     values.update(defaults)
     values.update(settings or {})
     values.update(name=name.strip(), year=year, tier=tier.value)
-    _raise_first(check_round_values(session, values, round_id=None, tz=tz))
+    raise_first(check_round_values(session, values, round_id=None, tz=tz))
     _apply(rnd, values)
     session.add(rnd)
     session.flush()
@@ -266,10 +266,10 @@ def update_round(
         raise Conflict(STALE_ROUND)
     before = round_settings(rnd)
     merged = {**before, **values}
-    _raise_first(check_round_values(session, merged, round_id=rnd.id, tz=tz))
+    raise_first(check_round_values(session, merged, round_id=rnd.id, tz=tz))
     _apply(rnd, values)
     _attach_criteria(session, actor=actor, rnd=rnd, version_id=merged.get("criteria_version_id"))
-    old, new = _diff(before, round_settings(rnd))
+    old, new = field_diff(before, round_settings(rnd))
     if not new:
         return rnd
     rnd.row_version += 1
@@ -356,19 +356,19 @@ def get_version(session: Session, version_id: int, *, for_update: bool = False) 
     return version
 
 
-def _nodes(session: Session, version_id: int) -> list[CriteriaNode]:
+def nodes_of(session: Session, version_id: int) -> list[CriteriaNode]:
     return list(session.exec(select(CriteriaNode).where(CriteriaNode.version_id == version_id)))
 
 
 def criteria_tree(session: Session, version_id: int) -> CriteriaTree:
     """A version's dimensions with their items in order, with per-dimension and overall totals."""
-    return rules.build_tree(_nodes(session, version_id), version_id=version_id)
+    return rules.build_tree(nodes_of(session, version_id), version_id=version_id)
 
 
 COPIED_TEMPLATE_NOTE = "复制自系统模板。模板的分值与评分指引是示例，不是官方原文，请按本省要求核对修改。"
 
 
-def _node_dict(node: CriteriaNode) -> dict[str, Any]:
+def node_dict(node: CriteriaNode) -> dict[str, Any]:
     out: dict[str, Any] = {"code": node.code, "title": node.title, "kind": node.kind}
     if node.kind == NodeKind.points.value:
         out.update(max_points=rules.fmt_points(node.max_points), step=rules.fmt_points(node.step))
@@ -377,7 +377,7 @@ def _node_dict(node: CriteriaNode) -> dict[str, Any]:
     return out
 
 
-def _version_summary(session: Session, version: CriteriaVersion) -> dict[str, Any]:
+def version_summary(session: Session, version: CriteriaVersion) -> dict[str, Any]:
     tree = criteria_tree(session, version.id)  # type: ignore[arg-type]
     return {
         "name": version.name,
@@ -426,7 +426,7 @@ def copy_version(session: Session, *, actor: Actor, version_id: int, name: str |
     """A new, unfrozen, non-template version with the same tree; `based_on_id` remembers the source."""
     source = get_version(session, version_id)
     new_name = (name or f"{source.name}（副本）").strip()[:120]
-    _check_version_meta(new_name, source.tier, source.note)
+    check_version_meta(new_name, source.tier, source.note)
     note = COPIED_TEMPLATE_NOTE if source.is_template else source.note
     copy = CriteriaVersion(name=new_name, tier=source.tier, note=note, based_on_id=source.id)
     session.add(copy)
@@ -439,12 +439,12 @@ def copy_version(session: Session, *, actor: Actor, version_id: int, name: str |
         entity_type="criteria_version",
         entity_id=copy.id,
         summary=f"复制要素条件「{source.name}」为新版本「{copy.name}」",
-        after={"based_on_id": source.id, **_version_summary(session, copy)},
+        after={"based_on_id": source.id, **version_summary(session, copy)},
     )
     return copy
 
 
-def _check_version_meta(name: str, tier: str, note: str) -> None:
+def check_version_meta(name: str, tier: str, note: str) -> None:
     if not name.strip():
         raise ServiceError("「版本名称」为必填项。", field="name")
     if len(name.strip()) > 120:

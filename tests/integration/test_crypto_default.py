@@ -7,7 +7,7 @@ from sqlmodel import SQLModel, select
 from reviewapp.audit.models import AuditEntry
 from reviewapp.crypto import ConfidentialText
 from reviewapp.crypto.types import CONFIDENTIAL_COLUMNS
-from reviewapp.db import import_all_models
+from reviewapp.models_registry import import_all_models
 from tests.conftest import reread
 from tests.integration.test_reports_public import file_report
 

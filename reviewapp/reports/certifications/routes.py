@@ -3,7 +3,7 @@ major-change filings."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,6 +19,7 @@ from reviewapp.excel import Column, workbook_bytes
 from reviewapp.forms import Field, validate
 from reviewapp.reports import rules
 from reviewapp.reports.certifications import service
+from reviewapp.reports.listing import filtered_register
 from reviewapp.reports.models import (
     REVOCATION_REASON_LABELS,
     Certification,
@@ -55,10 +56,6 @@ EXPIRING_MONTHS = {"3": "3 个月内", "6": "6 个月内", "12": "12 个月内",
 EXPORT_LIMIT = 100_000
 
 
-def _today() -> date:
-    return clock.today_beijing()
-
-
 # --- certifications -------------------------------------------------------------------------------
 
 MANUAL_CERT_FIELDS = [
@@ -86,7 +83,7 @@ CHANGE_FIELDS = [
 
 
 def _cert_context(db: Session, cert: Certification, **extra: Any) -> dict[str, Any]:
-    today = _today()
+    today = clock.today_beijing()
     enterprise = db.get(Enterprise, cert.enterprise_id)
     rnd = db.get(Round, cert.round_id) if cert.round_id else None
     reviews = list(
@@ -121,6 +118,37 @@ def _cert_context(db: Session, cert: Certification, **extra: Any) -> dict[str, A
     return context
 
 
+def _cert_form(
+    request: Request,
+    db: Session,
+    cert_id: int,
+    data: dict[str, Any],
+    fields: list[Field],
+    *,
+    name: str,
+    act: Callable[[Certification, dict[str, Any]], tuple[str, str]],
+) -> Any:
+    """A form on a certification's page (复核, 重大变化): act(cert, values) returns the message to flash once
+    committed, then back to the page; a refusal re-renders the page with form `name` open and its errors."""
+    cert = found_or_404(service.get_certification, db, cert_id)
+    form = validate(data, fields)
+    if form.ok:
+        try:
+            message, level = act(cert, form.values)
+            db.commit()
+            flash(request, message, level)
+            return Redirect(path=f"/certifications/{cert.id}", status_code=303)
+        except ServiceError as exc:
+            db.rollback()
+            form.add_error(exc.field or f"_{name}", exc.message)
+    db.expire_all()
+    cert = found_or_404(service.get_certification, db, cert_id)
+    return render(
+        "certifications/detail.html",
+        **_cert_context(db, cert, errors=form.errors, open_form=name, **{f"{name}_form": form.raw}),
+    )
+
+
 class CertificationController(Controller):
     path = "/certifications"
     guards = [staff_only]
@@ -145,7 +173,7 @@ class CertificationController(Controller):
             "industry_group": industry_group if industry_group in INDUSTRY_GROUPS else "",
         }
         result = paginate(db, service.certifications_query(**filters), page=parse_page(page), per_page=30)
-        today = _today()
+        today = clock.today_beijing()
         context = {
             "page": result,
             "filters": filters,
@@ -226,7 +254,7 @@ class CertificationController(Controller):
         tier: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        today = _today()
+        today = clock.today_beijing()
         window = months if months in EXPIRING_MONTHS else "6"
         stmt = service.expiring_query(
             today=today, months=int(window), q=q[:64], tier=tier if tier in TIER_CHOICES else ""
@@ -299,63 +327,40 @@ class CertificationController(Controller):
 
     @post("/{cert_id:int}/rereview", sync_to_thread=True)
     def rereview(self, request: Request, db: NamedDependency[Session], cert_id: FromPath[int], data: FormData) -> Any:
-        cert = found_or_404(service.get_certification, db, cert_id)
-        form = validate(data, REREVIEW_FIELDS)
-        if form.ok:
-            try:
-                review = service.record_rereview(
-                    db,
-                    actor=actor_of(request),
-                    certification_id=cert.id,
-                    row_version=form.values["row_version"],
-                    outcome=form.values["outcome"],
-                    decided_on=form.values["decided_on"],
-                    note=form.values["note"] or "",
-                )
-                db.commit()
-                if review.new_valid_to:
-                    flash(request, f"已记录复核通过，有效期延长至 {review.new_valid_to.isoformat()}。")
-                else:
-                    flash(request, f"已记录「{review.outcome_label}」，该认定已失效。")
-                return Redirect(path=f"/certifications/{cert.id}", status_code=303)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_rereview", exc.message)
-        db.expire_all()
-        cert = found_or_404(service.get_certification, db, cert_id)
-        return render(
-            "certifications/detail.html",
-            **_cert_context(db, cert, rereview_form=form.raw, errors=form.errors, open_form="rereview"),
-        )
+        def act(cert: Certification, v: dict[str, Any]) -> tuple[str, str]:
+            review = service.record_rereview(
+                db,
+                actor=actor_of(request),
+                certification_id=cert.id,  # type: ignore[arg-type]
+                row_version=v["row_version"],
+                outcome=v["outcome"],
+                decided_on=v["decided_on"],
+                note=v["note"] or "",
+            )
+            if review.new_valid_to:
+                return f"已记录复核通过，有效期延长至 {review.new_valid_to.isoformat()}。", "success"
+            return f"已记录「{review.outcome_label}」，该认定已失效。", "success"
+
+        return _cert_form(request, db, cert_id, data, REREVIEW_FIELDS, name="rereview", act=act)
 
     @post("/{cert_id:int}/changes", sync_to_thread=True)
     def add_change(self, request: Request, db: NamedDependency[Session], cert_id: FromPath[int], data: FormData) -> Any:
-        cert = found_or_404(service.get_certification, db, cert_id)
-        form = validate(data, CHANGE_FIELDS)
-        if form.ok:
-            try:
-                change = service.record_major_change(
-                    db,
-                    actor=actor_of(request),
-                    certification_id=cert.id,
-                    changed_on=form.values["changed_on"],
-                    filed_on=form.values["filed_on"],
-                    description=form.values["description"],
-                    today=_today(),
-                )
-                db.commit()
-                status = rules.major_change_status(
-                    changed_on=change.changed_on, filed_on=change.filed_on, today=_today()
-                )
-                flash(request, f"已登记经营状况重大变化：{status.label}。", "warning" if status.urgent else "success")
-                return Redirect(path=f"/certifications/{cert.id}", status_code=303)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_change", exc.message)
-        return render(
-            "certifications/detail.html",
-            **_cert_context(db, cert, change_form=form.raw, errors=form.errors, open_form="change"),
-        )
+        def act(cert: Certification, v: dict[str, Any]) -> tuple[str, str]:
+            change = service.record_major_change(
+                db,
+                actor=actor_of(request),
+                certification_id=cert.id,  # type: ignore[arg-type]
+                changed_on=v["changed_on"],
+                filed_on=v["filed_on"],
+                description=v["description"],
+                today=clock.today_beijing(),
+            )
+            status = rules.major_change_status(
+                changed_on=change.changed_on, filed_on=change.filed_on, today=clock.today_beijing()
+            )
+            return f"已登记经营状况重大变化：{status.label}。", "warning" if status.urgent else "success"
+
+        return _cert_form(request, db, cert_id, data, CHANGE_FIELDS, name="change", act=act)
 
     @get("/changes", sync_to_thread=True)
     def changes(
@@ -365,21 +370,20 @@ class CertificationController(Controller):
         status: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        today = _today()
-        status = status if status in CHANGE_STATUS_CHOICES else ""
-        result = paginate(
-            db, service.major_changes_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
-        )
-        return render(
+        today = clock.today_beijing()
+        return filtered_register(
+            db,
             "certifications/changes.html",
-            page=result,
-            filters={"q": q[:64], "status": status},
+            query=service.major_changes_query,
+            q=q,
+            status=status,
             statuses=CHANGE_STATUS_CHOICES,
+            page=page,
+            today=today,
             change_status=lambda c: rules.major_change_status(
                 changed_on=c.changed_on, filed_on=c.filed_on, today=today
             ),
             due=rules.major_change_due,
-            today=today,
             tab="changes",
         )
 
@@ -402,7 +406,7 @@ class CertificationController(Controller):
                 change_id=change_id,
                 row_version=form.values["row_version"],
                 filed_on=form.values["filed_on"],
-                today=_today(),
+                today=clock.today_beijing(),
             )
             db.commit()
             flash(request, "已登记备案日期。")

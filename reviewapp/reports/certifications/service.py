@@ -56,7 +56,7 @@ def get_certification(session: Session, certification_id: int, *, for_update: bo
     return cert
 
 
-def _cert_snapshot(cert: Certification) -> dict[str, Any]:
+def cert_snapshot(cert: Certification) -> dict[str, Any]:
     return {
         "credit_code": cert.credit_code,
         "factory_name": cert.factory_name,
@@ -122,7 +122,7 @@ def certify(
             entity_id=cert.id,
             summary=f"认定 {enterprise.name} {app.factory_name} 为{rnd.tier_label}智能工厂，"
             f"有效期 {valid_from.isoformat()} 至 {valid_to.isoformat()}（{rnd.name}）",
-            after=_cert_snapshot(cert),
+            after=cert_snapshot(cert),
         )
         created.append(cert)
     return created
@@ -199,7 +199,7 @@ def record_certification(
         entity_id=cert.id,
         summary=f"录入认定：{enterprise.name} {cert.factory_name}（{TIER_LABELS[Tier(tier)]}，"
         f"{valid_from.isoformat()} 至 {valid_to.isoformat()}）",
-        after=_cert_snapshot(cert),
+        after=cert_snapshot(cert),
     )
     return cert
 
@@ -289,7 +289,7 @@ def record_rereview(
         result = ReReviewOutcome(outcome)
     except ValueError as exc:
         raise ServiceError("请选择复核结果。", field="outcome") from exc
-    before = _cert_snapshot(cert)
+    before = cert_snapshot(cert)
     review = ReReview(
         certification_id=cert.id,  # type: ignore[arg-type]
         outcome=result.value,
@@ -318,7 +318,7 @@ def record_rereview(
         entity_id=cert.id,
         summary=summary,
         before=before,
-        after={**_cert_snapshot(cert), "outcome": result.value, "decided_on": decided_on.isoformat()},
+        after={**cert_snapshot(cert), "outcome": result.value, "decided_on": decided_on.isoformat()},
     )
     return review
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -31,10 +30,6 @@ from reviewapp.web import (
 )
 
 TIER_CHOICES = {t.value: TIER_LABELS[t] for t in Tier}
-
-
-def _today() -> date:
-    return clock.today_beijing()
 
 
 PENETRATION_FIELDS = [
@@ -131,7 +126,7 @@ class FiguresController(Controller):
 
 
 def _figures_context(db: Session, year_text: str) -> dict[str, Any]:
-    today = _today()
+    today = clock.today_beijing()
     year = int_or_none(year_text) or today.year
     year = min(max(year, 2000), 2100)
     outcomes = service.report_outcomes(db, year=year)

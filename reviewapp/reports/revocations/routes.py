@@ -18,6 +18,7 @@ from reviewapp.excel import Column, workbook_bytes
 from reviewapp.forms import Field, parse_date, validate
 from reviewapp.reports import rules
 from reviewapp.reports.certifications import service as certifications
+from reviewapp.reports.listing import filtered_register
 from reviewapp.reports.models import (
     REVOCATION_REASON_LABELS,
     Certification,
@@ -28,8 +29,6 @@ from reviewapp.web import (
     actor_of,
     flash,
     found_or_404,
-    paginate,
-    parse_page,
     render,
     staff_only,
     xlsx_response,
@@ -38,10 +37,6 @@ from reviewapp.web import (
 REASON_CHOICES = {r.value: label for r, label in REVOCATION_REASON_LABELS.items()}
 BAN_STATUS_CHOICES = {"active": "禁止申报中", "ended": "已期满"}
 EXPORT_LIMIT = 100_000
-
-
-def _today() -> date:
-    return clock.today_beijing()
 
 
 REVOKE_FIELDS = [
@@ -64,12 +59,12 @@ class RevocationController(Controller):
     @get("/{cert_id:int}/revoke", sync_to_thread=True)
     def revoke_page(self, db: NamedDependency[Session], cert_id: FromPath[int]) -> Template:
         cert = found_or_404(certifications.get_certification, db, cert_id)
-        today = _today()
+        today = clock.today_beijing()
         form = {"revoked_on": today.isoformat(), "row_version": str(cert.row_version)}
         return self._revoke_form(db, cert, form, {})
 
     def _revoke_form(self, db: Session, cert: Certification, form: dict[str, Any], errors: dict[str, str]) -> Template:
-        revoked_on = _parse_date(form.get("revoked_on")) or _today()
+        revoked_on = _parse_date(form.get("revoked_on")) or clock.today_beijing()
         return render(
             "certifications/revoke.html",
             cert=cert,
@@ -96,7 +91,7 @@ class RevocationController(Controller):
                     revoked_on=form.values["revoked_on"],
                     reason=form.values["reason"],
                     banned_until=form.values["banned_until"],
-                    today=_today(),
+                    today=clock.today_beijing(),
                 )
                 db.commit()
                 flash(request, f"已取消认定。该企业 {revocation.banned_until.isoformat()} 前不得再次申报。")
@@ -116,16 +111,16 @@ class RevocationController(Controller):
         status: FromQuery[str] = "",
         page: FromQuery[str] = "1",
     ) -> Template:
-        today = _today()
-        status = status if status in BAN_STATUS_CHOICES else ""
-        result = paginate(
-            db, service.bans_query(q=q[:64], status=status, today=today), page=parse_page(page), per_page=30
-        )
-        return render(
+        today = clock.today_beijing()
+        return filtered_register(
+            db,
             "certifications/bans.html",
-            page=result,
-            filters={"q": q[:64], "status": status},
+            query=service.bans_query,
+            q=q,
+            status=status,
             statuses=BAN_STATUS_CHOICES,
+            page=page,
+            today=today,
             reasons=REASON_CHOICES,
             banned=lambda r: rules.is_banned(r.banned_until, today),
             tab="bans",
@@ -135,7 +130,7 @@ class RevocationController(Controller):
     def export_bans(
         self, db: NamedDependency[Session], q: FromQuery[str] = "", status: FromQuery[str] = ""
     ) -> Response[bytes]:
-        today = _today()
+        today = clock.today_beijing()
         stmt = service.bans_query(q=q[:64], status=status if status in BAN_STATUS_CHOICES else "", today=today)
         rows = (
             [

@@ -17,7 +17,7 @@ from reviewapp.errors import ServiceError
 from reviewapp.reports import rules
 from reviewapp.reports.certifications.service import (
     STALE_CERTIFICATION,
-    _cert_snapshot,
+    cert_snapshot,
     check_version,
     get_certification,
 )
@@ -65,7 +65,7 @@ def revoke(
     if banned_until < minimum:
         raise ServiceError(f"禁止申报期限至少 3 年：应不早于 {minimum.isoformat()}。", field="banned_until")
     enterprise = session.get(Enterprise, cert.enterprise_id)
-    before = _cert_snapshot(cert)
+    before = cert_snapshot(cert)
     cert.status = CertificationStatus.revoked.value
     cert.row_version += 1
     cert.updated_at = utcnow()
@@ -92,7 +92,7 @@ def revoke(
         f"{banned_until.isoformat()} 前不得再次申报",
         before=before,
         after={
-            **_cert_snapshot(cert),
+            **cert_snapshot(cert),
             "revocation_id": revocation.id,
             "reason_category": category.value,
             "revoked_on": revoked_on.isoformat(),

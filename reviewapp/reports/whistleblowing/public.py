@@ -26,7 +26,7 @@ from reviewapp.reports.models import (
     ReportSource,
 )
 from reviewapp.reports.rules import REPORT_WORKFLOW
-from reviewapp.reports.whistleblowing.service import REPORT_KIND, _match_certification
+from reviewapp.reports.whistleblowing.service import REPORT_KIND, match_certification
 from reviewapp.settings import Settings
 
 PUBLIC_ACTOR_NAME = "举报人"
@@ -91,7 +91,7 @@ def submit_public_report(
     if not content.strip():
         raise ServiceError("请填写举报内容。", field="content")
     code = "".join(secrets.choice("0123456789") for _ in range(rules.RECEIPT_DIGITS))
-    cert = _match_certification(session, name=target_name, factory=target_factory)
+    cert = match_certification(session, name=target_name, factory=target_factory)
     report = Report(
         source=ReportSource.public.value,
         channel="网上",

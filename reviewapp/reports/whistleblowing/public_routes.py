@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -33,10 +32,6 @@ from reviewapp.web import form_fields as _form_values
 
 PUBLIC_MAX_FILES = 5
 PUBLIC_MAX_FILE_MB = 10
-
-
-def _today() -> date:
-    return clock.today_beijing()
 
 
 # --- the public form (no login) -------------------------------------------------------------------
@@ -120,7 +115,7 @@ class PublicReportController(Controller):
                 reporter_name=v["reporter_name"],
                 reporter_contact=v["reporter_contact"],
                 uploads=uploads,
-                today=_today(),
+                today=clock.today_beijing(),
             )
             db.commit()
         except public.RateLimited as exc:

@@ -43,7 +43,6 @@ from reviewapp.web import (
     settings_of,
     staff_only,
 )
-from reviewapp.web import checked_uploads as _uploads
 from reviewapp.web import form_fields as _form_values
 
 REASON_CHOICES = {r.value: label for r, label in REVOCATION_REASON_LABELS.items()}
@@ -51,10 +50,6 @@ CHANNEL_CHOICES = {c: c for c in REPORT_CHANNELS}
 REPORT_FLAG_CHOICES = {"overdue": "逾期（须催办或作结论）", "open": "办理中", "closed": "已办结或不予受理"}
 STAFF_MAX_FILES = 10
 EXPORT_LIMIT = 100_000
-
-
-def _today() -> date:
-    return clock.today_beijing()
 
 
 # --- reports (staff) ------------------------------------------------------------------------------
@@ -130,7 +125,7 @@ def _step_defaults(today: date) -> dict[str, str]:
 
 
 def _report_context(request: Request, db: Session, report: Report, **extra: Any) -> dict[str, Any]:
-    today = _today()
+    today = clock.today_beijing()
     page = case_page(request, db, service.REPORT_KIND, report, base_url="/reports", facts=report, today=today)
     is_handler = page["is_handler"]
     revocation = db.get(Revocation, report.revocation_id) if report.revocation_id else None
@@ -198,7 +193,7 @@ class ReportController(CaseworkController):
 
     @get("/new", sync_to_thread=True)
     def new(self, db: NamedDependency[Session], target: FromQuery[str] = "") -> Template:
-        form = {"received_on": _today().isoformat(), "target": target}
+        form = {"received_on": clock.today_beijing().isoformat(), "target": target}
         return render(
             "reports/form.html",
             form=form,
@@ -217,19 +212,19 @@ class ReportController(CaseworkController):
 
     @post("/", sync_to_thread=True)
     def create(self, request: Request, db: NamedDependency[Session], data: MultipartData) -> Any:
-        settings = settings_of(request)
         form = validate(_form_values(data), REPORT_FIELDS)
-        uploads, problem = _uploads(data, max_bytes=settings.upload_max_mb * 1024 * 1024, max_count=STAFF_MAX_FILES)
-        if problem:
-            form.add_error("files", problem)
+        uploads = self.uploads_of(request, data, form)
         if form.ok:
             cert_id, app_id = _parse_target(form.values["target"])
             v = form.values
-            try:
-                report = service.create_report(
+            done = self.register_case(
+                request,
+                db,
+                form,
+                lambda: service.create_report(
                     db,
                     actor=actor_of(request),
-                    settings=settings,
+                    settings=settings_of(request),
                     channel=v["channel"],
                     received_on=v["received_on"],
                     certification_id=cert_id,
@@ -240,14 +235,12 @@ class ReportController(CaseworkController):
                     reporter_name=v["reporter_name"],
                     reporter_contact=v["reporter_contact"],
                     uploads=uploads,
-                    today=_today(),
-                )
-                db.commit()
-                flash(request, f"已登记举报 {report.number}。")
-                return Redirect(path=f"/reports/{report.id}", status_code=303)
-            except ServiceError as exc:
-                db.rollback()
-                form.add_error(exc.field or "_form", exc.message)
+                    today=clock.today_beijing(),
+                ),
+                message="已登记举报 {number}。",
+            )
+            if done is not None:
+                return done
         return render(
             "reports/form.html",
             form=form.raw,
@@ -370,7 +363,7 @@ class ReportController(CaseworkController):
             note=values.get("note") or "",
             values=values,
             uploads=uploads,
-            today=_today(),
+            today=clock.today_beijing(),
         )
 
     def reveal(self, db: Session, actor: Actor, case_id: int) -> Any:

@@ -178,7 +178,7 @@ def create_report(
     return report
 
 
-def _match_certification(session: Session, *, name: str, factory: str) -> Certification | None:
+def match_certification(session: Session, *, name: str, factory: str) -> Certification | None:
     """The one active certification whose enterprise (and factory, when given) matches what the public typed."""
     stmt = (
         select(Certification)
@@ -194,37 +194,14 @@ def _match_certification(session: Session, *, name: str, factory: str) -> Certif
 # --- reports: verification ------------------------------------------------------------------------
 
 
-def is_report_handler(session: Session, *, report_id: int, user_id: int | None) -> bool:
-    return cases.is_case_handler(session, REPORT_KIND, case_id=report_id, user_id=user_id)
-
-
-def take_step(
-    session: Session,
-    *,
-    actor: Actor,
-    settings: Settings,
-    report_id: int,
-    code: str,
-    row_version: int,
-    note: str,
-    values: dict[str, Any],
-    uploads: Sequence[tuple[str, bytes]],
-    today: date,
-) -> CaseStep:
+def take_step(session: Session, *, report_id: int, **step: Any) -> CaseStep:
     """One step of the verification flow (第二十一条), with its effects: handlers and the reply deadline,
-    the conclusion, the rectification deadline, the revocation and its ban, closing with the reply recorded."""
-    opened = cases.open_step(
-        session,
-        REPORT_KIND,
-        actor=actor,
-        case_id=report_id,
-        code=code,
-        row_version=row_version,
-        values=values,
-        today=today,
-    )
-    report: Report = opened.case
-    data = opened.data
+    the conclusion, the rectification deadline, the revocation and its ban, closing with the reply recorded.
+    `step`: actor, settings, code, row_version, note, values, uploads, today (see casework.cases.take_step)."""
+    return cases.take_step(session, REPORT_KIND, case_id=report_id, record=_record_step, effects=_step_effects, **step)
+
+
+def _record_step(*, code: str, values: dict[str, Any], data: dict[str, Any], today: date, **_: Any) -> None:
     if code == "record_reply":
         replied_on = values.get("replied_on")
         if replied_on is not None and replied_on > today:
@@ -245,41 +222,30 @@ def take_step(
         if revoked_on is not None:
             # The ban shown in the step is the one revoke() records: the given date, else the computed minimum.
             data["banned_until"] = values.get("banned_until") or rules.ban_until(revoked_on)
-    step = casework.apply_transition(
-        session,
-        workflow=REPORT_WORKFLOW,
-        case=report,
-        code=code,
-        actor=actor,
-        is_handler=opened.is_handler,
-        note=note,
-        data=data,
-        today=today,
-        row_version=row_version,
-    )
-    if code == "start":
-        cases.assign_on_start(session, REPORT_KIND, opened=opened, values=values, actor=actor)
-    elif code in rules.CONCLUSION_OF_TRANSITION:
-        report.conclusion = rules.CONCLUSION_OF_TRANSITION[code]
+
+
+def _step_effects(
+    *, session: Session, actor: Actor, case: Report, code: str, values: dict[str, Any], note: str, today: date, **_: Any
+) -> None:
+    if code in rules.CONCLUSION_OF_TRANSITION:
+        case.conclusion = rules.CONCLUSION_OF_TRANSITION[code]
         if code == "conclude_rectify":
-            report.rectify_deadline = values["rectify_deadline"]
+            case.rectify_deadline = values["rectify_deadline"]
         if code == "conclude_revoke":
             revocation = revoke(
                 session,
                 actor=actor,
-                certification_id=report.certification_id,  # type: ignore[arg-type]
+                certification_id=case.certification_id,  # type: ignore[arg-type]
                 row_version=None,
                 reason_category=values["reason_category"],
                 revoked_on=values["revoked_on"],
-                reason=f"举报 {report.number} 核实：{note.strip()}",
+                reason=f"举报 {case.number} 核实：{note.strip()}",
                 banned_until=values.get("banned_until"),
                 today=today,
             )
-            report.revocation_id = revocation.id
+            case.revocation_id = revocation.id
     elif code == "close":
-        report.closed_on = today
-    cases.finish_step(session, settings=settings, case=report, step=step, uploads=uploads, actor=actor)
-    return step
+        case.closed_on = today
 
 
 def add_note(
@@ -293,7 +259,7 @@ def add_note(
 ) -> CaseStep:
     """A handling note (办理记录) with files, by a handler; the state stays."""
     report = get_report(session, report_id)
-    if not is_report_handler(session, report_id=report.id, user_id=actor.user_id):  # type: ignore[arg-type]
+    if not cases.is_case_handler(session, REPORT_KIND, case_id=report.id, user_id=actor.user_id):  # type: ignore[arg-type]
         raise ServiceError("只有该举报的承办人可以添加办理记录。")
     if not note.strip():
         raise ServiceError("请填写办理记录。", field="note")
@@ -324,9 +290,10 @@ def link_target(
     check_version(report, row_version, casework.STALE_CASE)
     if report.state in REPORT_WORKFLOW.final_states or report.state in rules.CONCLUDED_STATES:
         raise ServiceError("该举报已有结论，不能再更改被举报对象。")
-    if report.state not in {"registered", "accepted"} and not is_report_handler(
+    if report.state not in {"registered", "accepted"} and not cases.is_case_handler(
         session,
-        report_id=report.id,
+        REPORT_KIND,
+        case_id=report.id,
         user_id=actor.user_id,  # type: ignore[arg-type]
     ):
         raise ServiceError("核实开始后，只有承办人可以更改被举报对象。")
