@@ -382,11 +382,11 @@ class DrawController(Controller):
             db.rollback()
             return self._draw_page(request, db, draw, {f"pick-{pick_id}": exc.message})
         if _text(data, "answer") != "accept":
-            flash(
-                request,
-                "已记录不参加，已按顺序递补备选专家。" if called else "已记录不参加；备选专家已用完，请重新抽取。",
-                "success" if called else "warning",
-            )
+            shortfall = "；".join(draws.panel_shortfalls(db, draw).get(pick.panel_id, []))
+            words = "已记录不参加，已按顺序递补备选专家。" if called else "已记录不参加；备选专家已用完，请重新抽取。"
+            if shortfall:
+                words += f"递补后不满足抽取条件：{shortfall}。"
+            flash(request, words, "success" if called and not shortfall else "warning")
         else:
             flash(request, "已记录同意参加。")
         return Redirect(path=f"/pool/draws/{draw.id}", status_code=303)
@@ -422,6 +422,25 @@ class DrawController(Controller):
                 pick_labels=PICK_STATUS_LABELS,
                 **draws.record_context(db, draw),
             )
+        )
+
+    @get("/{draw_id:int}/record.pdf", sync_to_thread=True)
+    def record_pdf(self, request: Request, db: NamedDependency[Session], draw_id: FromPath[int]) -> Response[Any]:
+        """The 抽取记录表 as a PDF through the documents registry, with names for the drawer and the supervisor."""
+        from reviewapp.documents.registry import Target
+        from reviewapp.documents.render import PDF_MEDIA_TYPE
+        from reviewapp.documents.service import take_document
+
+        draw = draws.get_draw(db, draw_id)
+        rnd = get_round(db, draw.round_id)
+        visible = draws.names_visible(draw, rnd, request.user)
+        target = Target(draw.round_id, draw_id=draw.id, unsealed=visible)
+        pdf = take_document(request.app.state.engine, actor=actor_of(request), key="draw-record", target=target)
+        _audit_view(request, db, draw, "抽取记录表（PDF）", sealed=not visible)
+        return Response(
+            content=pdf.data,
+            media_type=PDF_MEDIA_TYPE,
+            headers={"Content-Disposition": content_disposition(pdf.filename), "Cache-Control": "no-store"},
         )
 
     @get("/{draw_id:int}/record.xlsx", sync_to_thread=True)

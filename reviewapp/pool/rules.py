@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from reviewapp.panels.rules import normalise_org_name
 
@@ -113,7 +114,7 @@ class Conditions:
             lines.append(f"评审日期：{self.review_date.isoformat()}（仅抽取该日可参评的专家）")
         return lines
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["specialty_min"] = [list(x) for x in self.specialty_min]
         data["excluded_orgs"] = list(self.excluded_orgs)
@@ -121,7 +122,7 @@ class Conditions:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> Conditions:
+    def from_json(cls, data: dict[str, Any]) -> Conditions:
         return cls(
             per_panel=int(data["per_panel"]),
             backups=int(data["backups"]),
@@ -276,21 +277,23 @@ def _open_needs(members: Sequence[Candidate], cond: Conditions) -> int:
 
 
 def condition_problems(members: Sequence[Candidate], cond: Conditions) -> list[str]:
-    """Which conditions a panel's members break (empty: all hold)."""
+    """Which conditions a panel's members break and by how many experts (empty: all hold)."""
     out = []
-    if len(members) != cond.per_panel:
-        out.append(f"人数 {len(members)}，应为 {cond.per_panel}")
+    if len(members) < cond.per_panel:
+        out.append(f"人数 {len(members)} 人，应为 {cond.per_panel} 人，差 {cond.per_panel - len(members)} 人")
+    elif len(members) > cond.per_panel:
+        out.append(f"人数 {len(members)} 人，应为 {cond.per_panel} 人，多 {len(members) - cond.per_panel} 人")
     for s, n in cond.specialty_min:
         have = sum(1 for m in members if s in m.specialties)
         if have < n:
-            out.append(f"「{s}」专业 {have} 人，少于 {n} 人")
+            out.append(f"「{s}」专业至少 {n} 人，现有 {have} 人，差 {n - have} 人")
     if cond.max_per_org:
         org, count = Counter(m.org for m in members).most_common(1)[0] if members else ("", 0)
         if count > cond.max_per_org:
-            out.append(f"同一单位 {count} 人，超过 {cond.max_per_org} 人")
+            out.append(f"同一单位至多 {cond.max_per_org} 人，现有 {count} 人，多 {count - cond.max_per_org} 人")
     outside = sum(1 for m in members if m.outside)
     if outside < cond.min_outside:
-        out.append(f"省外专家 {outside} 人，少于 {cond.min_outside} 人")
+        out.append(f"省外专家至少 {cond.min_outside} 人，现有 {outside} 人，差 {cond.min_outside - outside} 人")
     return out
 
 
