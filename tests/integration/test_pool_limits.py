@@ -5,15 +5,17 @@ moment cannot both win; the suspension rules of evaluations are settings."""
 from __future__ import annotations
 
 import json
+import threading
 
 from sqlmodel import Session, select
 
+from reviewapp.audit.models import AuditEntry
 from reviewapp.auth.models import Role
 from reviewapp.panels.models import Panel
 from reviewapp.pool.models import Draw, DrawPick, PoolProfile
 from tests.conftest import reread
 from tests.factories import make_application, make_enterprise, make_expert, make_round
-from tests.integration.test_pool_http import _draw
+from tests.integration.test_pool_http import _draw, _scenario
 
 
 def _one_panel_one_specialist(db: Session):  # type: ignore[no-untyped-def]
@@ -87,3 +89,33 @@ def _specialties(db: Session, expert_id: int) -> list[str]:
     from reviewapp.panels.models import Expert
 
     return json.loads(db.get(Expert, expert_id).specialties_json)
+
+
+def test_two_staff_submitting_the_draw_at_the_same_moment_cannot_both_win(db, make_user, login) -> None:  # type: ignore[no-untyped-def]
+    s = _scenario(db)
+    boss = make_user("boss", Role.staff)
+    browsers = [login(make_user(f"drawer{n}", Role.staff)) for n in range(2)]
+    for b in browsers:  # both loaded the form when no draw existed (expected_seq 0)
+        assert "冻结候选名单并抽取" in b.get(f"/pool/draws/rounds/{s['round'].id}").text
+    start = threading.Barrier(2)
+    answers: list = [None, None]
+
+    def submit(n: int) -> None:
+        start.wait()
+        answers[n] = _draw(browsers[n], s["round"].id, boss.id, seed=f"2026100{n}")
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 303], [a.text[:500] for a in answers]
+    loser = next(a for a in answers if a.status_code == 200)
+    assert "其他工作人员刚刚对本批次进行了抽取" in loser.text
+    reread(db)
+    draws = db.exec(select(Draw)).all()
+    assert len(draws) == 1 and draws[0].seq == 1 and draws[0].state == "drawn"
+    assert {p.draw_id for p in db.exec(select(DrawPick)).all()} == {draws[0].id}
+    assert len(db.exec(select(AuditEntry).where(AuditEntry.action == "pool.draw_freeze")).all()) == 1
+    assert len(db.exec(select(AuditEntry).where(AuditEntry.action == "pool.draw")).all()) == 1
