@@ -20,8 +20,10 @@ from reviewapp.forms import parse_date
 from reviewapp.panels.models import Expert
 from reviewapp.panels.service import expert_of_user
 from reviewapp.pool import draws, evaluations, profiles, rules
+from reviewapp.pool import settings as pool_settings
 from reviewapp.pool.models import DRAW_STATE_LABELS, PICK_STATUS_LABELS, Draw
 from reviewapp.rounds.models import Round
+from reviewapp.rounds.rules import fmt_points
 from reviewapp.rounds.service import get_round
 from reviewapp.web import (
     FormData,
@@ -146,6 +148,25 @@ class PoolController(Controller):
         flash(request, f"已导入 {result.updated} 位专家的专家库信息。")
         return Redirect(path="/pool", status_code=303)
 
+    @get("/settings", sync_to_thread=True)
+    def settings_form(self, db: NamedDependency[Session]) -> Template:
+        return render("pool/settings.html", **_settings_context(pool_settings.current(db), None, {}))
+
+    @post("/settings", sync_to_thread=True)
+    def save_settings(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
+        form = {k: _text(data, k) for k in ("suspend_below", "suspend_months")}
+        try:
+            pool_settings.save(db, actor=actor_of(request), **form, row_version=_int(data, "row_version", -1))
+            db.commit()
+        except ServiceError as exc:
+            db.rollback()
+            return render(
+                "pool/settings.html",
+                **_settings_context(pool_settings.current(db), form, {exc.field or "_": exc.message}),
+            )
+        flash(request, "已保存专家库规则。")
+        return Redirect(path="/pool/settings", status_code=303)
+
     @get("/experts/{expert_id:int}", sync_to_thread=True)
     def profile(self, db: NamedDependency[Session], expert_id: FromPath[int]) -> Template:
         expert = profiles.get_expert(db, expert_id)
@@ -177,6 +198,11 @@ class PoolController(Controller):
             )
         flash(request, f"已保存 {expert.name} 的专家库信息。")
         return Redirect(path="/pool", status_code=303)
+
+
+def _settings_context(current: Any, form: dict[str, str] | None, errors: dict[str, str]) -> dict[str, Any]:
+    form = form or {"suspend_below": fmt_points(current.suspend_below), "suspend_months": str(current.suspend_months)}
+    return {"current": current, "form": form, "errors": errors, "max_months": pool_settings.MAX_MONTHS}
 
 
 def _profile_context(
@@ -591,6 +617,8 @@ class EvaluationController(Controller):
             "pool/evaluate.html",
             panel=panel,
             role=role,
+            rules_now=pool_settings.current(db),
+            suspend_below=fmt_points(pool_settings.current(db).suspend_below),
             members=evaluations.panel_evaluations(db, panel=panel, user=request.user),
             aspects=rules.EVALUATION_ASPECTS,
             errors=errors,
@@ -621,7 +649,13 @@ class EvaluationController(Controller):
                 panel_id=panel_id,
                 expert_id=expert_id,
                 values=values,
-                suspend_months=max(0, min(_int(data, "suspend_months", 12), 60)),
+                suspend_months=max(
+                    0,
+                    min(
+                        _int(data, "suspend_months", pool_settings.current(db).suspend_months),
+                        pool_settings.MAX_MONTHS,
+                    ),
+                ),
                 today=today_beijing(),
             )
             db.commit()

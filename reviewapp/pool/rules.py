@@ -25,7 +25,8 @@ EVALUATION_ASPECTS = (
     ("honesty", "如实申报回避"),
     ("attendance", "出勤情况"),
 )
-DEFAULT_SUSPEND_BELOW = Decimal("2.5")  # mean evaluation below this suspends (the form may change it)
+DEFAULT_SUSPEND_BELOW = Decimal("2.5")  # mean evaluation below this suspends (pool settings may change it)
+DEFAULT_SUSPEND_MONTHS = 12  # default suspension length (pool settings may change it)
 
 
 # --- the pool ---------------------------------------------------------------------------------------------------

@@ -119,3 +119,58 @@ def test_two_staff_submitting_the_draw_at_the_same_moment_cannot_both_win(db, ma
     assert {p.draw_id for p in db.exec(select(DrawPick)).all()} == {draws[0].id}
     assert len(db.exec(select(AuditEntry).where(AuditEntry.action == "pool.draw_freeze")).all()) == 1
     assert len(db.exec(select(AuditEntry).where(AuditEntry.action == "pool.draw")).all()) == 1
+
+
+def test_the_suspension_threshold_and_default_length_are_settings(db, make_user, login) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from reviewapp.clock import today_beijing
+    from reviewapp.panels.models import PanelMember
+    from reviewapp.pool import rules
+
+    staff = login(make_user("staff9", Role.staff))
+    form = staff.get("/pool/settings")
+    assert 'value="2.5"' in form.text and 'value="12"' in form.text  # the defaults
+    assert 'href="/pool/settings"' in staff.get("/pool").text
+    for below, months, error in [
+        ("abc", "6", "暂停阈值应为数字"),
+        ("6", "6", "暂停阈值应大于 1、不超过 5"),
+        ("3.555", "6", "最多两位小数"),
+        ("3.5", "99", "暂停期限应为 0–60 之间的整数"),
+    ]:
+        r = staff.submit("/pool/settings", {"suspend_below": below, "suspend_months": months, "row_version": "0"})
+        assert r.status_code == 200 and error in r.text, (below, months)
+    r = staff.submit(
+        "/pool/settings", {"suspend_below": "3.5", "suspend_months": "6", "row_version": "0"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert 'value="3.5"' in staff.get("/pool/settings").text and "最近修改" in staff.get("/pool/settings").text
+    stale = staff.submit("/pool/settings", {"suspend_below": "2", "suspend_months": "3", "row_version": "0"})
+    assert "专家库规则已被其他工作人员修改" in stale.text
+    reread(db)
+    assert db.exec(select(AuditEntry).where(AuditEntry.action == "pool.settings")).one().summary == (
+        "专家评价综合得分低于 3.5 分暂停抽取，默认暂停 6 个月"
+    )
+
+    # an evaluation averaging 3.0 is below the new threshold: suspended for the new default length
+    rnd = make_round(db)
+    expert = make_expert(db, name="成员丙")
+    panel = Panel(round_id=rnd.id, name="原材料组", industry_group="原材料", finalized_at=datetime.now(UTC))
+    db.add(panel)
+    db.commit()
+    db.add(PanelMember(panel_id=panel.id, expert_id=expert.id))
+    db.commit()
+    page = staff.get(f"/pool/evaluations/{panel.id}")
+    assert '<span id="suspend-below">3.5</span>' in page.text
+    assert 'name="suspend_months" type="number" min="0" max="60" value="6"' in page.text
+    marks = {"punctuality": "3", "quality": "3", "honesty": "3", "attendance": "3"}
+    r = staff.submit(f"/pool/evaluations/{panel.id}/{expert.id}", marks, follow_redirects=False)
+    assert r.status_code == 303
+    reread(db)
+    profile = db.exec(select(PoolProfile).where(PoolProfile.expert_id == expert.id)).one()
+    expected = rules.suspension_end(
+        score=Decimal(3), undeclared_conflict=False, today=today_beijing(), months=6, below=Decimal("3.5")
+    )
+    assert profile.status == "暂停" and profile.suspended_until == expected
+    assert profile.status_reason == "专家评价综合 3.00 分，低于 3.5 分"
