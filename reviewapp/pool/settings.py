@@ -41,7 +41,7 @@ def parse_below(text: str) -> Decimal:
 
 def parse_months(text: str) -> int:
     text = (text or "").strip()
-    if not text.isdigit() or not 0 <= int(text) <= MAX_MONTHS:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= MAX_MONTHS:
         raise ServiceError(f"暂停期限应为 0–{MAX_MONTHS} 之间的整数（月），0 表示不暂停。", field="suspend_months")
     return int(text)
 
