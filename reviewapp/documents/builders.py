@@ -123,3 +123,26 @@ def spot_checks(session: Session, target: Target) -> Built:
     return Built(
         "现场抽查记录", {"page": page, "positions": positions}, tuple(("spot_check", r.check.id) for r in page.checks)
     )
+
+
+@register("draw-record", "评审专家抽取记录表", "documents/draw_record.html", needs="draw")
+def draw_record(session: Session, target: Target) -> Built:
+    """The draw record to be signed by who drew and who supervised. Names stay sealed until the round's review
+    opens unless the caller checked the viewer is the drawer or the supervisor (`target.unsealed`)."""
+    from reviewapp.pool import draws
+    from reviewapp.pool.models import DRAW_STATE_LABELS, PICK_STATUS_LABELS
+
+    try:
+        draw = draws.get_draw(session, target.draw_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise not_found("抽取记录") from None
+    if draw.round_id != target.round_id:
+        raise not_found("抽取记录")
+    rnd = draws.get_round(session, draw.round_id)
+    context = {
+        **draws.record_context(session, draw),
+        "visible": bool(target.unsealed) or draws.review_opened(rnd),
+        "state_labels": DRAW_STATE_LABELS,
+        "pick_labels": PICK_STATUS_LABELS,
+    }
+    return Built(f"专家抽取记录表-第{draw.seq}次", context, (("pool_draw", draw.id),))

@@ -1,5 +1,5 @@
-"""`reviewapp export document NAME --round ID -o FILE [--panel ID] [--application ID] [--objection ID]`: the PDF
-documents from the command line, rendered and audited as the download links do."""
+"""`reviewapp export document NAME --round ID -o FILE [--panel ID] [--application ID] [--objection ID] [--draw ID]`:
+the PDF documents from the command line, rendered and audited as the download links do."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ NAMES = (
     "recommendations",
     "objection",
     "spot-checks",
+    "draw-record",
 )  # fmt: skip  (the registry's keys; listed here so the CLI starts without WeasyPrint)
 
 
@@ -27,6 +28,7 @@ NAMES = (
 @click.option("--panel", "panel_id", type=int, help="Panel id (专家组意见, 专家评分汇总表, panel-score-sheets).")
 @click.option("--application", "application_id", type=int, help="Application id (score-sheets).")
 @click.option("--objection", "objection_id", type=int, help="Objection id (异议处理单).")
+@click.option("--draw", "draw_id", type=int, help="Expert draw id (抽取记录表; names sealed until review opens).")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True, help="PDF file."
 )
@@ -36,9 +38,11 @@ def document(
     panel_id: int | None,
     application_id: int | None,
     objection_id: int | None,
+    draw_id: int | None,
     output: Path,
 ) -> None:
-    """A review-day document as PDF (专家评分表, 专家组意见, 专家评分汇总表, 推荐汇总表, 异议处理单, 现场抽查记录)."""
+    """A review-day document as PDF (专家评分表, 专家组意见, 专家评分汇总表, 推荐汇总表, 异议处理单, 现场抽查记录,
+    抽取记录表)."""
     from reviewapp.audit import Actor
     from reviewapp.documents.registry import Target
     from reviewapp.documents.service import take_document
@@ -49,7 +53,7 @@ def document(
             cli_engine(),
             actor=Actor.system("命令行"),
             key=name,
-            target=Target(round_id, panel_id, application_id, objection_id),
+            target=Target(round_id, panel_id, application_id, objection_id, draw_id=draw_id),
         )
         output.write_bytes(pdf.data)
     except ServiceError as exc:

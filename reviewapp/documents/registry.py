@@ -1,6 +1,6 @@
 """The documents a round produces, by name: each names its template, what it needs (a panel, an application, an
-objection, a spot check or only the round) and a builder that reads the context from the domains' views. Adding a
-document (the expert draw record, 抽取记录表, comes next) is one builder and one template registered here."""
+objection, a draw, a spot check or only the round) and a builder that reads the context from the domains' views.
+Adding a document is one builder and one template registered here."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class Target:
     application_id: int | None = None
     objection_id: int | None = None
     expert_id: int | None = None  # score sheets: only this expert's (an expert downloading their own)
+    draw_id: int | None = None  # the expert draw record (抽取记录表)
+    unsealed: bool | None = None  # draw record: the caller checked the viewer may see names before review opens
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Document:
     key: str  # URL segment and CLI name
     label: str  # what staff read
     template: str
-    needs: str | None  # "panel", "application", "objection" or None (the round)
+    needs: str | None  # "panel", "application", "objection", "draw" or None (the round)
     build: Callable[[Session, Target], Built]
 
 
@@ -104,9 +106,14 @@ def render_document(session: Session, *, key: str, target: Target, now: datetime
         raise ServiceError(
             f"没有「{key}」这种文件。可生成：" + "、".join(f"{k}（{d.label}）" for k, d in DOCUMENTS.items())
         )
-    needed = {"panel": target.panel_id, "application": target.application_id, "objection": target.objection_id}
+    needed = {
+        "panel": target.panel_id,
+        "application": target.application_id,
+        "objection": target.objection_id,
+        "draw": target.draw_id,
+    }
     if doc.needs and needed[doc.needs] is None:
-        what = {"panel": "专家组", "application": "申报项目", "objection": "异议"}[doc.needs]
+        what = {"panel": "专家组", "application": "申报项目", "objection": "异议", "draw": "抽取记录"}[doc.needs]
         raise ServiceError(f"生成{doc.label}需要指定{what}。")
     rnd = rounds.get_round(session, target.round_id)
     built = doc.build(session, target)

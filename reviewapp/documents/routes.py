@@ -1,4 +1,5 @@
-"""Staff's PDF downloads of a round's documents: GET /rounds/{id}/documents/{name}.pdf?panel=&application=&objection=."""
+"""Staff's PDF downloads of a round's documents: GET /rounds/{id}/documents/{name}.pdf?panel=&application=&objection=
+&draw= (the draw record here keeps the names sealed until review opens; its page links to /pool/draws/{id}/record.pdf)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _id(value: str) -> int | None:
 
 
 class DocumentController(Controller):
-    """专家评分表, 专家组意见, 专家评分汇总表, 推荐汇总表, 异议处理单 and 现场抽查记录 as PDF."""
+    """专家评分表, 专家组意见, 专家评分汇总表, 推荐汇总表, 异议处理单, 现场抽查记录 and 抽取记录表 as PDF."""
 
     path = "/rounds/{round_id:int}/documents"
     guards = [staff_only]
@@ -43,10 +44,11 @@ class DocumentController(Controller):
         panel: FromQuery[str] = "",
         application: FromQuery[str] = "",
         objection: FromQuery[str] = "",
+        draw: FromQuery[str] = "",
     ) -> Response[Any]:
         try:
             key = name.removesuffix(".pdf")
-            target = Target(round_id, _id(panel), _id(application), _id(objection))
+            target = Target(round_id, _id(panel), _id(application), _id(objection), draw_id=_id(draw))
             pdf = take_document(request.app.state.engine, actor=actor_of(request), key=key, target=target)
         except NotFound:
             raise

@@ -103,10 +103,15 @@ def display_name(session: Session, actor: Actor) -> str:
 # --- sealing ----------------------------------------------------------------------------------------------------
 
 
+def review_opened(rnd: Round) -> bool:
+    """Once the round's review opens the drawn names are no longer sealed."""
+    return rnd.scoring_started_at is not None
+
+
 def names_visible(draw: Draw, rnd: Round, user: User) -> bool:
     """The list stays sealed until the round's review opens: before that only the staff member who drew and the
     supervisor see the names."""
-    return rnd.scoring_started_at is not None or user.id in {draw.drawn_by, draw.supervisor_id}
+    return review_opened(rnd) or user.id in {draw.drawn_by, draw.supervisor_id}
 
 
 def record_view(session: Session, *, actor: Actor, draw: Draw, what: str, sealed: bool) -> None:
@@ -413,10 +418,8 @@ def respond(
         choice = rules.next_backup(members, cands[pick.expert_id], [cands[p.expert_id] for p in standby], cond)
         if choice is None and standby:
             # No backup keeps every condition: the next one in drawn order still comes in, and the shortfall is
-            # said now and checked again before the list is written into the panels.
+            # said now (on the draw page too) and checked again before the list is written into the panels.
             choice = cands[standby[0].expert_id]
-            staying = [m for m in members if m.id != pick.expert_id]
-            broken = "；".join(rules.condition_problems([*staying, choice], cond))
         if choice is not None:
             called = next(p for p in standby if p.expert_id == choice.id)
             called.status = PickStatus.pending.value
@@ -424,6 +427,8 @@ def respond(
             called.row_version += 1
             session.add(called)
     session.flush()
+    if not accept:
+        broken = "；".join(panel_shortfalls(session, draw).get(pick.panel_id, []))
     words = "同意参加" if accept else f"不参加（{reason}）"
     follow = ""
     if not accept:
@@ -440,6 +445,23 @@ def respond(
         after={"pick_id": pick.id, "status": pick.status, "called_in": called.id if called else None},
     )
     return called
+
+
+def panel_shortfalls(session: Session, draw: Draw, picks: list[DrawPick] | None = None) -> dict[int, list[str]]:
+    """While experts are being asked: per panel, which of the draw's conditions its current experts (asked or
+    accepted) break and by how many, e.g. after a decline when no backup keeps the conditions."""
+    if draw.state != DrawState.drawn.value:
+        return {}
+    cond = input_of(draw).conditions
+    cands = _candidates(draw)
+    active: dict[int, list[rules.Candidate]] = defaultdict(list)
+    panels: set[int] = set()
+    for p in picks if picks is not None else picks_of(session, draw.id):
+        panels.add(p.panel_id)
+        if p.status in (PickStatus.pending.value, PickStatus.accepted.value):
+            active[p.panel_id].append(cands[p.expert_id])
+    out = {pid: rules.condition_problems(active[pid], cond) for pid in sorted(panels)}
+    return {pid: problems for pid, problems in out.items() if problems}
 
 
 def expert_invitations(session: Session, *, expert_id: int) -> list[tuple[DrawPick, Draw, Round, Panel]]:
@@ -535,4 +557,5 @@ def record_context(session: Session, draw: Draw) -> dict[str, Any]:
         ],
         "experts": experts,
         "recused": sum(len(p.excluded) for p in inp.panels),
+        "shortfalls": panel_shortfalls(session, draw, picks),
     }

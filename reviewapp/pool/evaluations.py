@@ -18,8 +18,10 @@ from reviewapp.errors import NotFound, ServiceError
 from reviewapp.panels.models import Conflict, ConflictRule, Expert, Panel, PanelMember, Pledge
 from reviewapp.panels.service import expert_of_user, panel_members
 from reviewapp.pool import rules
+from reviewapp.pool import settings as pool_settings
 from reviewapp.pool.models import Evaluation
 from reviewapp.pool.profiles import suspend
+from reviewapp.rounds.rules import fmt_points
 from reviewapp.rounds.service import get_round
 from reviewapp.scoring.models import ScoreSheet, SheetStatus
 
@@ -190,17 +192,19 @@ def evaluate(
         summary=f"评价专家组「{panel.name}」专家 {expert.name}（{role}）：综合 {score} 分",
         after={**scores, "note": evaluation.note, "undeclared_conflict": evaluation.undeclared_conflict},
     )
+    below = pool_settings.current(session).suspend_below
     until = rules.suspension_end(
         score=score,
         undeclared_conflict=any(e.undeclared_conflict for e in all_evals),
         today=today,
         months=suspend_months,
+        below=below,
     )
     if until is not None:
         why = (
             "经核实存在未申报的利害关系"
             if any(e.undeclared_conflict for e in all_evals)
-            else f"专家评价综合 {score} 分，低于 {rules.DEFAULT_SUSPEND_BELOW} 分"
+            else f"专家评价综合 {score} 分，低于 {fmt_points(below)} 分"
         )
         suspend(session, actor=actor, expert_id=expert_id, until=until, reason=why, today=today)
     return evaluation, until

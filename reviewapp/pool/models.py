@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
@@ -144,3 +145,16 @@ class Evaluation(SQLModel, table=True):
     undeclared_conflict: bool = False  # a conflict the expert did not declare was confirmed
     note: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PoolSettings(SQLModel, table=True):
+    """The one row (id=1) of the pool's rules staff may change; without the row the defaults below apply."""
+
+    __tablename__ = "pool_settings"
+
+    id: int | None = Field(default=1, primary_key=True)
+    suspend_below: Decimal = Field(default=Decimal("2.5"), max_digits=3, decimal_places=2)  # mean score below: 暂停
+    suspend_months: int = 12  # default suspension length offered on the evaluation form
+    updated_at: datetime | None = None
+    updated_by: str = Field(default="", max_length=64)
+    row_version: int = 1

@@ -20,8 +20,10 @@ from reviewapp.forms import parse_date
 from reviewapp.panels.models import Expert
 from reviewapp.panels.service import expert_of_user
 from reviewapp.pool import draws, evaluations, profiles, rules
+from reviewapp.pool import settings as pool_settings
 from reviewapp.pool.models import DRAW_STATE_LABELS, PICK_STATUS_LABELS, Draw
 from reviewapp.rounds.models import Round
+from reviewapp.rounds.rules import fmt_points
 from reviewapp.rounds.service import get_round
 from reviewapp.web import (
     FormData,
@@ -146,6 +148,25 @@ class PoolController(Controller):
         flash(request, f"已导入 {result.updated} 位专家的专家库信息。")
         return Redirect(path="/pool", status_code=303)
 
+    @get("/settings", sync_to_thread=True)
+    def settings_form(self, db: NamedDependency[Session]) -> Template:
+        return render("pool/settings.html", **_settings_context(pool_settings.current(db), None, {}))
+
+    @post("/settings", sync_to_thread=True)
+    def save_settings(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
+        form = {k: _text(data, k) for k in ("suspend_below", "suspend_months")}
+        try:
+            pool_settings.save(db, actor=actor_of(request), **form, row_version=_int(data, "row_version", -1))
+            db.commit()
+        except ServiceError as exc:
+            db.rollback()
+            return render(
+                "pool/settings.html",
+                **_settings_context(pool_settings.current(db), form, {exc.field or "_": exc.message}),
+            )
+        flash(request, "已保存专家库规则。")
+        return Redirect(path="/pool/settings", status_code=303)
+
     @get("/experts/{expert_id:int}", sync_to_thread=True)
     def profile(self, db: NamedDependency[Session], expert_id: FromPath[int]) -> Template:
         expert = profiles.get_expert(db, expert_id)
@@ -177,6 +198,11 @@ class PoolController(Controller):
             )
         flash(request, f"已保存 {expert.name} 的专家库信息。")
         return Redirect(path="/pool", status_code=303)
+
+
+def _settings_context(current: Any, form: dict[str, str] | None, errors: dict[str, str]) -> dict[str, Any]:
+    form = form or {"suspend_below": fmt_points(current.suspend_below), "suspend_months": str(current.suspend_months)}
+    return {"current": current, "form": form, "errors": errors, "max_months": pool_settings.MAX_MONTHS}
 
 
 def _profile_context(
@@ -382,11 +408,11 @@ class DrawController(Controller):
             db.rollback()
             return self._draw_page(request, db, draw, {f"pick-{pick_id}": exc.message})
         if _text(data, "answer") != "accept":
-            flash(
-                request,
-                "已记录不参加，已按顺序递补备选专家。" if called else "已记录不参加；备选专家已用完，请重新抽取。",
-                "success" if called else "warning",
-            )
+            shortfall = "；".join(draws.panel_shortfalls(db, draw).get(pick.panel_id, []))
+            words = "已记录不参加，已按顺序递补备选专家。" if called else "已记录不参加；备选专家已用完，请重新抽取。"
+            if shortfall:
+                words += f"递补后不满足抽取条件：{shortfall}。"
+            flash(request, words, "success" if called and not shortfall else "warning")
         else:
             flash(request, "已记录同意参加。")
         return Redirect(path=f"/pool/draws/{draw.id}", status_code=303)
@@ -422,6 +448,25 @@ class DrawController(Controller):
                 pick_labels=PICK_STATUS_LABELS,
                 **draws.record_context(db, draw),
             )
+        )
+
+    @get("/{draw_id:int}/record.pdf", sync_to_thread=True)
+    def record_pdf(self, request: Request, db: NamedDependency[Session], draw_id: FromPath[int]) -> Response[Any]:
+        """The 抽取记录表 as a PDF through the documents registry, with names for the drawer and the supervisor."""
+        from reviewapp.documents.registry import Target
+        from reviewapp.documents.render import PDF_MEDIA_TYPE
+        from reviewapp.documents.service import take_document
+
+        draw = draws.get_draw(db, draw_id)
+        rnd = get_round(db, draw.round_id)
+        visible = draws.names_visible(draw, rnd, request.user)
+        target = Target(draw.round_id, draw_id=draw.id, unsealed=visible)
+        pdf = take_document(request.app.state.engine, actor=actor_of(request), key="draw-record", target=target)
+        _audit_view(request, db, draw, "抽取记录表（PDF）", sealed=not visible)
+        return Response(
+            content=pdf.data,
+            media_type=PDF_MEDIA_TYPE,
+            headers={"Content-Disposition": content_disposition(pdf.filename), "Cache-Control": "no-store"},
         )
 
     @get("/{draw_id:int}/record.xlsx", sync_to_thread=True)
@@ -572,6 +617,8 @@ class EvaluationController(Controller):
             "pool/evaluate.html",
             panel=panel,
             role=role,
+            rules_now=pool_settings.current(db),
+            suspend_below=fmt_points(pool_settings.current(db).suspend_below),
             members=evaluations.panel_evaluations(db, panel=panel, user=request.user),
             aspects=rules.EVALUATION_ASPECTS,
             errors=errors,
@@ -602,7 +649,13 @@ class EvaluationController(Controller):
                 panel_id=panel_id,
                 expert_id=expert_id,
                 values=values,
-                suspend_months=max(0, min(_int(data, "suspend_months", 12), 60)),
+                suspend_months=max(
+                    0,
+                    min(
+                        _int(data, "suspend_months", pool_settings.current(db).suspend_months),
+                        pool_settings.MAX_MONTHS,
+                    ),
+                ),
                 today=today_beijing(),
             )
             db.commit()

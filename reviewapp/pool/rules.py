@@ -25,7 +25,8 @@ EVALUATION_ASPECTS = (
     ("honesty", "如实申报回避"),
     ("attendance", "出勤情况"),
 )
-DEFAULT_SUSPEND_BELOW = Decimal("2.5")  # mean evaluation below this suspends (the form may change it)
+DEFAULT_SUSPEND_BELOW = Decimal("2.5")  # mean evaluation below this suspends (pool settings may change it)
+DEFAULT_SUSPEND_MONTHS = 12  # default suspension length (pool settings may change it)
 
 
 # --- the pool ---------------------------------------------------------------------------------------------------
@@ -277,21 +278,23 @@ def _open_needs(members: Sequence[Candidate], cond: Conditions) -> int:
 
 
 def condition_problems(members: Sequence[Candidate], cond: Conditions) -> list[str]:
-    """Which conditions a panel's members break (empty: all hold)."""
+    """Which conditions a panel's members break and by how many experts (empty: all hold)."""
     out = []
-    if len(members) != cond.per_panel:
-        out.append(f"人数 {len(members)}，应为 {cond.per_panel}")
+    if len(members) < cond.per_panel:
+        out.append(f"人数 {len(members)} 人，应为 {cond.per_panel} 人，差 {cond.per_panel - len(members)} 人")
+    elif len(members) > cond.per_panel:
+        out.append(f"人数 {len(members)} 人，应为 {cond.per_panel} 人，多 {len(members) - cond.per_panel} 人")
     for s, n in cond.specialty_min:
         have = sum(1 for m in members if s in m.specialties)
         if have < n:
-            out.append(f"「{s}」专业 {have} 人，少于 {n} 人")
+            out.append(f"「{s}」专业至少 {n} 人，现有 {have} 人，差 {n - have} 人")
     if cond.max_per_org:
         org, count = Counter(m.org for m in members).most_common(1)[0] if members else ("", 0)
         if count > cond.max_per_org:
-            out.append(f"同一单位 {count} 人，超过 {cond.max_per_org} 人")
+            out.append(f"同一单位至多 {cond.max_per_org} 人，现有 {count} 人，多 {count - cond.max_per_org} 人")
     outside = sum(1 for m in members if m.outside)
     if outside < cond.min_outside:
-        out.append(f"省外专家 {outside} 人，少于 {cond.min_outside} 人")
+        out.append(f"省外专家至少 {cond.min_outside} 人，现有 {outside} 人，差 {cond.min_outside - outside} 人")
     return out
 
 

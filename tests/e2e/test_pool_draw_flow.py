@@ -1,21 +1,31 @@
 """Staff draw a round's panels from a pool of 60 experts with planted conflicts; one drawn expert declines on
 their home page and the backup comes in; staff record the phone calls, print the draw record, write the result
-into the panels; after the panel is finalized staff evaluate an expert and a low score suspends them."""
+into the panels; the drawn chair finalizes the panel on their page, then staff evaluate an expert and a low score
+suspends them."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from reviewapp.applications.models import Application
 from reviewapp.auth.models import Role
 from reviewapp.panels.models import Expert, Panel, PanelMember
 from reviewapp.pool.models import Draw, DrawPick, PoolProfile
 from tests.conftest import PASSWORD, reread
 from tests.e2e.conftest import sign_in
-from tests.factories import make_application, make_enterprise, make_expert, make_round
+from tests.factories import (
+    make_application,
+    make_criteria_version,
+    make_enterprise,
+    make_expert,
+    make_pledge,
+    make_round,
+    make_submitted_sheet,
+    scored_values,
+)
 
 GROUPS = ("原材料", "电子信息", "装备制造", "消费品")
 
@@ -24,7 +34,7 @@ def test_draw_confirm_decline_record_apply_and_evaluate(page, chromium, live_ser
     make_user("zhangli", Role.staff, display_name="张立")
     make_user("wangjian", Role.staff, display_name="王建（纪检监督）")
     expert_user = make_user("e00042", Role.expert, display_name="被抽中的专家")
-    rnd = make_round(db, name="2026年度先进级智能工厂遴选")
+    rnd = make_round(db, name="2026年度先进级智能工厂遴选", criteria_version_id=make_criteria_version(db).id)
     panels, enterprises = [], []
     for group in ("装备制造", "电子信息"):
         panel = Panel(round_id=rnd.id, name=f"{group}评审组", industry_group=group)
@@ -126,11 +136,41 @@ def test_draw_confirm_decline_record_apply_and_evaluate(page, chromium, live_ser
     page.goto(f"/pool/verify/{draw.id}")
     expect(page.locator("#verify-result")).to_contain_text("抽取结果与记录完全一致")
 
-    # --- finalized, then evaluated ---------------------------------------------------------------------------------
-    panel = db.get(Panel, panels[0].id)
-    panel.finalized_at = datetime.now(UTC)
-    db.add(panel)
+    # --- the drawn experts score (their sheets as submitted), the chair finalizes on their panel page ------------
+    panel_apps = db.exec(select(Application).where(Application.panel_id == panels[0].id)).all()
+    for k, app in enumerate(panel_apps):
+        for m in members:
+            expert = db.get(Expert, m.expert_id)
+            make_submitted_sheet(db, app, expert, values=scored_values(80 + k), gates={"JB-G1": "pass"})
+    for m in members:
+        make_pledge(db, rnd, db.get(Expert, m.expert_id))
+    chair_user = make_user("zuzhang", Role.expert, display_name="抽中的组长")
+    chair = db.get(Expert, next(m.expert_id for m in members if m.is_chair))
+    chair.user_id = chair_user.id
+    db.add(chair)
     db.commit()
+    chair_context = chromium.new_context(base_url=live_server, locale="zh-CN")
+    chair_page = chair_context.new_page()
+    sign_in(chair_page, "zuzhang", PASSWORD)
+    chair_page.goto(f"/expert/panels/{panels[0].id}")
+    for app in panel_apps:
+        row = chair_page.locator(f"#app-{app.id}")
+        row.get_by_text("意见与推荐").click()
+        row.get_by_label("推荐", exact=True).check()
+        row.get_by_label("专家组意见").fill("智能制造水平较高，同意推荐。")
+        row.get_by_role("button", name="保存").click()
+        expect(chair_page.get_by_text("已保存专家组意见")).to_be_visible()
+    chair_page.get_by_label("专家组总体意见").fill("本组专家由随机抽取产生，独立评分，推荐以上项目。")
+    chair_page.get_by_role("button", name="保存总体意见").click()
+    expect(chair_page.get_by_text("已保存专家组总体意见")).to_be_visible()
+    chair_page.once("dialog", lambda dialog: dialog.accept())
+    chair_page.get_by_role("button", name="确认定稿").click()
+    expect(chair_page.get_by_text("本专家组已定稿，评分表已锁定。")).to_be_visible()
+    chair_context.close()
+    reread(db)
+    assert db.get(Panel, panels[0].id).finalized_at is not None
+
+    # --- evaluated -------------------------------------------------------------------------------------------------
     weak = db.get(Expert, next(m.expert_id for m in members if not m.is_chair))
     page.goto("/pool/evaluations")
     page.get_by_role("link", name=panels[0].name).click()
