@@ -25,6 +25,7 @@ from reviewapp.forms import Field, validate
 from reviewapp.rounds.models import TIER_LABELS, Round, Scenario
 from reviewapp.web import (
     FormData,
+    access,
     actor_of,
     flash,
     paginate,
@@ -535,7 +536,7 @@ class ApplicationController(Controller):
             flash(request, f"附件未上传：{exc.message}", "error")
         return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)
 
-    @get("/attachments/{file_id:int}", sync_to_thread=True)
+    @get("/attachments/{file_id:int}", opt=access("assigned"), sync_to_thread=True)
     def download(
         self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], file_id: FromPath[int]
     ) -> Response[bytes]:
