@@ -521,7 +521,7 @@ class ApplicationController(Controller):
             flash(request, "附件未上传：请选择要上传的文件。", "error")
             return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)
         try:
-            attachments.save_attachment(
+            stored = attachments.save_attachment(
                 db,
                 actor=actor_of(request),
                 settings=settings_of(request),
@@ -530,7 +530,7 @@ class ApplicationController(Controller):
                 data=upload[1],
             )
             db.commit()
-            flash(request, f"已上传附件《{upload[0]}》。")
+            flash(request, f"已上传附件《{stored.filename}》。")  # the name as kept (no directories)
         except ServiceError as exc:
             db.rollback()
             flash(request, f"附件未上传：{exc.message}", "error")
