@@ -49,6 +49,15 @@ def _line_height(text: str, width: float) -> float | None:
     return 15.0 * lines if lines > 1 else None
 
 
+# What a spreadsheet program may take for the start of a formula (CSV/formula injection): = + - @, tab, CR.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(value: Any) -> bool:
+    """A text that must be written as a text cell, never as a formula (enterprise names, opinions, file names)."""
+    return isinstance(value, str) and value.startswith(_FORMULA_START)
+
+
 class _Rows:
     """Appends styled rows to a worksheet, in memory or write-only (`Workbook(write_only=True)`, for files of
     hundreds of thousands of cells). Styles are set once on a scratch cell and their style array copied: setting a
@@ -70,7 +79,7 @@ class _Rows:
 
     def cell(self, value: Any, style: Any) -> Cell:
         cell = Cell(self.ws, row=1, column=1, value=value)  # placed by append
-        if isinstance(value, str) and value.startswith("="):
+        if formula_like(value):
             cell.data_type = "s"  # text someone typed, never a formula Excel would run
         cell._style = style
         return cell
@@ -136,9 +145,7 @@ def write_sheet(
     for row in rows:
         values = list(row)[:ncols]
         if plain:
-            out.append(
-                [out.cell(v, out.style("plain")) if isinstance(v, str) and v.startswith("=") else v for v in values]
-            )
+            out.append([out.cell(v, out.style("plain")) if formula_like(v) else v for v in values])
             continue
         values += [None] * (ncols - len(values))
         out.append([out.cell(v, style(i, v)) for i, v in enumerate(values)])

@@ -21,6 +21,15 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et", ".ods", ".csv", ".txt")
 ACCEPT = ",".join(SPREADSHEET_SUFFIXES)  # for <input type=file accept=…>
 FORMATS_TEXT = "Excel（.xlsx/.xls）、WPS 表格（.et）、.ods 或 CSV"
 
+# Limits checked before a sheet becomes Python objects, so that a hostile or mistaken upload (a zip bomb renamed
+# .xlsx, a sheet of a million rows) gets a message instead of taking a worker's memory and time. A province's
+# largest real file (the raw-score detail of a round) has a few hundred thousand rows.
+MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+MAX_ROWS = 500_000
+TOO_BIG = "表格文件解压后过大（超过 {mb} MB），可能已损坏或并非正常的表格文件，请检查后重新上传。"
+TOO_MANY_ROWS = "表格「{name}」有 {rows:,} 行，超过 {limit:,} 行的上限，请删除多余的行或分成几个文件上传。"
+
 
 class SpreadsheetError(Exception):
     """The file is not a spreadsheet this reader knows; `message` is for the user."""
@@ -118,7 +127,11 @@ def _calamine_book(data: bytes, *, ods: bool) -> Book:
     def load(name: str) -> Grid:
         try:
             sheet = wb.get_sheet_by_name(name)
+            if sheet.total_height > MAX_ROWS:
+                raise SpreadsheetError(TOO_MANY_ROWS.format(name=name, rows=sheet.total_height, limit=MAX_ROWS))
             rows = sheet.to_python(skip_empty_area=False)
+        except SpreadsheetError:
+            raise
         except Exception as exc:
             raise SpreadsheetError("无法读取该表格文件，文件可能已损坏。") from exc
         merged = (
@@ -152,6 +165,9 @@ def _csv_book(data: bytes) -> Book:
         raise SpreadsheetError(UNREADABLE) from exc
     if _CONTROL.search(text[:20_000]) or not text.strip():
         raise SpreadsheetError(UNREADABLE)
+    lines = text.count("\n")
+    if lines > MAX_ROWS:
+        raise SpreadsheetError(TOO_MANY_ROWS.format(name="CSV", rows=lines, limit=MAX_ROWS))
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
     rows = [
@@ -173,6 +189,10 @@ def open_book(data: bytes) -> Book:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 names = set(zf.namelist())
+                unpacked = sum(info.file_size for info in zf.infolist())
+                packed = sum(info.compress_size for info in zf.infolist())
+                if unpacked > MAX_UNCOMPRESSED_BYTES or unpacked > MAX_COMPRESSION_RATIO * max(packed, 1) + 10**7:
+                    raise SpreadsheetError(TOO_BIG.format(mb=MAX_UNCOMPRESSED_BYTES // (1024 * 1024)))
                 mimetype = zf.read("mimetype").decode("ascii", "replace") if "mimetype" in names else ""
         except (zipfile.BadZipFile, OSError) as exc:
             raise SpreadsheetError(UNREADABLE) from exc

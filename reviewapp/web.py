@@ -162,7 +162,25 @@ def _cookie(scope: Scope, name: str) -> str | None:
 
 # --- guards ---------------------------------------------------------------------------------------
 
-PUBLIC = {"public": True}
+# Every route declares who may use it, next to its handler (tests/integration/test_authorization_matrix.py reads
+# the declarations and requests every route as every kind of user). The guards below declare their roles; a route
+# whose answer depends on more than the role declares that in its opt with `access(...)`, one of ACCESS:
+ACCESS = {
+    "public": "anyone, signed in or not",
+    "signed_in": "any signed-in user (the guard's roles)",
+    "assigned": "an expert on the panel the application is assigned to, not conflicted with it (staff too where the "
+    "guard lets them)",
+    "chair": "the chair of the panel in the path",
+}
+
+
+def access(label: str) -> dict[str, str]:
+    """Route opt declaring an audience narrower than the guard's roles (a key of ACCESS)."""
+    assert label in ACCESS, label
+    return {"access": label}
+
+
+PUBLIC = {"public": True, **access("public")}
 
 
 def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:

@@ -25,6 +25,7 @@ from reviewapp.forms import Field, validate
 from reviewapp.rounds.models import TIER_LABELS, Round, Scenario
 from reviewapp.web import (
     FormData,
+    access,
     actor_of,
     flash,
     paginate,
@@ -520,7 +521,7 @@ class ApplicationController(Controller):
             flash(request, "附件未上传：请选择要上传的文件。", "error")
             return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)
         try:
-            attachments.save_attachment(
+            stored = attachments.save_attachment(
                 db,
                 actor=actor_of(request),
                 settings=settings_of(request),
@@ -529,13 +530,13 @@ class ApplicationController(Controller):
                 data=upload[1],
             )
             db.commit()
-            flash(request, f"已上传附件《{upload[0]}》。")
+            flash(request, f"已上传附件《{stored.filename}》。")  # the name as kept (no directories)
         except ServiceError as exc:
             db.rollback()
             flash(request, f"附件未上传：{exc.message}", "error")
         return Redirect(path=f"/applications/{application_id}#attachments", status_code=303)
 
-    @get("/attachments/{file_id:int}", sync_to_thread=True)
+    @get("/attachments/{file_id:int}", opt=access("assigned"), sync_to_thread=True)
     def download(
         self, request: Request, db: NamedDependency[Session], application_id: FromPath[int], file_id: FromPath[int]
     ) -> Response[bytes]:

@@ -17,7 +17,7 @@ from reviewapp.documents.render import PDF_MEDIA_TYPE
 from reviewapp.documents.service import take_document
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.excel import content_disposition
-from reviewapp.web import actor_of, flash, require, staff_only
+from reviewapp.web import access, actor_of, flash, require, staff_only
 
 
 def _id(value: str) -> int | None:
@@ -67,14 +67,20 @@ class ExpertSheetDocumentController(Controller):
 
     path = "/expert/applications/{application_id:int}/sheet.pdf"
     guards = [require(Role.expert)]
+    opt = access("assigned")
 
     @get("/", sync_to_thread=True)
     def download(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Response[Any]:
         from reviewapp.panels.pledge_routes import my_expert
+        from reviewapp.panels.service import PledgeRequired
         from reviewapp.scoring import sheets as scoring
+        from reviewapp.scoring.routes import pledge_redirect
 
         expert = my_expert(db, request)
-        app = scoring.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+        try:
+            app = scoring.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+        except PledgeRequired as exc:  # was a 500: the pledge page, as the sheet's other views answer
+            return pledge_redirect(request, exc)
         target = Target(app.round_id, application_id=app.id, expert_id=expert.id)
         try:
             pdf = take_document(request.app.state.engine, actor=actor_of(request), key="score-sheets", target=target)

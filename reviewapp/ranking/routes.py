@@ -23,9 +23,10 @@ from reviewapp.ranking import decisions, recommendations
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds.models import Round
 from reviewapp.rounds.rules import fmt_points
+from reviewapp.scoring import submission
 from reviewapp.scoring.models import SheetStatus
 from reviewapp.scoring.routes import pledge_redirect
-from reviewapp.web import FormData, actor_of, flash, no_store, render, require, staff_only
+from reviewapp.web import FormData, access, actor_of, flash, no_store, render, require, staff_only
 
 expert_only = require(Role.expert)
 PANEL_PAGE = "ranking/panel.html"
@@ -104,6 +105,7 @@ class ChairRankingController(Controller):
 
     path = "/expert/panels/{panel_id:int}"
     guards = [expert_only]
+    opt = access("chair")
 
     def _view(self, db: Session, request: Request, panel_id: int) -> decisions.PanelRanking:
         expert = my_expert(db, request)
@@ -144,9 +146,14 @@ class ChairRankingController(Controller):
         return no_store(render("ranking/sheets.html", **context))
 
     def _act(self, request: Request, db: Session, panel_id: int, action: Any, done: str, anchor: str = "") -> Redirect:
-        return _perform(
-            request, db, lambda: action(my_expert(db, request)), done=done, to=f"/expert/panels/{panel_id}{anchor}"
-        )
+        def as_chair() -> None:
+            # Only this panel's chair gets past here (404 for anyone else), before the form is even read: a
+            # non-chair used to get the form's validation message back, and a redirect, instead of a refusal.
+            expert = my_expert(db, request)
+            submission.chair_panel(db, expert_id=expert.id, panel_id=panel_id)  # type: ignore[arg-type]
+            action(expert)
+
+        return _perform(request, db, as_chair, done=done, to=f"/expert/panels/{panel_id}{anchor}")
 
     @post("/decisions/{application_id:int}", sync_to_thread=True)
     def decision(

@@ -25,6 +25,7 @@ from reviewapp.web import (
     SESSION_COOKIE,
     SESSION_IN_HANDLER,
     FormData,
+    access,
     actor_of,
     check_access,
     flash,
@@ -72,6 +73,7 @@ class ScoreSheetController(Controller):
 
     path = "/expert/applications/{application_id:int}"
     guards = [expert_only]
+    opt = access("assigned")
 
     @get("/", sync_to_thread=True)
     def sheet(self, request: Request, db: NamedDependency[Session], application_id: FromPath[int]) -> Any:
@@ -149,7 +151,7 @@ class AutosaveController(Controller):
     """
 
     path = "/expert/applications/{application_id:int}/save"
-    opt = SESSION_IN_HANDLER
+    opt = {**SESSION_IN_HANDLER, **access("assigned")}
 
     @post("/")
     async def save(self, request: Request, application_id: FromPath[int], data: FormData) -> Any:
@@ -220,6 +222,7 @@ class ChairController(Controller):
 
     path = "/expert/panels/{panel_id:int}"
     guards = [expert_only]
+    opt = access("chair")
 
     @post("/sheets/{sheet_id:int}/return", sync_to_thread=True)
     def return_sheet(

@@ -122,6 +122,11 @@ def open_application(session: Session, *, expert_id: int, application_id: int) -
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound(NOT_VISIBLE)
+    # An expert of another panel learns nothing about this application (not even that the pledge of its round is
+    # pending for them): the same answer as for an unknown id, before the pledge gate.
+    mine = {p.id for p in panels.expert_panels(session, expert_id=expert_id, round_id=app.round_id)}
+    if app.panel_id not in mine:
+        raise NotFound(NOT_VISIBLE)
     panels.require_pledge(session, expert_id=expert_id, round_id=app.round_id)
     if not panels.can_see_application(session, expert_id=expert_id, application_id=application_id):
         raise NotFound(NOT_VISIBLE)
