@@ -131,13 +131,9 @@ def route_handlers() -> list[Any]:
     from reviewapp.panels.expert_routes import ExpertPoolController
     from reviewapp.panels.pledge_routes import ExpertRoundsController
     from reviewapp.panels.routes import PanelIndexController, RoundPanelsController
-    from reviewapp.pool.routes import (
-        DrawController,
-        DrawVerifyController,
-        EvaluationController,
-        InvitationController,
-        PoolController,
-    )
+    from reviewapp.pool.draw_routes import DrawController, DrawVerifyController, InvitationController
+    from reviewapp.pool.evaluation_routes import EvaluationController
+    from reviewapp.pool.routes import PoolController
     from reviewapp.publicity.routes import (
         PublicityIndexController,
         PublicPublicityController,

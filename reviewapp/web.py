@@ -421,7 +421,9 @@ def found_or_404(getter: Callable[..., Any], db: Session, row_id: int) -> Any:
 
 
 def xlsx_response(filename: str, data: bytes) -> Response[bytes]:
-    """An Excel workbook as a download named `filename`."""
+    """An Excel workbook as a download named `filename`, never cached (lists hold names and scores)."""
     return Response(
-        content=data, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": content_disposition(filename)}
+        content=data,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": content_disposition(filename), "Cache-Control": "no-store"},
     )
