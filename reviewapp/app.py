@@ -125,6 +125,7 @@ def route_handlers() -> list[Any]:
     from reviewapp.auth.admin_routes import PolicyController, RoleAdminController, UserAdminController
     from reviewapp.auth.routes import AccountController, AuthController
     from reviewapp.documents.routes import DocumentController, ExpertSheetDocumentController
+    from reviewapp.help import HelpController
     from reviewapp.home import HealthController, HomeController
     from reviewapp.objections.routes import ObjectionController
     from reviewapp.panels.assignment_routes import RoundAssignmentController
@@ -206,6 +207,7 @@ def route_handlers() -> list[Any]:
         SpotCheckController,
         PublicPublicityController,
         ExportController,
+        HelpController,
     ]
 
 

@@ -252,7 +252,7 @@ def user_disable(username: str) -> None:
 def demo(if_empty: bool) -> None:
     """Load the demo dataset into an empty database and print the demo logins."""
     from reviewapp.db import session_scope
-    from reviewapp.demo import DEMO_USERS, DemoError, load_demo
+    from reviewapp.demo import DemoError, all_logins, load_demo
 
     with session_scope(cli_engine(), write=True) as session:
         try:
@@ -262,7 +262,7 @@ def demo(if_empty: bool) -> None:
         except DemoError as exc:
             if not if_empty:
                 raise click.ClickException(str(exc)) from exc
-            logins = [(u, p, r.label) for u, _n, r, p in DEMO_USERS]
+            logins = all_logins()
             click.echo("数据库中已有数据，未重复载入演示数据。演示账号（若未修改）：")
     for username, password, label in logins:
         click.echo(f"  {label:<8} {username:<12} {password}")

@@ -36,6 +36,7 @@ NAV: list[NavItem] = [
     NavItem("用户管理", "/admin/users", frozenset({Role.sysadmin})),
     NavItem("角色授权", "/admin/roles", frozenset({Role.secadmin})),
     NavItem("安全策略", "/admin/policy", frozenset({Role.secadmin})),
+    NavItem("帮助", "/help/", frozenset(Role)),  # the user guide (docs/), for every role
 ]
 
 

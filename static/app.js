@@ -101,11 +101,26 @@
       elt.dispatchEvent(new Event("change", { bubbles: true }));
     }
   });
+  // The sheet's one save state, in the sticky bar beside the submit button (seen without scrolling to a field).
+  function overall(cls, text) {
+    var el = document.getElementById("sheet-saved");
+    if (!el) return;
+    el.className = "sheet-saved " + cls;
+    el.textContent = text;
+  }
+  function summarise() {
+    var failed = document.querySelectorAll("[data-autosave] .save-state .failed").length;
+    var pending = Array.from(dirty).filter(function (elt) { return document.body.contains(elt); }).length;
+    if (failed) overall("failed", "有 " + failed + " 项未保存，请查看标红的项");
+    else if (pending) overall("pending", "保存中…");
+    else overall("ok", "已全部保存 " + new Date().toTimeString().slice(0, 8));
+  }
   document.addEventListener("htmx:beforeRequest", function (evt) {
     var elt = sheetField(evt.detail.elt);
     if (!elt) return;
     elt._sent = elt.value;
     show(elt, "pending", "保存中…");
+    overall("pending", "保存中…");
   });
   document.addEventListener("htmx:afterRequest", function (evt) {
     var elt = sheetField(evt.detail.elt);
@@ -115,6 +130,7 @@
         ? "保存失败：服务器未能保存（错误代码 " + evt.detail.xhr.status + "），请刷新页面后重试。"
         : "保存失败：无法连接服务器，网络恢复后将自动重试。");
       elt._failed = true;
+      overall("failed", "保存失败，网络恢复后将自动重试");
       return;
     }
     var st = state(elt);
@@ -122,6 +138,7 @@
     elt._failed = false;
     if (elt.type !== "radio") elt.setAttribute("aria-invalid", failed ? "true" : "false");
     if (elt.value === elt._sent && !failed) dirty.delete(elt);
+    summarise();
   });
   window.addEventListener("online", function () {
     document.querySelectorAll("[data-autosave] [name]").forEach(function (elt) {
@@ -164,3 +181,9 @@
     if (focus) focus.focus();
   });
 })();
+
+// Panels marked data-collapse-narrow start closed on a tablet or phone, where they would push the form down.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.matchMedia("(max-width: 1100px)").matches) return;
+  document.querySelectorAll("details[data-collapse-narrow]").forEach(function (d) { d.open = false; });
+});

@@ -35,12 +35,24 @@ LOGIN_FIELDS = [
 ]
 
 
+def _login_page(request: Request, db: Session, **context: Any) -> Template:
+    from reviewapp.demo import demo_logins  # the demo imports every domain; only this page needs it
+
+    return render("auth/login.html", demo_logins=demo_logins(db, settings=settings_of(request)), **context)
+
+
 class AuthController(Controller):
     opt = PUBLIC
 
-    @get("/login", sync_to_thread=False)
-    def login_page(self, request: Request, next: FromQuery[str] = "", expired: FromQuery[str] = "") -> Template:  # noqa: A002
-        return render("auth/login.html", next=safe_next(next, ""), expired=bool(expired), form={}, error=None)
+    @get("/login", sync_to_thread=True)
+    def login_page(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        next: FromQuery[str] = "",  # noqa: A002
+        expired: FromQuery[str] = "",
+    ) -> Template:
+        return _login_page(request, db, next=safe_next(next, ""), expired=bool(expired), form={}, error=None)
 
     @post("/login", sync_to_thread=True)
     def login(self, request: Request, db: NamedDependency[Session], data: FormData) -> Any:
@@ -48,14 +60,14 @@ class AuthController(Controller):
         form = validate(data, LOGIN_FIELDS)
         nxt = safe_next(form.raw.get("next"), "")
         if not form.ok:
-            return render("auth/login.html", next=nxt, form=form.raw, error=next(iter(form.errors.values())))
+            return _login_page(request, db, next=nxt, form=form.raw, error=next(iter(form.errors.values())))
         addr = client_addr(request)
         result = service.authenticate(
             db, username=form.values["username"], password=form.values["password"], client_addr=addr, settings=settings
         )
         if result.user is None:
             db.commit()  # keep the failed attempt for the throttle
-            return render("auth/login.html", next=nxt, form={"username": form.raw["username"]}, error=result.error)
+            return _login_page(request, db, next=nxt, form={"username": form.raw["username"]}, error=result.error)
         token = service.start_session(
             db, user=result.user, client_addr=addr, user_agent=request.headers.get("user-agent", ""), settings=settings
         )

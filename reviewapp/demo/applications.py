@@ -1,4 +1,5 @@
-"""Demo step: about 30 applications imported from an official-format file, a few failing formal review for different reasons."""
+"""Demo step: 60 applications imported from an official-format file, a few failing formal review for different
+reasons. Only the three industry groups the demo's panels cover, so that every passed application has a panel."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from reviewapp.demo.context import DemoContext
 from reviewapp.reports.models import Revocation, RevocationReason
 from reviewapp.rounds.models import Round, Scenario, Tier
 
+DEMO_COUNT = 60
+DEMO_GROUPS = ("装备制造", "电子信息", "原材料")  # one panel each (reviewapp/demo/panels.py)
 DEMO_FILE = "2026年度先进级智能工厂名单汇总表（演示）.xlsx"
 EXTRA_COLUMNS = (
     "统一社会信用代码", "所在地市", "项目名称", "解决方案供应商", "联系人", "联系电话", "是否规上企业", "是否分支机构",
@@ -37,9 +40,10 @@ def applications_step(ctx: DemoContext) -> None:
             .order_by(Scenario.sort_order)
         )
     ]
-    rows = generate_rows(30, catalogue=catalogue, seed=20260509, tier_label=rnd.tier_label)
-    for row in rows:
-        row.update({"是否规上企业": "是", "是否分支机构": "否"})
+    generated = generate_rows(DEMO_COUNT * 2, catalogue=catalogue, seed=20260509, tier_label=rnd.tier_label)
+    rows = [row for row in generated if row["所属行业"] in DEMO_GROUPS][:DEMO_COUNT]
+    for serial, row in enumerate(rows, start=1):
+        row.update({"序号": serial, "是否规上企业": "是", "是否分支机构": "否"})
     # A few that formal review must stop, each for a different reason.
     rows[3]["能力成熟度自评得分"] = 1.62  # 一级
     rows[7]["智能制造典型场景"] = (

@@ -37,6 +37,7 @@ def ranking_step(ctx: DemoContext) -> None:
     own = {p.id for p in panels.expert_panels(db, expert_id=experts[0].id, round_id=rnd.id)}  # type: ignore[arg-type]
     others = [p for p in panels.round_panels(db, rnd.id) if p.id not in own]  # type: ignore[arg-type]
     rng = random.Random(20261122)
+    tree = rounds.criteria_tree(db, rnd.criteria_version_id)
     done = []
     for panel in others:
         if len(done) == 2:
@@ -56,20 +57,23 @@ def ranking_step(ctx: DemoContext) -> None:
                 db, actor=actor, expert_id=expert.id, round_id=rnd.id, declared={}, confirmed=True
             )  # type: ignore[arg-type]
         db.flush()
+        visible = {
+            e.id: {a.id for a in panels.visible_applications(db, expert_id=e.id, round_id=rnd.id)}  # type: ignore[arg-type]
+            for e in members
+        }
         for app in apps:
             quality = rng.uniform(0.62, 0.93)
             for n, expert in enumerate(members):
-                if panels.can_see_application(db, expert_id=expert.id, application_id=app.id):  # type: ignore[arg-type]
-                    _submitted_sheet(db, rnd, app, expert, quality + rng.uniform(-0.06, 0.06), OPINIONS[n % 3])
+                if app.id in visible[expert.id]:
+                    _submitted_sheet(db, rnd, tree, app, expert, quality + rng.uniform(-0.06, 0.06), OPINIONS[n % 3])
         done.append(panel)
     db.flush()
     if done:
         _finalize(db, done[0])
 
 
-def _submitted_sheet(db, rnd: Round, app: Application, expert: Expert, quality: float, opinion: str) -> None:  # type: ignore[no-untyped-def]
+def _submitted_sheet(db, rnd: Round, tree, app: Application, expert: Expert, quality: float, opinion: str) -> None:  # type: ignore[no-untyped-def]
     """A submitted sheet as the expert's browser leaves it (items in steps, gates passed), in its own history."""
-    tree = rounds.criteria_tree(db, rnd.criteria_version_id)  # type: ignore[arg-type]
     now = utcnow()
     sheet = ScoreSheet(
         round_id=rnd.id,  # type: ignore[arg-type]

@@ -176,8 +176,12 @@ class RoundPanelsController(Controller):
                 .group_by(Conflict.expert_id)
             ).all()
         )
+        from reviewapp.scoring import overviews  # scoring builds on panels: imported where the page needs it
+
+        progress = overviews.panel_progress(db, panel_id=panel.id) if mine and members else None  # type: ignore[arg-type]
         return render(
             "panels/panel.html",
+            progress=progress,
             rnd=rnd,
             panel=panel,
             members=members,

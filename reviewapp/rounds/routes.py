@@ -293,8 +293,14 @@ class RoundController(Controller):
             ).one(),
             "panels": db.exec(select(func.count()).select_from(Panel).where(Panel.round_id == rnd.id)).one(),
         }
+        from reviewapp.nextsteps import rules as next_rules  # the guidance reads every later step's domain
+        from reviewapp.nextsteps import service as next_steps
+
+        steps = next_steps.round_steps(db, round_id=rnd.id)  # type: ignore[arg-type]
         return render(
             "rounds/detail.html",
+            steps=steps,
+            next_step=next_rules.next_step(steps),
             round=rnd,
             version=version,
             tree=tree,

@@ -14,7 +14,7 @@ from reviewapp.rounds.models import Round
 def test_demo_builds_pool_panels_conflicts_and_assignment(db, settings):
     load_demo(db, settings=settings)
     db.commit()
-    assert len(db.exec(select(Expert)).all()) == 25
+    assert len(db.exec(select(Expert)).all()) == 21
     linked = {u.username: e.name for e, u in db.exec(select(Expert, User).join(User, User.id == Expert.user_id))}
     assert linked == {
         "expert1": "李建国",
@@ -25,7 +25,7 @@ def test_demo_builds_pool_panels_conflicts_and_assignment(db, settings):
     }
 
     panels = {p.industry_group: p for p in db.exec(select(Panel))}
-    assert set(panels) == {"装备制造", "电子信息", "原材料", "消费品"}
+    assert set(panels) == {"装备制造", "电子信息", "原材料"}
     chair = db.exec(
         select(PanelMember).where(PanelMember.panel_id == panels["装备制造"].id, PanelMember.is_chair == True)  # noqa: E712
     ).one()
