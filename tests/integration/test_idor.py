@@ -103,9 +103,12 @@ def test_ids_in_urls_and_forms_reach_nothing_of_others(db, settings, make_user, 
             url, {"reason": "越权退回", "row_version": "1", "recommend": "1"}, follow_redirects=False
         )
         assert _refused(response), url
-    # B's application through A's own path: refused by the decision rules (a message today, not a 404; see the
-    # report), and nothing is recorded for it.
-    chair.submit(f"/expert/panels/{panel_a}/decisions/{app_b}", {"row_version": "1", "recommend": "1"})
+    # B's application through A's own path: not found (before any state check of panel A), nothing recorded.
+    for url in (f"/expert/panels/{panel_a}/decisions/{app_b}", f"/expert/panels/{panel_a}/moves/{app_b}"):
+        response = chair.submit(
+            url, {"row_version": "1", "recommend": "yes", "position": "1", "reason": "越权调整名次"}
+        )
+        assert response.status_code == 404, url
     db.rollback()
     assert not db.exec(select(PanelDecision).where(PanelDecision.application_id == app_b)).first()
     # Members of A are not its chair.
