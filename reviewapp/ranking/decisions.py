@@ -305,12 +305,13 @@ def save_decision(
     """The chair records recommend / not and the group opinion for one application."""
     _lock_panel(session, panel_id)
     view = chair_ranking(session, expert_id=chair.id, panel_id=panel_id)  # type: ignore[arg-type]
+    row = _row(view, application_id)  # another panel's application is not found, whatever the panel's state
     _chair_editable(view)
     return _write_decision(
         session,
         actor=actor,
         panel_id=panel_id,
-        row=_row(view, application_id),
+        row=row,
         recommend=recommend,
         group_opinion=group_opinion,
         row_version=row_version,
@@ -332,6 +333,7 @@ def record_decision_for_chair(
     as the panel agreed it; only for such applications, and only before the panel is finalized."""
     _lock_panel(session, panel_id)
     view = panel_ranking(session, panel_id=panel_id)
+    row = _row(view, application_id)
     if view.finalized:
         raise ServiceError("本专家组已定稿，不能再修改。")
     if not view.complete:
@@ -342,7 +344,7 @@ def record_decision_for_chair(
         session,
         actor=actor,
         panel_id=panel_id,
-        row=_row(view, application_id),
+        row=row,
         recommend=recommend,
         group_opinion=group_opinion,
         row_version=row_version,
@@ -356,8 +358,8 @@ def move_application(
     """The chair puts an application at another place than the computed one, with a written reason."""
     _lock_panel(session, panel_id)
     view = chair_ranking(session, expert_id=chair.id, panel_id=panel_id)  # type: ignore[arg-type]
-    _chair_editable(view)
     row = _row(view, application_id)
+    _chair_editable(view)
     if not 1 <= position <= len(view.rows):
         raise ServiceError(f"名次应在 1 到 {len(view.rows)} 之间。", field="position")
     if position == row.position:
@@ -391,8 +393,8 @@ def clear_move(session: Session, *, actor: Actor, chair: Expert, panel_id: int, 
     """Put an application back at its computed place."""
     _lock_panel(session, panel_id)
     view = chair_ranking(session, expert_id=chair.id, panel_id=panel_id)  # type: ignore[arg-type]
-    _chair_editable(view)
     row = _row(view, application_id)
+    _chair_editable(view)
     if not row.moved:
         return
     decision = _decision(session, panel_id=panel_id, application_id=application_id)

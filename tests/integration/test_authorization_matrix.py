@@ -133,6 +133,7 @@ def _world(db, settings, make_user):  # type: ignore[no-untyped-def]
     # An expert of the pool on no panel, with a login of their own.
     on_panels = set(db.exec(select(PanelMember.expert_id)))
     outsider = next(e for e in db.exec(select(Expert).order_by(Expert.id)) if e.id not in on_panels and not e.user_id)
+    db.commit()  # end this session's read snapshot: SQLite refuses a write from one older than make_user's commit
     outsider.user_id = make_user("outsider", Role.expert).id
     db.add(outsider)
     db.commit()
@@ -148,6 +149,7 @@ def _world(db, settings, make_user):  # type: ignore[no-untyped-def]
         select(ScoreSheet).where(ScoreSheet.expert_id == member[1].id, ScoreSheet.panel_id == panel_a.id)
     ).first()
     spare = make_user("spare-account", Role.staff)
+    db.commit()  # as above: a fresh snapshot for the attachment's write
     attachment = attachments.save_attachment(
         db, actor=actor, settings=settings, application_id=app_row.id, filename="说明.pdf", data=PDF
     )

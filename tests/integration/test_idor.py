@@ -43,6 +43,7 @@ def test_ids_in_urls_and_forms_reach_nothing_of_others(db, settings, make_user, 
         moved = db.exec(
             select(Application).where(Application.panel_id != panel_a, Application.round_id == ids["round_id"])
         ).first()
+        db.commit()  # a fresh snapshot to write from (SQLite refuses writes from a stale one)
         moved.panel_id = panel_b
         db.add(moved)
         db.commit()
@@ -50,6 +51,7 @@ def test_ids_in_urls_and_forms_reach_nothing_of_others(db, settings, make_user, 
     assert app_b, "the demo round assigns applications to panel B too"
     sheet_b = db.exec(select(ScoreSheet.id).where(ScoreSheet.panel_id == panel_b)).first()
     if sheet_b is None:  # B's chair has not opened a sheet yet in the demo: one of theirs, as opening it makes
+        db.commit()  # a fresh snapshot to write from (SQLite refuses writes from a stale one)
         any_sheet = db.exec(select(ScoreSheet)).first()
         row = ScoreSheet(
             round_id=ids["round_id"],
@@ -103,9 +105,12 @@ def test_ids_in_urls_and_forms_reach_nothing_of_others(db, settings, make_user, 
             url, {"reason": "越权退回", "row_version": "1", "recommend": "1"}, follow_redirects=False
         )
         assert _refused(response), url
-    # B's application through A's own path: refused by the decision rules (a message today, not a 404; see the
-    # report), and nothing is recorded for it.
-    chair.submit(f"/expert/panels/{panel_a}/decisions/{app_b}", {"row_version": "1", "recommend": "1"})
+    # B's application through A's own path: not found (before any state check of panel A), nothing recorded.
+    for url in (f"/expert/panels/{panel_a}/decisions/{app_b}", f"/expert/panels/{panel_a}/moves/{app_b}"):
+        response = chair.submit(
+            url, {"row_version": "1", "recommend": "yes", "position": "1", "reason": "越权调整名次"}
+        )
+        assert response.status_code == 404, url
     db.rollback()
     assert not db.exec(select(PanelDecision).where(PanelDecision.application_id == app_b)).first()
     # Members of A are not its chair.
@@ -115,6 +120,7 @@ def test_ids_in_urls_and_forms_reach_nothing_of_others(db, settings, make_user, 
     assert db.get(Panel, panel_b).finalized_by is None
 
     # A conflicted application is out of reach for its expert, whatever the URL.
+    db.commit()  # a fresh snapshot to write from (SQLite refuses writes from a stale one)
     member_expert = db.get(Expert, ids["expert_id"])
     db.add(
         Conflict(
@@ -138,6 +144,7 @@ def test_reporter_identity_only_for_handlers(db, settings, make_user, login):  #
     expert = login(*logins["chair"])
     handler_user = db.exec(select(User).where(User.username == "staff")).one()
     for kind, model, name_field, case_type in (("reports", Report, "reporter_name", "report"),):
+        db.commit()  # a fresh snapshot to write from (SQLite refuses writes from a stale one)
         case = db.get(model, case_ids[kind])
         assert case is not None, kind
         secret = "保密身份测试人"
@@ -156,6 +163,7 @@ def test_reporter_identity_only_for_handlers(db, settings, make_user, login):  #
         assert expert.submit(url, {}, follow_redirects=False).status_code == 403
         # A handler sees it (made one if the demo case has none yet).
         if not handlers:
+            db.commit()  # as above
             db.add(CaseHandler(case_type=case_type, case_id=case.id, user_id=handler_user.id))
             db.commit()
             handler_login = login("staff", "staff-demo-2026")
