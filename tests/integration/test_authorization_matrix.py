@@ -132,9 +132,14 @@ def _world(db, settings, make_user):  # type: ignore[no-untyped-def]
         membership.set_chair(db, actor=actor, panel_id=panel_b_member.panel_id, expert_id=chair_b.id)
     # An expert of the pool on no panel, with a login of their own.
     on_panels = set(db.exec(select(PanelMember.expert_id)))
-    outsider = next(e for e in db.exec(select(Expert).order_by(Expert.id)) if e.id not in on_panels and not e.user_id)
+    outsider = next(
+        (e for e in db.exec(select(Expert).order_by(Expert.id)) if e.id not in on_panels and not e.user_id), None
+    )
     db.commit()  # end this session's read snapshot: SQLite refuses a write from one older than make_user's commit
-    outsider.user_id = make_user("outsider", Role.expert).id
+    user_id = make_user("outsider", Role.expert).id
+    if outsider is None:  # the demo seats its whole pool on panels: add one pool expert of our own
+        outsider = Expert(name="库外专家", employer="某研究院", city="青岛市", specialties_json='["装备制造"]')
+    outsider.user_id = user_id
     db.add(outsider)
     db.commit()
 

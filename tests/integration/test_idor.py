@@ -90,7 +90,16 @@ def test_ids_in_urls_and_forms_reach_nothing_of_others(db, settings, make_user, 
     assert db.get(ScoreSheet, sheet_b).opinion != "本人意见"
 
     # Another panel's chair page and decisions: the chair of A reaches nothing of B, also through A's own path.
+    # (Panel B may already hold decisions or be finalized in the demo: what matters is that nothing changes.)
     chair = b["chair"]
+    db.rollback()
+
+    def decisions_of_b() -> list[tuple[object, ...]]:
+        rows = db.exec(select(PanelDecision).where(PanelDecision.application_id == app_b))
+        return [(d.id, d.row_version, d.updated_at) for d in rows]
+
+    decisions_before = decisions_of_b()
+    finalized_before = db.get(Panel, panel_b).finalized_by
     assert _refused(chair.get(f"/expert/panels/{panel_b}", follow_redirects=False))
     assert _refused(chair.get(f"/expert/panels/{panel_b}/applications/{app_b}", follow_redirects=False))
     for url in (
@@ -112,12 +121,13 @@ def test_ids_in_urls_and_forms_reach_nothing_of_others(db, settings, make_user, 
         )
         assert response.status_code == 404, url
     db.rollback()
-    assert not db.exec(select(PanelDecision).where(PanelDecision.application_id == app_b)).first()
+    db.expire_all()
+    assert decisions_of_b() == decisions_before
     # Members of A are not its chair.
     assert _refused(b["member"].get(f"/expert/panels/{panel_a}", follow_redirects=False))
     db.rollback()
     assert db.get(ScoreSheet, sheet_b).returned_reason != "越权退回"
-    assert db.get(Panel, panel_b).finalized_by is None
+    assert db.get(Panel, panel_b).finalized_by == finalized_before
 
     # A conflicted application is out of reach for its expert, whatever the URL.
     db.commit()  # a fresh snapshot to write from (SQLite refuses writes from a stale one)
