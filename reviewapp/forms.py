@@ -13,6 +13,9 @@ _DATE_RE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
 _TIME_RE = re.compile(r"^\s*(\d{1,2})[:：时](\d{2})(?:[:：](\d{2}))?分?\s*$")
 
 
+DB_INT_MAX = 2**63 - 1  # larger whole numbers overflow the database's integer columns
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -155,6 +158,8 @@ def validate(data: dict[str, Any] | None, fields: list[Field]) -> FormResult:
                 result.add_error(f.name, f"「{f.label}」不能小于 {f.min_value}。")
             elif f.max_value is not None and number > f.max_value:
                 result.add_error(f.name, f"「{f.label}」不能大于 {f.max_value}。")
+            elif f.kind == "int" and abs(number) > DB_INT_MAX:
+                result.add_error(f.name, f"「{f.label}」数值过大。")
             else:
                 result.values[f.name] = number
         else:  # pragma: no cover - a programming error, not user input

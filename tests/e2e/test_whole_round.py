@@ -184,7 +184,7 @@ def test_a_whole_round_in_the_browser(chromium, live_server, db, make_user):  # 
 
     # --- staff: formal review: three pass, one does not -------------------------------------------------------
     staff.goto(round_url)
-    staff.get_by_role("link", name="形式审查").click()
+    staff.get_by_role("link", name="形式审查").first.click()
     for factory in factories[:3]:
         staff.get_by_label(f"选择 {factory}").check()
     staff.get_by_role("button", name="所选确认通过").click()
