@@ -29,7 +29,7 @@ from reviewapp.web import (
 def my_expert(db: Session, request: Request) -> Expert:
     expert = service.expert_of_user(db, user_id=request.user.id)
     if expert is None:
-        raise NotFound("您的账号尚未关联专家信息，请联系工作人员。")
+        raise NotFound(service.NO_EXPERT)
     return expert
 
 

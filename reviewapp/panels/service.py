@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from reviewapp import audit
@@ -66,6 +67,9 @@ def get_expert(session: Session, expert_id: int) -> Expert:
     if expert is None:
         raise NotFound("未找到该专家。")
     return expert
+
+
+NO_EXPERT = "您的账号尚未关联专家信息，请联系工作人员。"
 
 
 def expert_of_user(session: Session, *, user_id: int) -> Expert | None:
@@ -227,7 +231,12 @@ def require_pledge(session: Session, *, expert_id: int, round_id: int) -> Pledge
     rnd = get_round(session, round_id)
     if not expert_panels(session, expert_id=expert_id, round_id=round_id):
         raise NotFound("您不是该批次任何专家组的成员。")
-    pledge = get_pledge(session, expert_id=expert_id, round_id=round_id)
+    return pledge_gate(get_pledge(session, expert_id=expert_id, round_id=round_id), rnd)
+
+
+def pledge_gate(pledge: Pledge | None, rnd: Round) -> Pledge:
+    """require_pledge's answer for an expert known to sit on a panel of `rnd`, from their pledge row."""
+    round_id = rnd.id
     state = pledge_state(pledge, rnd)
     if state in {"unsigned", "resign"}:
         raise PledgeRequired(
@@ -312,14 +321,20 @@ def _without_conflicts(
     blocked = set(session.exec(blocked_stmt))
     facts = expert_facts(session, [expert_id]).get(expert_id)
     if facts is not None:
-        live = rules.find_conflicts(
-            [facts],
-            application_facts(session, round_id=rnd.id, application_ids=ids).values(),  # type: ignore[arg-type]
-            settings=rules.CoiSettings.of_round(rnd),
-            today=today or today_beijing(),
+        blocked |= live_conflicts(
+            facts, application_facts(session, round_id=rnd.id, application_ids=ids).values(), rnd=rnd, today=today
         )
-        blocked |= {app_id for (_e, app_id) in live}
     return [a for a in apps if a.id not in blocked]
+
+
+def live_conflicts(
+    expert: rules.ExpertFacts, apps: Iterable[rules.ApplicationFacts], *, rnd: Round, today: date | None = None
+) -> set[int]:
+    """Ids of `apps` the expert is conflicted with by the round's rules evaluated today (stored conflicts aside)."""
+    found = rules.find_conflicts(
+        [expert], apps, settings=rules.CoiSettings.of_round(rnd), today=today or today_beijing()
+    )
+    return {app_id for (_e, app_id) in found}
 
 
 def can_see_application(session: Session, *, expert_id: int, application_id: int, today: date | None = None) -> bool:
@@ -444,3 +459,88 @@ def application_facts(
         )
         for r in rows
     }
+
+
+# The pair's ties for pair_facts, built once: (kind, id, name, credit code, relation or role, from, to, note).
+_NO_DATE = sa.cast(sa.null(), sa.Date)
+_PAIR_TIES = sa.union_all(
+    select(
+        sa.literal("job").label("kind"),
+        ExpertEmployment.id,
+        ExpertEmployment.employer,
+        ExpertEmployment.credit_code,
+        sa.literal("").label("tag"),
+        ExpertEmployment.start,
+        ExpertEmployment.end,
+        sa.literal("").label("note"),
+    ).where(ExpertEmployment.expert_id == sa.bindparam("expert_id")),
+    select(
+        sa.literal("relation"),
+        ExpertRelation.id,
+        ExpertRelation.enterprise_name,
+        ExpertRelation.credit_code,
+        ExpertRelation.relation,
+        ExpertRelation.since,
+        ExpertRelation.until,
+        ExpertRelation.note,
+    ).where(ExpertRelation.expert_id == sa.bindparam("expert_id")),
+    select(
+        sa.literal("party"),
+        ApplicationParty.id,
+        ApplicationParty.name,
+        ApplicationParty.credit_code,
+        ApplicationParty.role,
+        _NO_DATE,
+        _NO_DATE,
+        sa.literal(""),
+    ).where(ApplicationParty.application_id == sa.bindparam("application_id")),
+)
+
+
+def pair_facts(
+    session: Session, *, expert: Expert, application: Application, enterprise: Enterprise
+) -> tuple[rules.ExpertFacts, rules.ApplicationFacts]:
+    """The conflict rules' facts about one expert and one application, for a page about that pair: the expert's
+    employments and relations and the application's parties in one statement (the rows of the expert and the
+    enterprise are the caller's). The parties come in (role, id) order, as the pages list them."""
+    rows = sorted(
+        session.connection().execute(_PAIR_TIES, {"expert_id": expert.id, "application_id": application.id}),
+        key=lambda r: (r.kind, r.tag if r.kind == "party" else "", r.id),
+    )
+    return (
+        rules.ExpertFacts(
+            id=expert.id,  # type: ignore[arg-type]
+            name=expert.name,
+            employer=expert.employer,
+            employer_credit_code=expert.employer_credit_code,
+            city=expert.city,
+            employments=tuple(
+                rules.Employment(employer=r.employer, credit_code=r.credit_code, start=r.start, end=r.end)
+                for r in rows
+                if r.kind == "job"
+            ),
+            relations=tuple(
+                rules.Relation(
+                    enterprise_name=r.employer,
+                    relation=r.tag,
+                    credit_code=r.credit_code,
+                    since=r.start,
+                    until=r.end,
+                    note=r.note,
+                )
+                for r in rows
+                if r.kind == "relation"
+            ),
+        ),
+        rules.ApplicationFacts(
+            id=application.id,  # type: ignore[arg-type]
+            enterprise_name=enterprise.name,
+            credit_code=enterprise.credit_code,
+            group_name=enterprise.group_name,
+            group_credit_code=enterprise.group_credit_code,
+            city=enterprise.city,
+            parties=tuple(
+                rules.Party(role=r.tag, name=r.employer, credit_code=r.credit_code) for r in rows if r.kind == "party"
+            ),
+        ),
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -83,13 +82,10 @@ def application_sheets(session: Session, *, round_id: int, application_id: int) 
         )
     )
     rows.sort(key=lambda r: (member_order.get(r[1].id, len(member_order)), r[1].id))
-    trees: dict[int, Any] = {}
     out = []
     for sheet, expert in rows:
-        tree = trees.get(sheet.criteria_version_id) or rounds.criteria_tree(session, sheet.criteria_version_id)
-        trees[sheet.criteria_version_id] = tree
+        tree, entries = sheets.sheet_criteria(session, version_id=sheet.criteria_version_id, sheet_id=sheet.id)
         items = sheets.scoring_items(tree)
-        entries = sheets.sheet_entries(session, sheet.id)
         result = sheet_rules.totals(items, entries)
         titles = {d.code: d.title for d in tree.dimensions}
         lines = [

@@ -60,12 +60,10 @@ def _saved_fragment(request: Request, saved: autosave.Saved) -> Response[str]:
 
 
 def _sheet_page(db: Session, request: Request, application_id: int) -> sheets.SheetPage | Response[Any]:
-    expert = my_expert(db, request)
     try:
-        app = sheets.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+        return sheets.open_sheet_page(db, user_id=request.user.id, application_id=application_id, now=utcnow())
     except panels.PledgeRequired as exc:
         return pledge_redirect(request, exc)
-    return sheets.sheet_page(db, expert=expert, application=app, now=utcnow())
 
 
 class ScoreSheetController(Controller):

@@ -10,18 +10,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from reviewapp.applications import service as applications
-from reviewapp.applications.models import Application, ApplicationParty, ApplicationScenario, Enterprise
+from reviewapp.applications.models import Application, ApplicationScenario, Enterprise, FormalStatus
 from reviewapp.errors import Conflict as StaleEdit
 from reviewapp.errors import NotFound, ServiceError
 from reviewapp.files import StoredFile
 from reviewapp.panels import service as panels
-from reviewapp.panels.models import Expert, Panel
-from reviewapp.rounds import service as rounds
-from reviewapp.rounds.models import MaturityLevel, NodeKind, Round
-from reviewapp.rounds.rules import CriteriaTree, fmt_points
+from reviewapp.panels.models import Conflict, Expert, Panel, PanelMember, Pledge
+from reviewapp.panels.rules import Party
+from reviewapp.rounds.models import CriteriaNode, MaturityLevel, NodeKind, Round
+from reviewapp.rounds.rules import CriteriaTree, build_tree, fmt_points
 from reviewapp.scoring import rules
 from reviewapp.scoring.models import NOT_STARTED_LABEL, ItemScore, ScoreSheet, SheetStatus
 
@@ -67,20 +68,6 @@ def scoring_items(tree: CriteriaTree) -> list[rules.Item]:
         for item in dim.items
         if item.kind in (NodeKind.points.value, NodeKind.gate.value)
     ]
-
-
-def sheet_entries(session: Session, sheet_id: int | None) -> dict[int, rules.Entry]:
-    if sheet_id is None:
-        return {}
-    rows = session.exec(
-        select(ItemScore.node_id, ItemScore.value, ItemScore.gate, ItemScore.justification).where(
-            ItemScore.sheet_id == sheet_id
-        )
-    )
-    return {
-        node_id: rules.Entry(value=as_points(value), gate=gate, justification=justification or "")
-        for node_id, value, gate, justification in rows
-    }
 
 
 def as_points(value: Any) -> Decimal | None:
@@ -168,8 +155,8 @@ class SheetPage:
     totals: rules.Totals
     refusal: str | None  # why the sheet is read-only now (None: editable)
     stages: list[tuple[str, list[str]]]
-    parties: list[ApplicationParty]
-    attachments: list[StoredFile]
+    parties: list[Party]  # in (role, id) order
+    attachments: list[Any]  # rows of (id, filename, size)
     maturity_name: str
     needs: dict[int, bool] = field(default_factory=dict)
 
@@ -190,18 +177,127 @@ class SheetPage:
         return status_label(self.status)
 
 
-def sheet_page(session: Session, *, expert: Expert, application: Application, now: datetime) -> SheetPage:
-    rnd = rounds.get_round(session, application.round_id)
-    enterprise = session.get(Enterprise, application.enterprise_id)
-    assert enterprise is not None
-    panel = session.get(Panel, application.panel_id) if application.panel_id else None
-    sheet = session.exec(
-        select(ScoreSheet).where(ScoreSheet.application_id == application.id, ScoreSheet.expert_id == expert.id)
-    ).first()
+# The sheet page's statements, built once (building them cost more than running them on SQLite).
+_PAGE_ROW = (
+    select(  # type: ignore[call-overload]
+        Expert,
+        Application,
+        Enterprise,
+        Round,
+        Panel,
+        ScoreSheet,
+        Pledge,
+        MaturityLevel.name,
+        sa.exists()
+        .where(PanelMember.panel_id == Application.panel_id, PanelMember.expert_id == Expert.id)
+        .label("member"),
+        sa.exists()
+        .where(
+            Conflict.round_id == Application.round_id,
+            Conflict.expert_id == Expert.id,
+            Conflict.application_id == Application.id,
+        )
+        .label("conflicted"),
+    )
+    .select_from(Expert)
+    .outerjoin(Application, Application.id == sa.bindparam("application_id"))  # type: ignore[arg-type]
+    .outerjoin(Enterprise, Enterprise.id == Application.enterprise_id)  # type: ignore[arg-type]
+    .outerjoin(Round, Round.id == Application.round_id)  # type: ignore[arg-type]
+    .outerjoin(Panel, Panel.id == Application.panel_id)  # type: ignore[arg-type]
+    .outerjoin(ScoreSheet, sa.and_(ScoreSheet.application_id == Application.id, ScoreSheet.expert_id == Expert.id))
+    .outerjoin(Pledge, sa.and_(Pledge.round_id == Application.round_id, Pledge.expert_id == Expert.id))
+    .outerjoin(MaturityLevel, MaturityLevel.level == Application.maturity_level)  # type: ignore[arg-type]
+    .where(Expert.user_id == sa.bindparam("user_id"))
+)
+_CRITERIA_WITH_SCORES = (
+    select(CriteriaNode, ItemScore.id, ItemScore.value, ItemScore.gate, ItemScore.justification)  # type: ignore[call-overload]
+    .outerjoin(ItemScore, sa.and_(ItemScore.node_id == CriteriaNode.id, ItemScore.sheet_id == sa.bindparam("sheet_id")))
+    .where(CriteriaNode.version_id == sa.bindparam("version_id"))
+)
+
+_SCENARIOS = (
+    select(ApplicationScenario.stage, ApplicationScenario.name)
+    .where(ApplicationScenario.application_id == sa.bindparam("application_id"))
+    .order_by(ApplicationScenario.sort_order, ApplicationScenario.id)
+)
+_ATTACHMENTS = (  # what the page lists of each file
+    select(StoredFile.id, StoredFile.filename, StoredFile.size)
+    .where(
+        StoredFile.owner_type == applications.ATTACHMENT_OWNER,
+        StoredFile.owner_id == sa.bindparam("application_id"),
+    )
+    .order_by(StoredFile.uploaded_at, StoredFile.id)
+)
+
+
+def open_sheet_page(session: Session, *, user_id: int, application_id: int, now: datetime) -> SheetPage:
+    """The signed-in expert's sheet page with every check of open_application, read in five statements: the
+    pair's row (expert, application, enterprise, round, panel, sheet, pledge, membership, stored conflict),
+    the conflict rules' facts, the criteria items with this sheet's scores, the scenarios and the attachments.
+    Raises NotFound (no expert profile; an application this expert may not see) or PledgeRequired."""
+    row = session.exec(_PAGE_ROW, params={"user_id": user_id, "application_id": application_id}).first()  # type: ignore[call-overload]
+    if row is None:
+        raise NotFound(panels.NO_EXPERT)
+    expert, app, enterprise, rnd, panel, sheet, pledge, maturity_name, is_member, is_conflicted = row
+    # The checks of open_application and can_see_application, in their order and with their answers.
+    if app is None or not is_member:
+        raise NotFound(NOT_VISIBLE)
+    panels.pledge_gate(pledge, rnd)
+    if app.formal_status != FormalStatus.passed.value or is_conflicted:
+        raise NotFound(NOT_VISIBLE)
+    expert_facts, app_facts = panels.pair_facts(session, expert=expert, application=app, enterprise=enterprise)
+    if panels.live_conflicts(expert_facts, [app_facts], rnd=rnd):
+        raise NotFound(NOT_VISIBLE)
     version_id = sheet.criteria_version_id if sheet else rnd.criteria_version_id
-    tree = rounds.criteria_tree(session, version_id) if version_id else None
+    tree, entries = None, {}
+    if version_id:
+        tree, entries = sheet_criteria(session, version_id=version_id, sheet_id=sheet.id if sheet else None)
+    return _page(
+        session,
+        expert=expert,
+        application=app,
+        enterprise=enterprise,
+        rnd=rnd,
+        panel=panel,
+        sheet=sheet,
+        tree=tree,
+        entries=entries,
+        parties=list(app_facts.parties),
+        maturity_name=maturity_name or "",
+        now=now,
+    )
+
+
+def sheet_criteria(
+    session: Session, *, version_id: int, sheet_id: int | None
+) -> tuple[CriteriaTree, dict[int, rules.Entry]]:
+    """A criteria version's tree with one sheet's entries, in one statement (the nodes joined to their scores)."""
+    rows = session.exec(_CRITERIA_WITH_SCORES, params={"version_id": version_id, "sheet_id": sheet_id or -1}).all()  # type: ignore[call-overload]
+    entries = {
+        node.id: rules.Entry(value=as_points(value), gate=gate, justification=justification or "")
+        for node, item_id, value, gate, justification in rows
+        if item_id is not None
+    }
+    return build_tree([r[0] for r in rows], version_id=version_id), entries
+
+
+def _page(
+    session: Session,
+    *,
+    expert: Expert,
+    application: Application,
+    enterprise: Enterprise,
+    rnd: Round,
+    panel: Panel | None,
+    sheet: ScoreSheet | None,
+    tree: CriteriaTree | None,
+    entries: dict[int, rules.Entry],
+    parties: list[Party],
+    maturity_name: str,
+    now: datetime,
+) -> SheetPage:
+    """The page from what open_sheet_page read, with the application's scenarios and attachments."""
     items = scoring_items(tree) if tree else []
-    entries = sheet_entries(session, sheet.id if sheet else None)
     refusal = rules.edit_refusal(
         status=sheet.status if sheet else None,
         now=now,
@@ -211,13 +307,8 @@ def sheet_page(session: Session, *, expert: Expert, application: Application, no
     if tree is None and refusal is None:
         refusal = "本批次尚未设置要素条件，暂不能评分。"
     stages: dict[str, list[str]] = defaultdict(list)
-    for stage, name in session.exec(
-        select(ApplicationScenario.stage, ApplicationScenario.name)
-        .where(ApplicationScenario.application_id == application.id)
-        .order_by(ApplicationScenario.sort_order, ApplicationScenario.id)
-    ):
+    for stage, name in session.exec(_SCENARIOS, params={"application_id": application.id}):  # type: ignore[call-overload]
         stages[stage or "其他"].append(name)
-    maturity = session.get(MaturityLevel, application.maturity_level) if application.maturity_level else None
     return SheetPage(
         application=application,
         enterprise=enterprise,
@@ -231,21 +322,9 @@ def sheet_page(session: Session, *, expert: Expert, application: Application, no
         totals=rules.totals(items, entries),
         refusal=refusal,
         stages=list(stages.items()),
-        parties=list(
-            session.exec(
-                select(ApplicationParty)
-                .where(ApplicationParty.application_id == application.id)
-                .order_by(ApplicationParty.role, ApplicationParty.id)
-            )
-        ),
-        attachments=list(
-            session.exec(
-                select(StoredFile)
-                .where(StoredFile.owner_type == applications.ATTACHMENT_OWNER, StoredFile.owner_id == application.id)
-                .order_by(StoredFile.uploaded_at, StoredFile.id)
-            )
-        ),
-        maturity_name=maturity.name if maturity else "",
+        parties=parties,
+        attachments=list(session.exec(_ATTACHMENTS, params={"application_id": application.id})),  # type: ignore[call-overload]
+        maturity_name=maturity_name,
         needs={i.id: rules.needs_justification(i, entries.get(i.id, rules.Entry())) for i in items},
     )
 

@@ -32,7 +32,7 @@ from reviewapp.scoring.sheets import (
     StaleSheet,
     open_application,
     scoring_items,
-    sheet_entries,
+    sheet_criteria,
     snapshot,
 )
 
@@ -68,8 +68,8 @@ def _label(session: Session, application_id: int) -> str:
 
 
 def _content(session: Session, sheet: ScoreSheet) -> tuple[list[rules.Item], dict[int, rules.Entry], dict[str, Any]]:
-    items = scoring_items(rounds.criteria_tree(session, sheet.criteria_version_id))
-    entries = sheet_entries(session, sheet.id)
+    tree, entries = sheet_criteria(session, version_id=sheet.criteria_version_id, sheet_id=sheet.id)
+    items = scoring_items(tree)
     return items, entries, snapshot(items, entries, opinion=sheet.opinion)
 
 
