@@ -107,9 +107,10 @@ class ChairRankingController(Controller):
     guards = [expert_only]
     opt = access("chair")
 
-    def _view(self, db: Session, request: Request, panel_id: int) -> decisions.PanelRanking:
+    def _view(self, db: Session, request: Request, panel_id: int, with_items: bool = False) -> decisions.PanelRanking:
+        """The chair's ranking; `with_items` for the one view that shows each expert's item scores."""
         expert = my_expert(db, request)
-        return decisions.chair_ranking(db, expert_id=expert.id, panel_id=panel_id)  # type: ignore[arg-type]
+        return decisions.chair_ranking(db, expert_id=expert.id, panel_id=panel_id, with_items=with_items)  # type: ignore[arg-type]
 
     def _back(self, panel_id: int, anchor: str = "") -> Redirect:
         return Redirect(path=f"/expert/panels/{panel_id}{anchor}", status_code=303)
@@ -139,7 +140,7 @@ class ChairRankingController(Controller):
         self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int], application_id: FromPath[int]
     ) -> Any:
         try:
-            view = self._view(db, request, panel_id)
+            view = self._view(db, request, panel_id, with_items=True)
         except panels.PledgeRequired as exc:
             return pledge_redirect(request, exc)
         context = _sheets_context(view, application_id, mode="chair", base=f"/expert/panels/{panel_id}")
@@ -251,14 +252,16 @@ class RankingController(Controller):
     path = "/rounds/{round_id:int}/ranking"
     guards = [staff_only]
 
-    def _view(self, db: Session, round_id: int, panel_id: int) -> decisions.PanelRanking:
+    def _view(self, db: Session, round_id: int, panel_id: int, with_items: bool = False) -> decisions.PanelRanking:
         panels.get_panel(db, panel_id, round_id=round_id)
-        return decisions.panel_ranking(db, panel_id=panel_id)
+        return decisions.panel_ranking(db, panel_id=panel_id, with_items=with_items)
 
     @get("/", sync_to_thread=True)
     def index(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
         rnd = panels.get_round(db, round_id)
-        views = [decisions.panel_ranking(db, panel_id=p.id) for p in panels.round_panels(db, round_id)]  # type: ignore[arg-type]
+        views = [
+            decisions.panel_ranking(db, panel_id=p.id, with_items=False) for p in panels.round_panels(db, round_id)
+        ]  # type: ignore[arg-type]
         return render("ranking/index.html", rnd=rnd, views=views)
 
     @get("/panels/{panel_id:int}", sync_to_thread=True)
@@ -283,7 +286,7 @@ class RankingController(Controller):
         panel_id: FromPath[int],
         application_id: FromPath[int],
     ) -> Template:
-        view = self._view(db, round_id, panel_id)
+        view = self._view(db, round_id, panel_id, with_items=True)
         row = _application_row(view, application_id)
         context = _sheets_context(
             view, row.application.id, mode="staff", base=f"/rounds/{round_id}/ranking/panels/{panel_id}"

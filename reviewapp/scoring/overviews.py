@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -109,7 +110,7 @@ def expert_rounds(session: Session, *, expert_id: int, now: datetime) -> list[Ro
 
 @dataclass
 class SheetCell:
-    sheet: ScoreSheet | None
+    sheet: Any  # the sheet's id, status and returned_reason (a row of panel_progress's query), or None
     conflicted: bool = False
 
     @property
@@ -152,9 +153,17 @@ def panel_progress(session: Session, *, panel_id: int, hide_from_expert: int | N
         }
         apps = [(a, n) for a, n in apps if a.id in visible]
     ids = [a.id for a, _n in apps]
-    sheets = {
+    sheets = {  # the columns the matrix shows, not whole rows: a big panel holds thousands of sheets
         (s.application_id, s.expert_id): s
-        for s in session.exec(select(ScoreSheet).where(col(ScoreSheet.application_id).in_(ids or [-1])))
+        for s in session.exec(
+            select(
+                ScoreSheet.id,
+                ScoreSheet.application_id,
+                ScoreSheet.expert_id,
+                ScoreSheet.status,
+                ScoreSheet.returned_reason,
+            ).where(col(ScoreSheet.application_id).in_(ids or [-1]))
+        )
     }
     conflicts = set(
         session.exec(

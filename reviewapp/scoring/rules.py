@@ -124,6 +124,26 @@ def totals(items: Iterable[Item], entries: Mapping[int, Entry]) -> Totals:
     return Totals(by_dimension=by_dimension, total=total, gate_failed=failed)
 
 
+def summary_json(items: Iterable[Item], entries: Mapping[int, Entry]) -> str:
+    """What a submitted sheet keeps beside its item scores for the rankings, as compact text (read back for every
+    sheet of a round, faster than JSON): `D1=12.50;D2=8.00|G1=pass;G2=` -- the subtotal of each dimension that
+    has points items (by dimension code, exact decimals) and each gate item's outcome (by item code; empty: not
+    given). Criteria codes never hold the separators (rounds.rules.CODE_RE)."""
+    items = list(items)
+    subtotals = totals([i for i in items if i.kind == "points"], entries).by_dimension
+    gates = {i.code: entries.get(i.id, Entry()).gate or "" for i in items if i.kind == "gate"}
+    return "|".join(";".join(f"{code}={value}" for code, value in sorted(part.items())) for part in (subtotals, gates))
+
+
+def read_summary(text: str) -> tuple[dict[str, Decimal], dict[str, str | None]]:
+    """(subtotals by dimension code, gate outcome by item code; None: not given) of a summary_json."""
+    subtotals, gates = text.split("|")
+    return (
+        {code: Decimal(value) for code, _, value in (p.partition("=") for p in subtotals.split(";") if p)},
+        {code: value or None for code, _, value in (p.partition("=") for p in gates.split(";") if p)},
+    )
+
+
 def scoring_open(now: datetime, deadline: datetime | None) -> bool:
     return deadline is None or now <= deadline
 
