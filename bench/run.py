@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, event, text  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from bench import province  # noqa: E402
+from bench import inprocess, province  # noqa: E402
 from bench.servers import (  # noqa: E402
     CSRF_RE,
     SECRET,
@@ -528,6 +528,16 @@ def run_database(db: str, url: str, parts: set[str], sizes: Sizes, workdir: Path
             part_web(db, settings, day, sizes, workers)
     if "autosave" in parts:
         pairs = reopen_for_autosave(settings, day, sizes.autosave_experts)
+        username, app_id = pairs[-1]  # the concurrent runs below read each sheet's version when they open it
+        ms = inprocess.autosave_cpu_ms(settings, username=username, password=province.PASSWORD,
+                                       application_id=app_id, saves=50 * sizes.repeat)  # fmt: skip
+        record(
+            db,
+            "autosave",
+            "进程内：一位专家连续保存",
+            f"{ms:.2f} ms/次",
+            "服务端 CPU（应用的事件循环线程与写入线程），不含客户端",
+        )
         for workers in processes:
             part_autosave(db, settings, pairs, sizes, workers)
 
