@@ -53,6 +53,7 @@ from bench.servers import (  # noqa: E402
     SECRET,
     cpu_seconds,
     load,
+    machine_busy_seconds,
     sign_in,
     sign_in_all,
     start_server,
@@ -450,15 +451,17 @@ async def _autosave(base: str, pairs: list[tuple[str, int]], seconds: float, ser
                 acks.append((app_id, int(match.group(1))))
             version = int(match.group(1))
 
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, own_before, busy_before = cpu_seconds(server_pid), time.process_time(), machine_busy_seconds()
     end = time.perf_counter() + seconds
     start = time.perf_counter()
     await asyncio.gather(*(expert(c, a, i, end) for i, (c, (_u, a)) in enumerate(zip(clients, pairs, strict=True))))
     elapsed = time.perf_counter() - start
     cpu = cpu_seconds(server_pid) - cpu_before
+    own, busy = time.process_time() - own_before, machine_busy_seconds() - busy_before
     for c in clients:
         await c.aclose()
-    return {"acks": acks, "latencies": latencies, "errors": errors, "elapsed": elapsed, "cpu": cpu}
+    return {"acks": acks, "latencies": latencies, "errors": errors, "elapsed": elapsed, "cpu": cpu, "own": own,
+            "busy": busy}  # fmt: skip
 
 
 def part_autosave(db: str, settings: Settings, pairs: list[tuple[str, int]], sizes: Sizes, workers: int) -> None:
@@ -479,7 +482,9 @@ def part_autosave(db: str, settings: Settings, pairs: list[tuple[str, int]], siz
     saves = len(r["latencies"])
     record(db, "autosave", f"{len(pairs)} 位专家并发自动保存，{workers} 进程", f"{saves / r['elapsed']:.0f}/s",
            f"p50 {pct(r['latencies'], 50):.0f} ms，p99 {pct(r['latencies'], 99):.0f} ms；丢失 {lost}；"
-           f"服务端 CPU {r['cpu'] * 1000 / max(1, saves):.2f} ms/次" + (f"；错误 {len(r['errors'])}" if r["errors"] else ""))  # fmt: skip
+           f"服务端 CPU {r['cpu'] * 1000 / max(1, saves):.2f} ms/次；负载发生器 {r['own'] * 1000 / max(1, saves):.2f} ms/次；"
+           f"整机（含数据库与其他进程）{r['busy'] * 1000 / max(1, saves):.2f} ms/次，CPU 利用 {r['busy'] / r['elapsed'] / (os.cpu_count() or 1):.0%}"
+           + (f"；错误 {len(r['errors'])}" if r["errors"] else ""))  # fmt: skip
 
 
 # --- the run --------------------------------------------------------------------------------------
