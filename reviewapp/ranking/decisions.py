@@ -165,7 +165,8 @@ def panel_ranking(
     applications the chair is conflicted with (they do not exist for the chair). `with_items=False`: for views
     that show no item scores (raw_scores.load_scores)."""
     panel = panels.get_panel(session, panel_id)
-    progress = overviews.panel_progress(session, panel_id=panel_id, hide_from_expert=hide_from_expert)
+    full = overviews.panel_progress(session, panel_id=panel_id)
+    progress = full if hide_from_expert is None else overviews.visible_part(session, full, expert_id=hide_from_expert)
     app_ids = [a.id for a, _n, _c in progress.rows]
     scores = load_scores(session, round_id=panel.round_id, application_ids=app_ids, with_items=with_items)  # type: ignore[arg-type]
     ranking = scores.ranking()
@@ -200,7 +201,6 @@ def panel_ranking(
         if chair_index is not None:
             view.chair_conflicted = {a.id for a, _n, cells in progress.rows if cells[chair_index].conflicted}  # type: ignore[misc]
     else:
-        full = overviews.panel_progress(session, panel_id=panel_id)
         hidden = [(a, cells) for a, _n, cells in full.rows if a.id not in set(app_ids)]
         view.hidden_outstanding = sum(
             1 for _a, cells in hidden for c in cells if not c.conflicted and c.status != SheetStatus.submitted.value

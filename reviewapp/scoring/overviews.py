@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import Round
 from reviewapp.scoring import rules
 from reviewapp.scoring.models import ScoreSheet, SheetStatus
-from reviewapp.scoring.sheets import status_label
+from reviewapp.scoring.sheets import status_label, status_tag_class
 
 # --- overviews ------------------------------------------------------------------------------------
 
@@ -108,18 +108,20 @@ def expert_rounds(session: Session, *, expert_id: int, now: datetime) -> list[Ro
     return [round_overview(session, expert_id=expert_id, round_id=r, now=now) for r in round_ids]
 
 
-@dataclass
+@dataclass(slots=True)
 class SheetCell:
+    """One cell of a panel's matrix; what it shows is computed once (a big panel has thousands of cells)."""
+
     sheet: Any  # the sheet's id, status and returned_reason (a row of panel_progress's query), or None
     conflicted: bool = False
+    status: str | None = field(init=False)
+    label: str = field(init=False)
+    tag: str = field(init=False)  # the status tag's class
 
-    @property
-    def status(self) -> str | None:
-        return self.sheet.status if self.sheet else None
-
-    @property
-    def label(self) -> str:
-        return "回避" if self.conflicted else status_label(self.status)
+    def __post_init__(self) -> None:
+        self.status = self.sheet.status if self.sheet else None
+        self.label = "回避" if self.conflicted else status_label(self.status)
+        self.tag = status_tag_class(self.status)
 
 
 @dataclass
@@ -147,11 +149,6 @@ def panel_progress(session: Session, *, panel_id: int, hide_from_expert: int | N
             .order_by(Application.serial, Application.id)
         )
     )
-    if hide_from_expert is not None:
-        visible = {
-            a.id for a in panels.visible_applications(session, expert_id=hide_from_expert, round_id=panel.round_id)
-        }
-        apps = [(a, n) for a, n in apps if a.id in visible]
     ids = [a.id for a, _n in apps]
     sheets = {  # the columns the matrix shows, not whole rows: a big panel holds thousands of sheets
         (s.application_id, s.expert_id): s
@@ -180,4 +177,14 @@ def panel_progress(session: Session, *, panel_id: int, hide_from_expert: int | N
         )
         for app, name in apps
     ]
-    return PanelProgress(panel=panel, members=members, rows=rows)
+    progress = PanelProgress(panel=panel, members=members, rows=rows)
+    return progress if hide_from_expert is None else visible_part(session, progress, expert_id=hide_from_expert)
+
+
+def visible_part(session: Session, progress: PanelProgress, *, expert_id: int) -> PanelProgress:
+    """The rows of a panel's progress that expert may see (the chair's view of their panel)."""
+    visible = {
+        a.id for a in panels.visible_applications(session, expert_id=expert_id, round_id=progress.panel.round_id)
+    }
+    rows = [row for row in progress.rows if row[0].id in visible]
+    return PanelProgress(panel=progress.panel, members=progress.members, rows=rows)
