@@ -156,19 +156,23 @@ def _from_summaries(
 ) -> list[rules.SheetScores]:
     """Sheets from their submit summaries: subtotals for every dimension with points items (zero when empty,
     as SheetScores.from_items sums them), gates by item code."""
-    points_dimensions = sorted(set(item_dimensions.values()))
+    zero = Decimal(0)
+    empty = dict.fromkeys(sorted(set(item_dimensions.values())), zero)
+    passed: dict[tuple[tuple[str, str | None], ...], dict[str, bool]] = {}  # a round has a few gate lines
     out = []
     for s in sheet_rows:
         subtotals, gates = sheet_rules.read_summary(s.summary_json)
-        by_title = dict.fromkeys(points_dimensions, Decimal(0))
-        for code, value in subtotals.items():
+        by_title = empty.copy()
+        for code, value in subtotals:
             by_title[titles[code]] = value
+        if gates not in passed:
+            passed[gates] = {code: gate == sheet_rules.GATE_PASS for code, gate in gates if gate is not None}
         out.append(
             rules.SheetScores(
                 expert_id=s.expert_id,
                 application_id=s.application_id,
-                gates={code: gate == sheet_rules.GATE_PASS for code, gate in gates.items() if gate is not None},
-                total=sum(by_title.values(), Decimal(0)),
+                gates=passed[gates],
+                total=sum(by_title.values(), zero),
                 dimension_subtotals=by_title,
                 justification=s.opinion,
             )

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 GATE_PASS = "pass"
 GATE_FAIL = "fail"
@@ -135,13 +136,22 @@ def summary_json(items: Iterable[Item], entries: Mapping[int, Entry]) -> str:
     return "|".join(";".join(f"{code}={value}" for code, value in sorted(part.items())) for part in (subtotals, gates))
 
 
-def read_summary(text: str) -> tuple[dict[str, Decimal], dict[str, str | None]]:
-    """(subtotals by dimension code, gate outcome by item code; None: not given) of a summary_json."""
-    subtotals, gates = text.split("|")
-    return (
-        {code: Decimal(value) for code, _, value in (p.partition("=") for p in subtotals.split(";") if p)},
-        {code: value or None for code, _, value in (p.partition("=") for p in gates.split(";") if p)},
-    )
+def read_summary(text: str) -> tuple[list[tuple[str, Decimal]], tuple[tuple[str, str | None], ...]]:
+    """((dimension code, subtotal) pairs, (gate item code, outcome or None) pairs) of a summary_json. The parts
+    are memoised: a round's thousands of summaries are made of a few dozen distinct subtotals and gate lines."""
+    subtotals, _, gates = text.partition("|")
+    return [_subtotal(part) for part in subtotals.split(";") if part], _gate_outcomes(gates)
+
+
+@lru_cache(maxsize=4096)
+def _subtotal(part: str) -> tuple[str, Decimal]:
+    code, _, value = part.partition("=")
+    return code, Decimal(value)
+
+
+@lru_cache(maxsize=256)
+def _gate_outcomes(text: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple((code, value or None) for code, _, value in (p.partition("=") for p in text.split(";") if p))
 
 
 def scoring_open(now: datetime, deadline: datetime | None) -> bool:
