@@ -547,6 +547,9 @@ def run_database(db: str, url: str, parts: set[str], sizes: Sizes, workdir: Path
             part_autosave(db, settings, pairs, sizes, workers)
 
 
+NOTES_MARKER = "<!-- 以下为人工撰写的解读（预算、剖析、差距），bench/run.py 重写上表时保留 -->"
+
+
 def write_results(path: Path, sizes: Sizes, quick: bool, started: str, elapsed: float) -> str:
     lines = [
         "# 基准测试结果（bench/run.py）",
@@ -565,6 +568,10 @@ def write_results(path: Path, sizes: Sizes, quick: bool, started: str, elapsed: 
     ]
     lines += [f"| {r.database} | {r.part} | {r.what} | {r.figure} | {r.note} |" for r in ROWS]
     text_ = "\n".join(lines) + "\n"
+    # The reading of the figures (budgets, profiles, shortfalls) is written by hand below a marker and kept.
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if NOTES_MARKER in old:
+        text_ += "\n" + NOTES_MARKER + old.split(NOTES_MARKER, 1)[1]
     path.write_text(text_, encoding="utf-8")
     return text_
 

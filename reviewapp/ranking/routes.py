@@ -179,16 +179,6 @@ class ChairRankingController(Controller):
 
         return self._act(request, db, panel_id, action, "已保存专家组意见。", f"#app-{application_id}")
 
-    @get("/moves/{application_id:int}", sync_to_thread=True)
-    def move_form(self, db: NamedDependency[Session], round_id: FromPath[int], application_id: FromPath[int]) -> Any:
-        """One listed application's reorder form (the list links here from each line rather than carrying a
-        form on every one of its 2,000 lines)."""
-        view = recommendations.round_list(db, round_id=round_id)
-        row = next((r for r in view.listed if r.application.id == application_id), None)
-        if row is None:
-            raise NotFound("该项目不在推荐名单上。")
-        return no_store(render("ranking/list_move.html", view=view, rnd=view.round, row=row))
-
     @post("/moves/{application_id:int}", sync_to_thread=True)
     def move(
         self,
