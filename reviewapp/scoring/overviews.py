@@ -31,7 +31,7 @@ from reviewapp.scoring.sheets import status_label
 # --- the expert's rounds and applications --------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AppRow:
     """One application on an expert's list, with the expert's own sheet status."""
 
@@ -46,6 +46,17 @@ class AppRow:
     def status_label(self) -> str:
         return status_label(self.status)
 
+    @property
+    def tag_class(self) -> str:  # scoring/_sheet.html status_tag's, inlined in the list's 50 rows
+        return _TAG_CLASS.get(self.status or "", "tag-muted")
+
+    @property
+    def action(self) -> str:
+        return _ACTIONS.get(self.status or "", "开始评分")
+
+
+_TAG_CLASS = {"draft": "tag-warn", "submitted": "tag-ok", "returned": "tag-bad"}
+_ACTIONS = {"submitted": "查看", "returned": "重新评分", "draft": "继续评分"}
 
 # The list's status filter: value -> (label, the sheet statuses it keeps).
 STATUS_FILTERS: dict[str, tuple[str, tuple[str | None, ...]]] = {
@@ -246,22 +257,17 @@ def _fill_rows(
     relations: list[pr.Relation] = []
     parties: dict[int, list[pr.Party]] = defaultdict(list)
     if candidates:
-        for t in sorted(conn.execute(_TIES, params), key=lambda r: (r.kind, r.id)):
-            if t.kind == "job":
-                jobs.append(pr.Employment(employer=t.employer, credit_code=t.credit_code, start=t.start, end=t.end))
-            elif t.kind == "relation":
+        ties = conn.execute(_TIES, params).all()
+        ties.sort(key=lambda t: (t[0], t[1]))  # kind, id: the order expert_facts and application_facts read
+        for kind, _id, owner, name, code, tag, start, end, note in ties:
+            if kind == "job":
+                jobs.append(pr.Employment(employer=name, credit_code=code, start=start, end=end))
+            elif kind == "relation":
                 relations.append(
-                    pr.Relation(
-                        enterprise_name=t.employer,
-                        relation=t.tag,
-                        credit_code=t.credit_code,
-                        since=t.start,
-                        until=t.end,
-                        note=t.note,
-                    )
+                    pr.Relation(enterprise_name=name, relation=tag, credit_code=code, since=start, until=end, note=note)
                 )
             else:
-                parties[t.owner].append(pr.Party(role=t.tag, name=t.employer, credit_code=t.credit_code))
+                parties[owner].append(pr.Party(role=tag, name=name, credit_code=code))
     facts = pr.ExpertFacts(
         id=expert.id,  # type: ignore[arg-type]
         name=expert.name,
@@ -271,42 +277,34 @@ def _fill_rows(
         employments=tuple(jobs),
         relations=tuple(relations),
     )
+    passed, returned = FormalStatus.passed.value, SheetStatus.returned.value
     by_round: dict[int, list[Any]] = defaultdict(list)
-    passed = FormalStatus.passed.value
-    for c in candidates:
-        if c.formal_status == passed:
-            by_round[c.round_id].append(c)
+    for row in candidates:
+        if row[4] == passed:  # formal_status
+            by_round[row[1]].append(row)
     for rid, rows in by_round.items():
         ov = overviews[rid]
         blocked = panels.live_conflicts(
             facts,
-            (
+            [
                 pr.ApplicationFacts(
-                    id=c.id,
-                    enterprise_name=c.name,
-                    credit_code=c.credit_code,
-                    group_name=c.group_name,
-                    group_credit_code=c.group_credit_code,
-                    city=c.city,
-                    parties=tuple(parties.get(c.id, ())),
+                    id=app_id,
+                    enterprise_name=name,
+                    credit_code=code,
+                    group_name=group,
+                    group_credit_code=group_code,
+                    city=city,
+                    parties=tuple(parties.get(app_id, ())),
                 )
-                for c in rows
-            ),
+                for app_id, _r, _s, _f, _fs, name, code, group, group_code, city, _st, _rr in rows
+            ],
             rnd=ov.round,
             today=today,
         )
-        returned = SheetStatus.returned.value
         ov.rows = [
-            AppRow(
-                id=c.id,
-                serial=c.serial or 0,
-                factory_name=c.factory_name or "",
-                enterprise_name=c.name or "",
-                status=c.status,
-                returned_reason=(c.returned_reason or "") if c.status == returned else "",
-            )
-            for c in rows
-            if c.id not in blocked
+            AppRow(app_id, serial or 0, factory or "", name or "", status, (reason or "") if status == returned else "")
+            for app_id, _r, serial, factory, _fs, name, _c, _g, _gc, _city, status, reason in rows
+            if app_id not in blocked
         ]
 
 
