@@ -327,6 +327,9 @@ def find_conflicts(
 ) -> dict[tuple[int, int], list[Finding]]:
     """All automatic conflicts, keyed (expert id, application id). Same answer as `conflicts_between` on every
     pair, but only pairs that share an organisation (or a city) are examined."""
+    experts = list(experts)
+    if len(experts) == 1:
+        return _conflicts_of_one(experts[0], applications, settings=settings, today=today)
     apps = {a.id: a for a in applications}
     index = _OrgIndex()
     by_city: dict[str, set[int]] = defaultdict(set)
@@ -353,6 +356,49 @@ def find_conflicts(
             findings = conflicts_between(expert, apps[app_id], settings=settings, today=today)
             if findings:
                 result[(expert.id, app_id)] = findings
+    return result
+
+
+def _conflicts_of_one(
+    expert: ExpertFacts, applications: Iterable[ApplicationFacts], *, settings: CoiSettings, today: date
+) -> dict[tuple[int, int], list[Finding]]:
+    """find_conflicts for one expert (the expert's own pages, against a panel's applications): the expert's few
+    organisations are indexed instead of every application's, with _OrgIndex's matching turned around (an
+    application's organisation (name, code) is reached from an expert's (name', code') when both codes are
+    present and equal, or when code' is missing and the names agree, or when code is missing and the names agree)."""
+    codes: set[str] = set()
+    names_any: set[str] = set()  # of the expert's organisations without a code: any application name matches
+    names_codeless: set[str] = set()  # of those with a code: only an application name without a code matches
+    orgs = [(expert.employer, expert.employer_credit_code)] if expert.employer or expert.employer_credit_code else []
+    orgs += [(job.employer, job.credit_code) for job in expert.employments]
+    orgs += [(relation.enterprise_name, relation.credit_code) for relation in expert.relations]
+    for name, code in orgs:
+        key = normalise_org_name(name)
+        if code:
+            codes.add(code)
+            if key:
+                names_codeless.add(key)
+        elif key:
+            names_any.add(key)
+    city = normalise_city(expert.city) if settings.same_city else ""
+
+    def reached(name: str, code: str) -> bool:
+        if code and code in codes:
+            return True
+        key = normalise_org_name(name)
+        return bool(key) and (key in names_any or (not code and key in names_codeless))
+
+    result: dict[tuple[int, int], list[Finding]] = {}
+    for app in applications:
+        if not (
+            (city and normalise_city(app.city) == city)
+            or any(reached(name, code) for _kind, name, code in _applicant_targets(app))
+            or any(reached(party.name, party.credit_code) for party in app.parties)
+        ):
+            continue
+        findings = conflicts_between(expert, app, settings=settings, today=today)
+        if findings:
+            result[(expert.id, app.id)] = findings
     return result
 
 

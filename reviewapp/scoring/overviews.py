@@ -116,8 +116,8 @@ _SEATS = (
     .order_by(col(Panel.round_id).desc(), Panel.id)
 )
 # 2. What visible_applications reads, for several rounds at once: applications of the expert's panels (of the
-#    application's round), formal review passed, without a stored conflict; with the enterprise's facts for the
-#    live conflict rules and the expert's own sheet.
+#    application's round), formal review passed, without a stored conflict; with the enterprise's facts and the
+#    parties (one row per party) for the live conflict rules, and the expert's own sheet.
 _ROUND_IDS = sa.bindparam("round_ids", expanding=True)
 _MY_PANEL_IDS = (  # reached first, so the applications come by their panel (not by scanning the round's)
     select(PanelMember.panel_id)
@@ -143,10 +143,14 @@ _CANDIDATES = (
         Enterprise.city,
         ScoreSheet.status,
         ScoreSheet.returned_reason,
+        ApplicationParty.role,
+        ApplicationParty.name,
+        ApplicationParty.credit_code,
     )
     .select_from(Application)
     .join(Enterprise, Enterprise.id == Application.enterprise_id)  # type: ignore[arg-type]
     .join(Panel, Panel.id == Application.panel_id)  # type: ignore[arg-type]
+    .outerjoin(ApplicationParty, ApplicationParty.application_id == Application.id)  # type: ignore[arg-type]
     .outerjoin(
         ScoreSheet,
         sa.and_(ScoreSheet.application_id == Application.id, ScoreSheet.expert_id == sa.bindparam("expert_id")),
@@ -159,16 +163,15 @@ _CANDIDATES = (
             Conflict.application_id == Application.id,
         ),
     )
-    .order_by(col(Application.round_id).desc(), Application.serial, Application.id)
+    .order_by(col(Application.round_id).desc(), Application.serial, Application.id, ApplicationParty.id)
 )
-# 3. The rest of the conflict rules' facts: the expert's employments and relations and the parties of those
-#    applications, as (kind, owner id, name, credit code, relation or role, from, to, note).
+# 3. The rest of the conflict rules' facts: the expert's employments and relations, as (kind, id, name, credit
+#    code, relation, from, to, note).
 _NO_DATE = sa.cast(sa.null(), sa.Date)
 _TIES = sa.union_all(
     select(
         sa.literal("job").label("kind"),
         ExpertEmployment.id,
-        ExpertEmployment.expert_id.label("owner"),  # type: ignore[attr-defined]
         ExpertEmployment.employer,
         ExpertEmployment.credit_code,
         sa.literal("").label("tag"),
@@ -179,7 +182,6 @@ _TIES = sa.union_all(
     select(
         sa.literal("relation"),
         ExpertRelation.id,
-        ExpertRelation.expert_id,
         ExpertRelation.enterprise_name,
         ExpertRelation.credit_code,
         ExpertRelation.relation,
@@ -187,21 +189,6 @@ _TIES = sa.union_all(
         ExpertRelation.until,
         ExpertRelation.note,
     ).where(ExpertRelation.expert_id == sa.bindparam("expert_id")),
-    select(
-        sa.literal("party"),
-        ApplicationParty.id,
-        ApplicationParty.application_id,
-        ApplicationParty.name,
-        ApplicationParty.credit_code,
-        ApplicationParty.role,
-        _NO_DATE,
-        _NO_DATE,
-        sa.literal(""),
-    )
-    .select_from(ApplicationParty)
-    .join(Application, Application.id == ApplicationParty.application_id)  # type: ignore[arg-type]
-    .join(Panel, Panel.id == Application.panel_id)  # type: ignore[arg-type]
-    .where(_MINE),
 )
 
 
@@ -253,21 +240,19 @@ def _fill_rows(
     params = {"expert_id": expert.id, "round_ids": round_ids}
     conn = session.connection()
     candidates = conn.execute(_CANDIDATES, params).all()
+    if not candidates:
+        return
     jobs: list[pr.Employment] = []
     relations: list[pr.Relation] = []
-    parties: dict[int, list[pr.Party]] = defaultdict(list)
-    if candidates:
-        ties = conn.execute(_TIES, params).all()
-        ties.sort(key=lambda t: (t[0], t[1]))  # kind, id: the order expert_facts and application_facts read
-        for kind, _id, owner, name, code, tag, start, end, note in ties:
-            if kind == "job":
-                jobs.append(pr.Employment(employer=name, credit_code=code, start=start, end=end))
-            elif kind == "relation":
-                relations.append(
-                    pr.Relation(enterprise_name=name, relation=tag, credit_code=code, since=start, until=end, note=note)
-                )
-            else:
-                parties[owner].append(pr.Party(role=tag, name=name, credit_code=code))
+    ties = conn.execute(_TIES, params).all()
+    ties.sort(key=lambda t: (t[0], t[1]))  # kind, id: the order expert_facts reads them
+    for kind, _id, name, code, tag, start, end, note in ties:
+        if kind == "job":
+            jobs.append(pr.Employment(employer=name, credit_code=code, start=start, end=end))
+        else:
+            relations.append(
+                pr.Relation(enterprise_name=name, relation=tag, credit_code=code, since=start, until=end, note=note)
+            )
     facts = pr.ExpertFacts(
         id=expert.id,  # type: ignore[arg-type]
         name=expert.name,
@@ -277,11 +262,19 @@ def _fill_rows(
         employments=tuple(jobs),
         relations=tuple(relations),
     )
+    # One row per (application, party), an application's rows together: its first row carries the application.
     passed, returned = FormalStatus.passed.value, SheetStatus.returned.value
     by_round: dict[int, list[Any]] = defaultdict(list)
+    parties: dict[int, list[pr.Party]] = defaultdict(list)
+    last = None
     for row in candidates:
-        if row[4] == passed:  # formal_status
-            by_round[row[1]].append(row)
+        app_id = row[0]
+        if app_id != last:
+            last = app_id
+            if row[4] == passed:  # formal_status
+                by_round[row[1]].append(row)
+        if row[13] is not None:  # party name
+            parties[app_id].append(pr.Party(role=row[12], name=row[13], credit_code=row[14]))
     for rid, rows in by_round.items():
         ov = overviews[rid]
         blocked = panels.live_conflicts(
@@ -296,14 +289,14 @@ def _fill_rows(
                     city=city,
                     parties=tuple(parties.get(app_id, ())),
                 )
-                for app_id, _r, _s, _f, _fs, name, code, group, group_code, city, _st, _rr in rows
+                for app_id, _r, _s, _f, _fs, name, code, group, group_code, city, *_rest in rows
             ],
             rnd=ov.round,
             today=today,
         )
         ov.rows = [
             AppRow(app_id, serial or 0, factory or "", name or "", status, (reason or "") if status == returned else "")
-            for app_id, _r, serial, factory, _fs, name, _c, _g, _gc, _city, status, reason in rows
+            for app_id, _r, serial, factory, _fs, name, _c, _g, _gc, _city, status, reason, *_party in rows
             if app_id not in blocked
         ]
 
