@@ -359,42 +359,59 @@ def find_conflicts(
     return result
 
 
+class ExpertReach:
+    """One expert's organisations, indexed the other way round from _OrgIndex: an organisation (name, code) of an
+    application is reached from one of the expert's (name', code') when both codes are present and equal, or when
+    code' is missing and the names agree, or when code is missing and the names agree. An application none of
+    whose organisations (enterprise, group, parties) is reached, in another city than the expert's, has no
+    automatic conflict with the expert: callers may leave it out before building its facts."""
+
+    def __init__(self, expert: ExpertFacts) -> None:
+        self.codes: set[str] = set()
+        self.names_any: set[str] = set()  # of organisations without a code: any application name matches
+        self.names_codeless: set[str] = set()  # of those with a code: only an application name without one
+        orgs = (
+            [(expert.employer, expert.employer_credit_code)] if expert.employer or expert.employer_credit_code else []
+        )
+        orgs += [(job.employer, job.credit_code) for job in expert.employments]
+        orgs += [(relation.enterprise_name, relation.credit_code) for relation in expert.relations]
+        for name, code in orgs:
+            key = normalise_org_name(name)
+            if code:
+                self.codes.add(code)
+                if key:
+                    self.names_codeless.add(key)
+            elif key:
+                self.names_any.add(key)
+        self.city = normalise_city(expert.city)
+
+    def reaches(self, name: str, code: str) -> bool:
+        if code and code in self.codes:
+            return True
+        key = normalise_org_name(name)
+        return bool(key) and (key in self.names_any or (not code and key in self.names_codeless))
+
+    def same_city(self, city: str) -> bool:
+        return bool(self.city) and normalise_city(city) == self.city
+
+    def may_conflict(self, app: ApplicationFacts, *, same_city: bool = True) -> bool:
+        """False only when no rule can find a conflict (`same_city`: whether the city rule is on)."""
+        return (
+            (same_city and self.same_city(app.city))
+            or any(self.reaches(name, code) for _kind, name, code in _applicant_targets(app))
+            or any(self.reaches(party.name, party.credit_code) for party in app.parties)
+        )
+
+
 def _conflicts_of_one(
     expert: ExpertFacts, applications: Iterable[ApplicationFacts], *, settings: CoiSettings, today: date
 ) -> dict[tuple[int, int], list[Finding]]:
     """find_conflicts for one expert (the expert's own pages, against a panel's applications): the expert's few
-    organisations are indexed instead of every application's, with _OrgIndex's matching turned around (an
-    application's organisation (name, code) is reached from an expert's (name', code') when both codes are
-    present and equal, or when code' is missing and the names agree, or when code is missing and the names agree)."""
-    codes: set[str] = set()
-    names_any: set[str] = set()  # of the expert's organisations without a code: any application name matches
-    names_codeless: set[str] = set()  # of those with a code: only an application name without a code matches
-    orgs = [(expert.employer, expert.employer_credit_code)] if expert.employer or expert.employer_credit_code else []
-    orgs += [(job.employer, job.credit_code) for job in expert.employments]
-    orgs += [(relation.enterprise_name, relation.credit_code) for relation in expert.relations]
-    for name, code in orgs:
-        key = normalise_org_name(name)
-        if code:
-            codes.add(code)
-            if key:
-                names_codeless.add(key)
-        elif key:
-            names_any.add(key)
-    city = normalise_city(expert.city) if settings.same_city else ""
-
-    def reached(name: str, code: str) -> bool:
-        if code and code in codes:
-            return True
-        key = normalise_org_name(name)
-        return bool(key) and (key in names_any or (not code and key in names_codeless))
-
+    organisations are indexed (ExpertReach) instead of every application's."""
+    reach = ExpertReach(expert)
     result: dict[tuple[int, int], list[Finding]] = {}
     for app in applications:
-        if not (
-            (city and normalise_city(app.city) == city)
-            or any(reached(name, code) for _kind, name, code in _applicant_targets(app))
-            or any(reached(party.name, party.credit_code) for party in app.parties)
-        ):
+        if not reach.may_conflict(app, same_city=settings.same_city):
             continue
         findings = conflicts_between(expert, app, settings=settings, today=today)
         if findings:

@@ -263,9 +263,13 @@ def _fill_rows(
         relations=tuple(relations),
     )
     # One row per (application, party), an application's rows together: its first row carries the application.
+    # Only the applications the expert's organisations (or city) reach can be conflicted by the rules: their facts
+    # alone are built and go through live_conflicts (ExpertReach is find_conflicts' own matching).
+    reach = pr.ExpertReach(facts)
     passed, returned = FormalStatus.passed.value, SheetStatus.returned.value
     by_round: dict[int, list[Any]] = defaultdict(list)
-    parties: dict[int, list[pr.Party]] = defaultdict(list)
+    parties: dict[int, list[Any]] = defaultdict(list)
+    reached: set[int] = set()
     last = None
     for row in candidates:
         app_id = row[0]
@@ -273,23 +277,28 @@ def _fill_rows(
             last = app_id
             if row[4] == passed:  # formal_status
                 by_round[row[1]].append(row)
-        if row[13] is not None:  # party name
-            parties[app_id].append(pr.Party(role=row[12], name=row[13], credit_code=row[14]))
+            if reach.same_city(row[9]) or reach.reaches(row[5], row[6]) or reach.reaches(row[7], row[8]):
+                reached.add(app_id)
+        if row[13] is not None:  # a party: role, name, credit code
+            parties[app_id].append(row)
+            if reach.reaches(row[13], row[14]):
+                reached.add(app_id)
     for rid, rows in by_round.items():
         ov = overviews[rid]
         blocked = panels.live_conflicts(
             facts,
             [
                 pr.ApplicationFacts(
-                    id=app_id,
-                    enterprise_name=name,
-                    credit_code=code,
-                    group_name=group,
-                    group_credit_code=group_code,
-                    city=city,
-                    parties=tuple(parties.get(app_id, ())),
+                    id=row[0],
+                    enterprise_name=row[5],
+                    credit_code=row[6],
+                    group_name=row[7],
+                    group_credit_code=row[8],
+                    city=row[9],
+                    parties=tuple(pr.Party(role=p[12], name=p[13], credit_code=p[14]) for p in parties.get(row[0], ())),
                 )
-                for app_id, _r, _s, _f, _fs, name, code, group, group_code, city, *_rest in rows
+                for row in rows
+                if row[0] in reached
             ],
             rnd=ov.round,
             today=today,
