@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -84,8 +85,8 @@ class RoundOverview:
     def count(self, status: str | None) -> int:
         return sum(1 for r in self.rows if r.status == status)
 
-    @property
-    def counts(self) -> dict[str | None, int]:
+    @functools.cached_property
+    def counts(self) -> dict[str | None, int]:  # read once rows are filled
         out: dict[str | None, int] = {None: 0, "draft": 0, "returned": 0, "submitted": 0}
         for r in self.rows:
             out[r.status] = out.get(r.status, 0) + 1
@@ -266,6 +267,7 @@ def _fill_rows(
     # Only the applications the expert's organisations (or city) reach can be conflicted by the rules: their facts
     # alone are built and go through live_conflicts (ExpertReach is find_conflicts' own matching).
     reach = pr.ExpertReach(facts)
+    city_rule = {rid: pr.CoiSettings.of_round(overviews[rid].round).same_city for rid in round_ids}
     passed, returned = FormalStatus.passed.value, SheetStatus.returned.value
     by_round: dict[int, list[Any]] = defaultdict(list)
     parties: dict[int, list[Any]] = defaultdict(list)
@@ -277,7 +279,11 @@ def _fill_rows(
             last = app_id
             if row[4] == passed:  # formal_status
                 by_round[row[1]].append(row)
-            if reach.same_city(row[9]) or reach.reaches(row[5], row[6]) or reach.reaches(row[7], row[8]):
+            if (
+                (city_rule[row[1]] and reach.same_city(row[9]))
+                or reach.reaches(row[5], row[6])
+                or reach.reaches(row[7], row[8])
+            ):
                 reached.add(app_id)
         if row[13] is not None:  # a party: role, name, credit code
             parties[app_id].append(row)
