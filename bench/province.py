@@ -43,7 +43,9 @@ from reviewapp.panels.models import Conflict, Expert, ExpertEmployment, ExpertRe
 from reviewapp.ranking.models import PanelDecision
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Scenario, Tier
+from reviewapp.scoring import rules as sheet_rules
 from reviewapp.scoring.models import ItemScore, ScoreSheet
+from reviewapp.scoring.sheets import scoring_items
 
 PASSWORD = "bench-password-2026"
 TODAY = date(2026, 9, 1)
@@ -162,6 +164,8 @@ def build(
     ).all()
     points = [n for n in nodes if n.kind == "points"]
     gates = [n for n in nodes if n.kind == "gate"]
+    sheet_items = scoring_items(rounds.criteria_tree(session, criteria_version_id))  # type: ignore[arg-type]
+    passed = {g.id: sheet_rules.Entry(gate=sheet_rules.GATE_PASS) for g in gates}
     scenarios = session.exec(select(Scenario).where(Scenario.catalogue_version == rnd.scenario_catalogue_version)).all()
 
     # Enterprises and their applications.
@@ -338,7 +342,9 @@ def build(
                 sheet_rows.append({"id": next_id, "round_id": rnd.id, "panel_id": panel_id, "application_id": app_id,
                                    "expert_id": x.id, "criteria_version_id": criteria_version_id, "status": "submitted",
                                    "opinion": OPINION, "total": sum(values, Decimal(0)), "returned_reason": "",
-                                   "submitted_at": now, "created_at": now, "updated_at": now, "row_version": 2})  # fmt: skip
+                                   "submitted_at": now, "created_at": now, "updated_at": now, "row_version": 2,
+                                   "summary_json": sheet_rules.summary_json(sheet_items, {**passed, **{
+                                       node.id: sheet_rules.Entry(value=v) for node, v in zip(points, values, strict=True)}})})  # fmt: skip
                 score_rows.extend({"sheet_id": next_id, "node_id": node.id, "value": v, "justification": ""}
                                   for node, v in zip(points, values, strict=True))  # fmt: skip
                 score_rows.extend({"sheet_id": next_id, "node_id": g.id, "gate": "pass", "justification": ""} for g in gates)  # fmt: skip

@@ -47,12 +47,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, event, text  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from bench import province  # noqa: E402
+from bench import inprocess, province  # noqa: E402
 from bench.servers import (  # noqa: E402
     CSRF_RE,
     SECRET,
     cpu_seconds,
     load,
+    machine_busy_seconds,
     sign_in,
     sign_in_all,
     start_server,
@@ -450,15 +451,17 @@ async def _autosave(base: str, pairs: list[tuple[str, int]], seconds: float, ser
                 acks.append((app_id, int(match.group(1))))
             version = int(match.group(1))
 
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, own_before, busy_before = cpu_seconds(server_pid), time.process_time(), machine_busy_seconds()
     end = time.perf_counter() + seconds
     start = time.perf_counter()
     await asyncio.gather(*(expert(c, a, i, end) for i, (c, (_u, a)) in enumerate(zip(clients, pairs, strict=True))))
     elapsed = time.perf_counter() - start
     cpu = cpu_seconds(server_pid) - cpu_before
+    own, busy = time.process_time() - own_before, machine_busy_seconds() - busy_before
     for c in clients:
         await c.aclose()
-    return {"acks": acks, "latencies": latencies, "errors": errors, "elapsed": elapsed, "cpu": cpu}
+    return {"acks": acks, "latencies": latencies, "errors": errors, "elapsed": elapsed, "cpu": cpu, "own": own,
+            "busy": busy}  # fmt: skip
 
 
 def part_autosave(db: str, settings: Settings, pairs: list[tuple[str, int]], sizes: Sizes, workers: int) -> None:
@@ -479,7 +482,9 @@ def part_autosave(db: str, settings: Settings, pairs: list[tuple[str, int]], siz
     saves = len(r["latencies"])
     record(db, "autosave", f"{len(pairs)} 位专家并发自动保存，{workers} 进程", f"{saves / r['elapsed']:.0f}/s",
            f"p50 {pct(r['latencies'], 50):.0f} ms，p99 {pct(r['latencies'], 99):.0f} ms；丢失 {lost}；"
-           f"服务端 CPU {r['cpu'] * 1000 / max(1, saves):.2f} ms/次" + (f"；错误 {len(r['errors'])}" if r["errors"] else ""))  # fmt: skip
+           f"服务端 CPU {r['cpu'] * 1000 / max(1, saves):.2f} ms/次；负载发生器 {r['own'] * 1000 / max(1, saves):.2f} ms/次；"
+           f"整机（含数据库与其他进程）{r['busy'] * 1000 / max(1, saves):.2f} ms/次，CPU 利用 {r['busy'] / r['elapsed'] / (os.cpu_count() or 1):.0%}"
+           + (f"；错误 {len(r['errors'])}" if r["errors"] else ""))  # fmt: skip
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -528,6 +533,16 @@ def run_database(db: str, url: str, parts: set[str], sizes: Sizes, workdir: Path
             part_web(db, settings, day, sizes, workers)
     if "autosave" in parts:
         pairs = reopen_for_autosave(settings, day, sizes.autosave_experts)
+        username, app_id = pairs[-1]  # the concurrent runs below read each sheet's version when they open it
+        ms = inprocess.autosave_cpu_ms(settings, username=username, password=province.PASSWORD,
+                                       application_id=app_id, saves=50 * sizes.repeat)  # fmt: skip
+        record(
+            db,
+            "autosave",
+            "进程内：一位专家连续保存",
+            f"{ms:.2f} ms/次",
+            "服务端 CPU（应用的事件循环线程与写入线程），不含客户端",
+        )
         for workers in processes:
             part_autosave(db, settings, pairs, sizes, workers)
 

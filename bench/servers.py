@@ -70,6 +70,13 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(stats[p][11]) + int(stats[p][12]) for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle (all cores, every process), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 async def sign_in(base: str, username: str, connections: int = 1):  # type: ignore[no-untyped-def]
     """A signed-in client; one connection (a browser tab), or several when many simulated clients share it."""
     import httpx

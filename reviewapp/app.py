@@ -22,6 +22,7 @@ from reviewapp.db import create_db_engine, writer_engine
 from reviewapp.errors import NotFound
 from reviewapp.models_registry import import_all_models
 from reviewapp.nav import nav_for
+from reviewapp.scoring.sheets import status_tag_class
 from reviewapp.security import ReviewApp
 from reviewapp.settings import Settings, load_settings
 from reviewapp.web import (
@@ -108,6 +109,7 @@ def _configure_templates(settings: Settings):  # type: ignore[no-untyped-def]
         env.globals["url_with"] = url_with
         env.globals["app_name"] = "智能工厂评审协作平台"
         env.globals["nav_for"] = nav_for
+        env.globals["status_tag_class"] = status_tag_class
         env.filters.update(make_formatters(settings))
         env.trim_blocks = True
         env.lstrip_blocks = True

@@ -19,7 +19,9 @@ from reviewapp.panels.models import Expert
 from reviewapp.ranking import decisions
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import NodeKind, Round
+from reviewapp.scoring import rules as sheet_rules
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus, SheetVersion
+from reviewapp.scoring.sheets import scoring_items
 
 OPINIONS = [
     "工厂数字化规划与生产作业环节建设扎实，关键工序在线检测覆盖较全，设备联网率高，建议推荐。",
@@ -88,8 +90,10 @@ def _submitted_sheet(db, rnd: Round, tree, app: Application, expert: Expert, qua
     db.add(sheet)
     db.flush()
     total = Decimal(0)
+    entries: dict[int, sheet_rules.Entry] = {}
     for item in tree.items:
         if item.kind == NodeKind.gate.value:
+            entries[item.id] = sheet_rules.Entry(gate=sheet_rules.GATE_PASS)
             db.add(ItemScore(sheet_id=sheet.id, node_id=item.id, gate="pass"))
         elif item.kind == NodeKind.points.value:
             step = Decimal(str(item.step)) or Decimal(1)
@@ -97,8 +101,10 @@ def _submitted_sheet(db, rnd: Round, tree, app: Application, expert: Expert, qua
             steps = int(top / step)
             value = min(top, step * max(0, min(steps - 1, round(steps * quality))))
             total += value
+            entries[item.id] = sheet_rules.Entry(value=value)
             db.add(ItemScore(sheet_id=sheet.id, node_id=item.id, value=value))
     sheet.total = total
+    sheet.summary_json = sheet_rules.summary_json(scoring_items(tree), entries)
     sheet.row_version = 2
     db.add(sheet)
     db.add(SheetVersion(sheet_id=sheet.id, version=2, kind="submit", actor_id=expert.user_id, change_json="{}"))  # type: ignore[arg-type]

@@ -158,13 +158,17 @@ class PanelRanking:
         ]
 
 
-def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | None = None) -> PanelRanking:
+def panel_ranking(
+    session: Session, *, panel_id: int, hide_from_expert: int | None = None, with_items: bool = True
+) -> PanelRanking:
     """A panel's ranking with the chair's decisions applied. `hide_from_expert`: the chair's view leaves out
-    applications the chair is conflicted with (they do not exist for the chair)."""
+    applications the chair is conflicted with (they do not exist for the chair). `with_items=False`: for views
+    that show no item scores (raw_scores.load_scores)."""
     panel = panels.get_panel(session, panel_id)
-    progress = overviews.panel_progress(session, panel_id=panel_id, hide_from_expert=hide_from_expert)
+    full = overviews.panel_progress(session, panel_id=panel_id)
+    progress = full if hide_from_expert is None else overviews.visible_part(session, full, expert_id=hide_from_expert)
     app_ids = [a.id for a, _n, _c in progress.rows]
-    scores = load_scores(session, round_id=panel.round_id, application_ids=app_ids)  # type: ignore[arg-type]
+    scores = load_scores(session, round_id=panel.round_id, application_ids=app_ids, with_items=with_items)  # type: ignore[arg-type]
     ranking = scores.ranking()
     decisions = {
         d.application_id: d
@@ -197,7 +201,6 @@ def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | No
         if chair_index is not None:
             view.chair_conflicted = {a.id for a, _n, cells in progress.rows if cells[chair_index].conflicted}  # type: ignore[misc]
     else:
-        full = overviews.panel_progress(session, panel_id=panel_id)
         hidden = [(a, cells) for a, _n, cells in full.rows if a.id not in set(app_ids)]
         view.hidden_outstanding = sum(
             1 for _a, cells in hidden for c in cells if not c.conflicted and c.status != SheetStatus.submitted.value
@@ -213,11 +216,11 @@ def panel_ranking(session: Session, *, panel_id: int, hide_from_expert: int | No
     return view
 
 
-def chair_ranking(session: Session, *, expert_id: int, panel_id: int) -> PanelRanking:
+def chair_ranking(session: Session, *, expert_id: int, panel_id: int, with_items: bool = True) -> PanelRanking:
     """The chair's view: only for the chair of this panel, pledge signed, and only applications they may see."""
     panel = submission.chair_panel(session, expert_id=expert_id, panel_id=panel_id)
     panels.require_pledge(session, expert_id=expert_id, round_id=panel.round_id)
-    return panel_ranking(session, panel_id=panel_id, hide_from_expert=expert_id)
+    return panel_ranking(session, panel_id=panel_id, hide_from_expert=expert_id, with_items=with_items)
 
 
 def _chair_editable(view: PanelRanking) -> None:

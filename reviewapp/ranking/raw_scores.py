@@ -21,6 +21,7 @@ from reviewapp.panels.models import Expert, Panel
 from reviewapp.ranking import ordering, rules
 from reviewapp.rounds import service as rounds
 from reviewapp.rounds.models import NodeKind, Round
+from reviewapp.scoring import rules as sheet_rules
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetStatus
 from reviewapp.scoring.sheets import as_points
 
@@ -70,8 +71,13 @@ def _criteria(session: Session, version_id: int | None) -> tuple[list[CriteriaIt
     return items, [d.title for d in tree.dimensions], total if total > 0 else Decimal(100)
 
 
-def load_scores(session: Session, *, round_id: int, application_ids: Sequence[int]) -> Scores:
-    """The submitted sheets of these applications (of one round), ready for the ranking rules."""
+def load_scores(session: Session, *, round_id: int, application_ids: Sequence[int], with_items: bool = True) -> Scores:
+    """The submitted sheets of these applications (of one round), ready for the ranking rules.
+
+    `with_items=False`: for pages that rank but show no item scores. Sheets then come from their submit summaries
+    (ScoreSheet.summary_json: dimension subtotals and gates, hence the same totals, aggregates and order) with
+    empty `item_scores`, one row per sheet instead of twenty; when any sheet has no summary (submitted before
+    summaries were kept) all are read from their items."""
     rnd = rounds.get_round(session, round_id)
     ids = sorted(set(application_ids))
     # One statement per table whatever the number of applications: an IN list when they fit in one, else the
@@ -95,33 +101,96 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
     submitted = (ScoreSheet.round_id == round_id, ScoreSheet.status == SheetStatus.submitted.value)
     if one_list:
         submitted += (col(ScoreSheet.application_id).in_(ids),)
-    sheet_rows: list[Any] = [
-        row
-        for row in session.exec(
-            select(
-                ScoreSheet.id,
-                ScoreSheet.application_id,
-                ScoreSheet.expert_id,
-                ScoreSheet.criteria_version_id,
-                ScoreSheet.opinion,
-            ).where(*submitted)
-        )
-        if row.application_id in wanted
-    ]
+    sheet_stmt = select(
+        ScoreSheet.id,
+        ScoreSheet.application_id,
+        ScoreSheet.expert_id,
+        ScoreSheet.criteria_version_id,
+        ScoreSheet.opinion,
+        ScoreSheet.summary_json,
+    ).where(*submitted)
+    if one_list:
+        # Without statistics SQLite prefers the equality on round_id (every sheet of the round: 14k rows to find
+        # a panel's 1,750) over the IN list; PostgreSQL plans from its statistics and ignores the hint.
+        sheet_stmt = sheet_stmt.with_hint(ScoreSheet, "INDEXED BY ix_score_sheet_application_id", "sqlite")
+    sheet_rows: list[Any] = [row for row in session.connection().execute(sheet_stmt) if row.application_id in wanted]
     version_id = sheet_rows[0].criteria_version_id if sheet_rows else rnd.criteria_version_id
     items, dimensions, full_marks = _criteria(session, version_id)
     node_code: dict[int, str] = {}
     node_kind: dict[int, str] = {}
+    dimension_titles: dict[str, str] = {}  # dimension code -> title
     for version in {s.criteria_version_id for s in sheet_rows} | ({version_id} if version_id else set()):
         tree = rounds.criteria_tree(session, version)
         for dim in tree.dimensions:
+            dimension_titles[dim.node.code] = dim.title
             for item in dim.items:
                 node_code[item.id] = item.code
                 node_kind[item.id] = item.kind
     item_dimensions = {i.code: i.dimension for i in items if i.kind == NodeKind.points.value}
 
-    values: dict[int, dict[str, Decimal | None]] = {s.id: {} for s in sheet_rows}  # type: ignore[misc]
-    gates: dict[int, dict[str, bool]] = {s.id: {} for s in sheet_rows}  # type: ignore[misc]
+    if not with_items and all(row.summary_json for row in sheet_rows):
+        sheets = _from_summaries(sheet_rows, dimension_titles, item_dimensions)
+    else:
+        sheets = _from_items(session, sheet_rows, submitted, node_code, node_kind, item_dimensions)
+    expert_ids = {s.expert_id for s in sheet_rows}
+    experts = {e.id: e for e in session.exec(select(Expert).where(col(Expert.id).in_(sorted(expert_ids) or [-1])))}
+    facts = [
+        rules.ApplicationFacts(a.id, a.maturity_score, a.serial)  # type: ignore[arg-type]
+        for a in apps.values()
+    ]
+    return Scores(
+        round=rnd,
+        settings=rules.RankingSettings.from_round(rnd, full_marks=full_marks),
+        sheets=sheets,
+        facts=facts,
+        applications=apps,
+        enterprises=enterprises,
+        experts=experts,  # type: ignore[arg-type]
+        items=items,
+        dimensions=dimensions,
+    )
+
+
+def _from_summaries(
+    sheet_rows: list[Any], titles: dict[str, str], item_dimensions: dict[str, str]
+) -> list[rules.SheetScores]:
+    """Sheets from their submit summaries: subtotals for every dimension with points items (zero when empty,
+    as SheetScores.from_items sums them), gates by item code."""
+    zero = Decimal(0)
+    empty = dict.fromkeys(sorted(set(item_dimensions.values())), zero)
+    passed: dict[tuple[tuple[str, str | None], ...], dict[str, bool]] = {}  # a round has a few gate lines
+    out = []
+    for s in sheet_rows:
+        subtotals, gates = sheet_rules.read_summary(s.summary_json)
+        by_title = empty.copy()
+        for code, value in subtotals:
+            by_title[titles[code]] = value
+        if gates not in passed:
+            passed[gates] = {code: gate == sheet_rules.GATE_PASS for code, gate in gates if gate is not None}
+        out.append(
+            rules.SheetScores(
+                expert_id=s.expert_id,
+                application_id=s.application_id,
+                gates=passed[gates],
+                total=sum(by_title.values(), zero),
+                dimension_subtotals=by_title,
+                justification=s.opinion,
+            )
+        )
+    return out
+
+
+def _from_items(
+    session: Session,
+    sheet_rows: list[Any],
+    submitted: tuple[Any, ...],
+    node_code: dict[int, str],
+    node_kind: dict[int, str],
+    item_dimensions: dict[str, str],
+) -> list[rules.SheetScores]:
+    """Sheets from their item scores (read in one statement as plain tuples)."""
+    values: dict[int, dict[str, Decimal | None]] = {s.id: {} for s in sheet_rows}
+    gates: dict[int, dict[str, bool]] = {s.id: {} for s in sheet_rows}
     sheet_ids = [s.id for s in sheet_rows]
     gate_nodes = {n for n, kind in node_kind.items() if kind == NodeKind.gate.value}
     points: dict[Any, Decimal | None] = {}  # the few distinct stored values, converted once
@@ -145,7 +214,7 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
                 if value not in points:
                     points[value] = as_points(value)
                 values[sheet_id][code] = points[value]
-    sheets = [
+    return [
         rules.SheetScores.from_items(
             expert_id=s.expert_id,
             application_id=s.application_id,
@@ -156,23 +225,6 @@ def load_scores(session: Session, *, round_id: int, application_ids: Sequence[in
         )
         for s in sheet_rows
     ]
-    expert_ids = {s.expert_id for s in sheet_rows}
-    experts = {e.id: e for e in session.exec(select(Expert).where(col(Expert.id).in_(sorted(expert_ids) or [-1])))}
-    facts = [
-        rules.ApplicationFacts(a.id, a.maturity_score, a.serial)  # type: ignore[arg-type]
-        for a in apps.values()
-    ]
-    return Scores(
-        round=rnd,
-        settings=rules.RankingSettings.from_round(rnd, full_marks=full_marks),
-        sheets=sheets,
-        facts=facts,
-        applications=apps,
-        enterprises=enterprises,
-        experts=experts,  # type: ignore[arg-type]
-        items=items,
-        dimensions=dimensions,
-    )
 
 
 def round_scores(session: Session, *, round_id: int, panel_id: int | None = None) -> tuple[Scores, dict[int, Panel]]:

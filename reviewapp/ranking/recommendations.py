@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlmodel import Session, col, select
 
@@ -82,11 +83,11 @@ class RoundList:
     rows: list[ListRow]  # listed rows in priority order, then removed rows
     scores: Scores
 
-    @property
+    @cached_property
     def listed(self) -> list[ListRow]:
         return [r for r in self.rows if not r.removed]
 
-    @property
+    @cached_property
     def removed(self) -> list[ListRow]:
         return [r for r in self.rows if r.removed]
 
@@ -130,7 +131,7 @@ def round_list(session: Session, *, round_id: int) -> RoundList:
         for d in session.exec(select(PanelDecision).where(col(PanelDecision.panel_id).in_(sorted(finalized) or [-1])))
         if in_finalized.get(d.application_id) == d.panel_id  # still on the panel that decided it
     }
-    scores = load_scores(session, round_id=round_id, application_ids=sorted(in_finalized))
+    scores = load_scores(session, round_id=round_id, application_ids=sorted(in_finalized), with_items=False)
     ranking = scores.ranking()
     panel_orders = []
     for panel_id in sorted(finalized):

@@ -107,9 +107,10 @@ class ChairRankingController(Controller):
     guards = [expert_only]
     opt = access("chair")
 
-    def _view(self, db: Session, request: Request, panel_id: int) -> decisions.PanelRanking:
+    def _view(self, db: Session, request: Request, panel_id: int, with_items: bool = False) -> decisions.PanelRanking:
+        """The chair's ranking; `with_items` for the one view that shows each expert's item scores."""
         expert = my_expert(db, request)
-        return decisions.chair_ranking(db, expert_id=expert.id, panel_id=panel_id)  # type: ignore[arg-type]
+        return decisions.chair_ranking(db, expert_id=expert.id, panel_id=panel_id, with_items=with_items)  # type: ignore[arg-type]
 
     def _back(self, panel_id: int, anchor: str = "") -> Redirect:
         return Redirect(path=f"/expert/panels/{panel_id}{anchor}", status_code=303)
@@ -139,7 +140,7 @@ class ChairRankingController(Controller):
         self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int], application_id: FromPath[int]
     ) -> Any:
         try:
-            view = self._view(db, request, panel_id)
+            view = self._view(db, request, panel_id, with_items=True)
         except panels.PledgeRequired as exc:
             return pledge_redirect(request, exc)
         context = _sheets_context(view, application_id, mode="chair", base=f"/expert/panels/{panel_id}")
@@ -177,6 +178,16 @@ class ChairRankingController(Controller):
             )
 
         return self._act(request, db, panel_id, action, "已保存专家组意见。", f"#app-{application_id}")
+
+    @get("/moves/{application_id:int}", sync_to_thread=True)
+    def move_form(self, db: NamedDependency[Session], round_id: FromPath[int], application_id: FromPath[int]) -> Any:
+        """One listed application's reorder form (the list links here from each line rather than carrying a
+        form on every one of its 2,000 lines)."""
+        view = recommendations.round_list(db, round_id=round_id)
+        row = next((r for r in view.listed if r.application.id == application_id), None)
+        if row is None:
+            raise NotFound("该项目不在推荐名单上。")
+        return no_store(render("ranking/list_move.html", view=view, rnd=view.round, row=row))
 
     @post("/moves/{application_id:int}", sync_to_thread=True)
     def move(
@@ -251,14 +262,16 @@ class RankingController(Controller):
     path = "/rounds/{round_id:int}/ranking"
     guards = [staff_only]
 
-    def _view(self, db: Session, round_id: int, panel_id: int) -> decisions.PanelRanking:
+    def _view(self, db: Session, round_id: int, panel_id: int, with_items: bool = False) -> decisions.PanelRanking:
         panels.get_panel(db, panel_id, round_id=round_id)
-        return decisions.panel_ranking(db, panel_id=panel_id)
+        return decisions.panel_ranking(db, panel_id=panel_id, with_items=with_items)
 
     @get("/", sync_to_thread=True)
     def index(self, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:
         rnd = panels.get_round(db, round_id)
-        views = [decisions.panel_ranking(db, panel_id=p.id) for p in panels.round_panels(db, round_id)]  # type: ignore[arg-type]
+        views = [
+            decisions.panel_ranking(db, panel_id=p.id, with_items=False) for p in panels.round_panels(db, round_id)
+        ]  # type: ignore[arg-type]
         return render("ranking/index.html", rnd=rnd, views=views)
 
     @get("/panels/{panel_id:int}", sync_to_thread=True)
@@ -283,7 +296,7 @@ class RankingController(Controller):
         panel_id: FromPath[int],
         application_id: FromPath[int],
     ) -> Template:
-        view = self._view(db, round_id, panel_id)
+        view = self._view(db, round_id, panel_id, with_items=True)
         row = _application_row(view, application_id)
         context = _sheets_context(
             view, row.application.id, mode="staff", base=f"/rounds/{round_id}/ranking/panels/{panel_id}"
@@ -357,6 +370,16 @@ class RecommendationController(Controller):
 
     def _act(self, request: Request, db: Session, round_id: int, action: Any, done: str) -> Redirect:
         return _perform(request, db, action, done=done, to=f"/rounds/{round_id}/recommendations")
+
+    @get("/moves/{application_id:int}", sync_to_thread=True)
+    def move_form(self, db: NamedDependency[Session], round_id: FromPath[int], application_id: FromPath[int]) -> Any:
+        """One listed application's reorder form (the list links here from each line rather than carrying a
+        form on every one of its 2,000 lines)."""
+        view = recommendations.round_list(db, round_id=round_id)
+        row = next((r for r in view.listed if r.application.id == application_id), None)
+        if row is None:
+            raise NotFound("该项目不在推荐名单上。")
+        return no_store(render("ranking/list_move.html", view=view, rnd=view.round, row=row))
 
     @post("/moves/{application_id:int}", sync_to_thread=True)
     def move(

@@ -256,10 +256,21 @@ def _context_statement(with_item: bool, signed_in: bool = False) -> Any:
         _pledge.c.declaration_done_at,
         conflicted,
     ]
+    # Signed in: one flat chain of outer joins from the session row. (A parenthesised "expert JOIN application
+    # ..." on the right of the session's outer join made SQLite materialise that join for every expert, then
+    # scan it: 0.7 ms of the save's 1 ms statement.)
+    if signed_in:
+        stmt_from = (
+            accounts.SESSION_FROM.outerjoin(_expert, _expert.c.user_id == _user.c.id)
+            .outerjoin(_app, _app.c.id == bindparam("application_id"))
+            .outerjoin(_round, _round.c.id == _app.c.round_id)
+        )
+    else:
+        stmt_from = _expert.join(_app, _app.c.id == bindparam("application_id")).join(
+            _round, _round.c.id == _app.c.round_id
+        )
     stmt_from = (
-        _expert.join(_app, _app.c.id == bindparam("application_id"))
-        .join(_round, _round.c.id == _app.c.round_id)
-        .outerjoin(_sheet, and_(_sheet.c.application_id == _app.c.id, _sheet.c.expert_id == _expert.c.id))
+        stmt_from.outerjoin(_sheet, and_(_sheet.c.application_id == _app.c.id, _sheet.c.expert_id == _expert.c.id))
         .outerjoin(_panel, _panel.c.id == _app.c.panel_id)
         .outerjoin(_member, and_(_member.c.panel_id == _app.c.panel_id, _member.c.expert_id == _expert.c.id))
         .outerjoin(_pledge, and_(_pledge.c.round_id == _app.c.round_id, _pledge.c.expert_id == _expert.c.id))
@@ -295,11 +306,7 @@ def _context_statement(with_item: bool, signed_in: bool = False) -> Any:
         names = ("node_parent", "item_id", "item_value", "item_gate", "item_just", "dimension_sum")
         columns += [literal(None).label(n) for n in names]
     if signed_in:
-        return (
-            select(*accounts.SESSION_COLUMNS, *columns)
-            .select_from(accounts.SESSION_FROM.outerjoin(stmt_from, _expert.c.user_id == _user.c.id))
-            .where(accounts.SESSION_WHERE)
-        )
+        return select(*accounts.SESSION_COLUMNS, *columns).select_from(stmt_from).where(accounts.SESSION_WHERE)
     return select(*columns).select_from(stmt_from).where(_expert.c.user_id == bindparam("user_id"))
 
 

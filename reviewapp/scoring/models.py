@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from reviewapp.clock import utcnow
@@ -47,6 +47,9 @@ class ScoreSheet(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     row_version: int = 1
+    # Written on submit (scoring.rules.summary_json): the dimension subtotals and gate outcomes, so that the
+    # rankings read one row per sheet instead of its item scores. Only meaningful while status is submitted.
+    summary_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ItemScore(SQLModel, table=True):

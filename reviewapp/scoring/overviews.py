@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from reviewapp.panels.models import (
 from reviewapp.rounds.models import Round
 from reviewapp.scoring import rules
 from reviewapp.scoring.models import ScoreSheet, SheetStatus
-from reviewapp.scoring.sheets import status_label
+from reviewapp.scoring.sheets import status_label, status_tag_class
 
 # --- the expert's rounds and applications --------------------------------------------------------
 
@@ -48,15 +48,14 @@ class AppRow:
         return status_label(self.status)
 
     @property
-    def tag_class(self) -> str:  # scoring/_sheet.html status_tag's, inlined in the list's 50 rows
-        return _TAG_CLASS.get(self.status or "", "tag-muted")
+    def tag_class(self) -> str:  # the status_tag macro's, inlined in the list's 50 rows
+        return status_tag_class(self.status)
 
     @property
     def action(self) -> str:
         return _ACTIONS.get(self.status or "", "开始评分")
 
 
-_TAG_CLASS = {"draft": "tag-warn", "submitted": "tag-ok", "returned": "tag-bad"}
 _ACTIONS = {"submitted": "查看", "returned": "重新评分", "draft": "继续评分"}
 
 # The list's status filter: value -> (label, the sheet statuses it keeps).
@@ -316,18 +315,20 @@ def _fill_rows(
         ]
 
 
-@dataclass
+@dataclass(slots=True)
 class SheetCell:
-    sheet: ScoreSheet | None
+    """One cell of a panel's matrix; what it shows is computed once (a big panel has thousands of cells)."""
+
+    sheet: Any  # the sheet's id, status and returned_reason (a row of panel_progress's query), or None
     conflicted: bool = False
+    status: str | None = field(init=False)
+    label: str = field(init=False)
+    tag: str = field(init=False)  # the status tag's class
 
-    @property
-    def status(self) -> str | None:
-        return self.sheet.status if self.sheet else None
-
-    @property
-    def label(self) -> str:
-        return "回避" if self.conflicted else status_label(self.status)
+    def __post_init__(self) -> None:
+        self.status = self.sheet.status if self.sheet else None
+        self.label = "回避" if self.conflicted else status_label(self.status)
+        self.tag = status_tag_class(self.status)
 
 
 @dataclass
@@ -355,15 +356,18 @@ def panel_progress(session: Session, *, panel_id: int, hide_from_expert: int | N
             .order_by(Application.serial, Application.id)
         )
     )
-    if hide_from_expert is not None:
-        visible = {
-            a.id for a in panels.visible_applications(session, expert_id=hide_from_expert, round_id=panel.round_id)
-        }
-        apps = [(a, n) for a, n in apps if a.id in visible]
     ids = [a.id for a, _n in apps]
-    sheets = {
+    sheets = {  # the columns the matrix shows, not whole rows: a big panel holds thousands of sheets
         (s.application_id, s.expert_id): s
-        for s in session.exec(select(ScoreSheet).where(col(ScoreSheet.application_id).in_(ids or [-1])))
+        for s in session.exec(
+            select(
+                ScoreSheet.id,
+                ScoreSheet.application_id,
+                ScoreSheet.expert_id,
+                ScoreSheet.status,
+                ScoreSheet.returned_reason,
+            ).where(col(ScoreSheet.application_id).in_(ids or [-1]))
+        )
     }
     conflicts = set(
         session.exec(
@@ -380,4 +384,14 @@ def panel_progress(session: Session, *, panel_id: int, hide_from_expert: int | N
         )
         for app, name in apps
     ]
-    return PanelProgress(panel=panel, members=members, rows=rows)
+    progress = PanelProgress(panel=panel, members=members, rows=rows)
+    return progress if hide_from_expert is None else visible_part(session, progress, expert_id=hide_from_expert)
+
+
+def visible_part(session: Session, progress: PanelProgress, *, expert_id: int) -> PanelProgress:
+    """The rows of a panel's progress that expert may see (the chair's view of their panel)."""
+    visible = {
+        a.id for a in panels.visible_applications(session, expert_id=expert_id, round_id=progress.panel.round_id)
+    }
+    rows = [row for row in progress.rows if row[0].id in visible]
+    return PanelProgress(panel=progress.panel, members=progress.members, rows=rows)

@@ -222,6 +222,28 @@ class ChairController(Controller):
     guards = [expert_only]
     opt = access("chair")
 
+    @get("/sheets/{sheet_id:int}/return", sync_to_thread=True)
+    def return_form(
+        self, request: Request, db: NamedDependency[Session], panel_id: FromPath[int], sheet_id: FromPath[int]
+    ) -> Any:
+        """The return form of one sheet (the chair's page links here from each submitted sheet's cell, rather
+        than carrying a form in every cell of a 250 x 7 matrix)."""
+        expert = my_expert(db, request)
+        try:
+            sheet, app = submission.chairs_sheet(db, chair=expert, panel_id=panel_id, sheet_id=sheet_id)
+        except panels.PledgeRequired as exc:
+            return pledge_redirect(request, exc)
+        return no_store(
+            render(
+                "scoring/return.html",
+                panel_id=panel_id,
+                sheet=sheet,
+                application=app,
+                enterprise_name=submission.application_label(db, app.id),  # type: ignore[arg-type]
+                expert=panels.get_expert(db, sheet.expert_id),
+            )
+        )
+
     @post("/sheets/{sheet_id:int}/return", sync_to_thread=True)
     def return_sheet(
         self,

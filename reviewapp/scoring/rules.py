@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 GATE_PASS = "pass"
 GATE_FAIL = "fail"
@@ -122,6 +123,35 @@ def totals(items: Iterable[Item], entries: Mapping[int, Entry]) -> Totals:
             by_dimension[item.dimension] += entry.value
             total += entry.value
     return Totals(by_dimension=by_dimension, total=total, gate_failed=failed)
+
+
+def summary_json(items: Iterable[Item], entries: Mapping[int, Entry]) -> str:
+    """What a submitted sheet keeps beside its item scores for the rankings, as compact text (read back for every
+    sheet of a round, faster than JSON): `D1=12.50;D2=8.00|G1=pass;G2=` -- the subtotal of each dimension that
+    has points items (by dimension code, exact decimals) and each gate item's outcome (by item code; empty: not
+    given). Criteria codes never hold the separators (rounds.rules.CODE_RE)."""
+    items = list(items)
+    subtotals = totals([i for i in items if i.kind == "points"], entries).by_dimension
+    gates = {i.code: entries.get(i.id, Entry()).gate or "" for i in items if i.kind == "gate"}
+    return "|".join(";".join(f"{code}={value}" for code, value in sorted(part.items())) for part in (subtotals, gates))
+
+
+def read_summary(text: str) -> tuple[list[tuple[str, Decimal]], tuple[tuple[str, str | None], ...]]:
+    """((dimension code, subtotal) pairs, (gate item code, outcome or None) pairs) of a summary_json. The parts
+    are memoised: a round's thousands of summaries are made of a few dozen distinct subtotals and gate lines."""
+    subtotals, _, gates = text.partition("|")
+    return [_subtotal(part) for part in subtotals.split(";") if part], _gate_outcomes(gates)
+
+
+@lru_cache(maxsize=4096)
+def _subtotal(part: str) -> tuple[str, Decimal]:
+    code, _, value = part.partition("=")
+    return code, Decimal(value)
+
+
+@lru_cache(maxsize=256)
+def _gate_outcomes(text: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple((code, value or None) for code, _, value in (p.partition("=") for p in text.split(";") if p))
 
 
 def scoring_open(now: datetime, deadline: datetime | None) -> bool:

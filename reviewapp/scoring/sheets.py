@@ -49,6 +49,14 @@ def status_label(status: str | None) -> str:
     return SheetStatus(status).label if status else NOT_STARTED_LABEL
 
 
+STATUS_TAGS = {"draft": "tag-warn", "submitted": "tag-ok", "returned": "tag-bad"}
+
+
+def status_tag_class(status: str | None) -> str:
+    """The tag class a sheet's status is shown with (templates: the status_tag macro and the sheet matrices)."""
+    return STATUS_TAGS.get(status or "", "tag-muted")
+
+
 # --- criteria as the rules see them ---------------------------------------------------------------
 
 

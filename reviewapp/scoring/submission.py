@@ -58,7 +58,8 @@ def _sheet_of(session: Session, *, expert_id: int, application_id: int) -> Score
     ).first()
 
 
-def _label(session: Session, application_id: int) -> str:
+def application_label(session: Session, application_id: int) -> str:
+    """「申报单位·工厂名称」 of an application, as the audit log and the chair's pages name it."""
     row = session.exec(
         select(Enterprise.name, Application.factory_name)
         .join(Application, col(Application.enterprise_id) == col(Enterprise.id))
@@ -133,6 +134,7 @@ def submit_sheet(
     sheet.status = SheetStatus.submitted.value
     sheet.submitted_at = now
     sheet.total = Decimal(content["total"])
+    sheet.summary_json = rules.summary_json(items, entries)
     _new_version(session, sheet=sheet, kind=kind, actor=actor, now=now, change=content)
     verb = "重新提交" if kind == "resubmit" else "提交"
     audit.record(
@@ -141,7 +143,7 @@ def submit_sheet(
         action=f"scoring.{kind}",
         entity_type="score_sheet",
         entity_id=sheet.id,
-        summary=f"{expert.name} {verb}「{_label(session, application_id)}」的评分表，总分 {content['total']} 分"
+        summary=f"{expert.name} {verb}「{application_label(session, application_id)}」的评分表，总分 {content['total']} 分"
         + ("，有否决项判定为不通过" if content["gate_failed"] else ""),
         before=before,
         after=content,
@@ -176,7 +178,7 @@ def _send_back(
         action=f"scoring.{kind}",
         entity_type="score_sheet",
         entity_id=sheet.id,
-        summary=f"{who}{verb}{expert.name if expert else ''}对「{_label(session, sheet.application_id)}」的评分表（原因：{reason}）",
+        summary=f"{who}{verb}{expert.name if expert else ''}对「{application_label(session, sheet.application_id)}」的评分表（原因：{reason}）",
         before={"status": SheetStatus.submitted.value, **content},
         after={"status": SheetStatus.returned.value, "reason": reason},
     )
@@ -194,19 +196,29 @@ def chair_panel(session: Session, *, expert_id: int, panel_id: int) -> Panel:
     return panel
 
 
-def return_sheet(
-    session: Session, *, actor: Actor, chair: Expert, panel_id: int, sheet_id: int, reason: str, now: datetime
-) -> ScoreSheet:
-    """The panel chair sends a submitted sheet back for re-scoring (before the panel is finalized)."""
+def chairs_sheet(
+    session: Session, *, chair: Expert, panel_id: int, sheet_id: int, for_update: bool = False
+) -> tuple[ScoreSheet, Application]:
+    """A sheet of the chair's panel and its application, if the chair may act on it (their panel, pledge done,
+    not conflicted with the application); NotFound otherwise."""
     panel = chair_panel(session, expert_id=chair.id, panel_id=panel_id)  # type: ignore[arg-type]
     panels.require_pledge(session, expert_id=chair.id, round_id=panel.round_id)  # type: ignore[arg-type]
-    sheet = session.exec(select(ScoreSheet).where(ScoreSheet.id == sheet_id).with_for_update()).first()
+    stmt = select(ScoreSheet).where(ScoreSheet.id == sheet_id)
+    sheet = session.exec(stmt.with_for_update() if for_update else stmt).first()
     app = session.get(Application, sheet.application_id) if sheet else None
     if sheet is None or app is None or app.panel_id != panel_id:
         raise NotFound("未找到该评分表。")
     # A chair conflicted with the application does not see it, so cannot act on its sheets either.
     if not panels.can_see_application(session, expert_id=chair.id, application_id=app.id):  # type: ignore[arg-type]
         raise NotFound("未找到该评分表。")
+    return sheet, app
+
+
+def return_sheet(
+    session: Session, *, actor: Actor, chair: Expert, panel_id: int, sheet_id: int, reason: str, now: datetime
+) -> ScoreSheet:
+    """The panel chair sends a submitted sheet back for re-scoring (before the panel is finalized)."""
+    sheet, _app = chairs_sheet(session, chair=chair, panel_id=panel_id, sheet_id=sheet_id, for_update=True)
     return _send_back(session, actor=actor, sheet=sheet, kind="return", reason=reason, now=now, who=f"组长{chair.name}")
 
 

@@ -280,6 +280,12 @@ def test_recommendation_list_orders_by_score_and_staff_reorder_with_reason(
     assert [r.application.id for r in view.listed] == [other_apps[0].id, w.apps[2].id, w.apps[0].id]
     assert dict(view.by_industry) == {"装备制造": 3}
 
+    page = staff_client.get(url)
+    assert f'href="{url}/moves/{w.apps[0].id}"' in page.text  # each line links to its reorder form
+    form = staff_client.get(f"{url}/moves/{w.apps[0].id}")
+    assert form.status_code == 200 and "调整到第几位" in form.text and "第 3 位（共 3 项）" in form.text
+    assert f'name="row_version" value="{view.row_version}"' in form.text
+    assert staff_client.get(f"{url}/moves/{w.apps[1].id}").status_code == 404  # not on the list
     response = staff_client.submit(
         f"{url}/moves/{w.apps[0].id}", {"position": "1", "reason": "", "row_version": str(view.row_version)}
     )

@@ -22,6 +22,7 @@ from reviewapp.panels import service as panels
 from reviewapp.panels.models import Conflict, Expert, Panel
 from reviewapp.rounds.models import CriteriaNode, CriteriaVersion, Round
 from reviewapp.scoring.models import ItemScore, ScoreSheet, SheetVersion
+from reviewapp.scoring.rules import read_summary
 from tests.conftest import Browser, reread
 from tests.factories import make_application, make_criteria_version, make_expert, make_panel, make_pledge, make_round
 
@@ -245,6 +246,9 @@ def test_submit_checks_then_locks_the_sheet_and_a_double_submit_is_harmless(worl
     assert "评分表此前已提交，无须重复提交。" in second.text
     sheet = world.sheet(0)
     assert sheet.status == "submitted" and sheet.total == Decimal(79)
+    # What the rankings read instead of the items: the subtotals add up to the total, every gate is recorded.
+    subtotals, gates = read_summary(sheet.summary_json)
+    assert sum(v for _code, v in subtotals) == Decimal(79) and gates and all(g in ("pass", "fail") for _c, g in gates)
     audits = world.db.exec(select(AuditEntry).where(AuditEntry.action == "scoring.submit")).all()
     assert len(audits) == 1
     kinds = world.db.exec(
@@ -277,6 +281,13 @@ def test_chair_returns_a_sheet_and_the_expert_resubmits_every_version_kept(world
     # The chair's page lists statuses, and returning needs a reason.
     page = chair.get(f"/expert/panels/{world.panel.id}")
     assert page.status_code == 200 and "已提交" in page.text
+    form_url = f"/expert/panels/{world.panel.id}/sheets/{sheet.id}/return"
+    assert f'href="{form_url}"' in page.text  # each submitted cell links to its return form
+    form = chair.get(form_url)
+    assert form.status_code == 200 and "退回原因（必填）" in form.text and f'action="{form_url}"' in form.text
+    expert_name = world.db.get(Expert, sheet.expert_id).name
+    assert expert_name in form.text
+    assert expert_b.get(form_url).status_code == 404  # a member who is not the chair
     short = chair.submit(
         f"/expert/panels/{world.panel.id}/sheets/{sheet.id}/return", {"reason": "重评"}, follow_redirects=True
     )
