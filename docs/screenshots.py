@@ -121,6 +121,7 @@ def main() -> None:
         ]),
         ("expert2", "expert-demo-2026", [
             ("expert-home", "/", None),
+            ("expert-round", f"/expert/rounds/{r}", None),
             ("expert-sheet", f"/expert/applications/{ids['draft_app']}", None),
         ]),
         ("expert1", "expert-demo-2026", [

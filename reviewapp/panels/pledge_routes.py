@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
@@ -19,8 +19,10 @@ from reviewapp.panels.models import Expert
 from reviewapp.scoring import overviews as scoring
 from reviewapp.web import (
     FormData,
+    Page,
     actor_of,
     flash,
+    parse_page,
     render,
     require,
 )
@@ -34,10 +36,9 @@ def my_expert(db: Session, request: Request) -> Expert:
 
 
 def expert_home(db: Session, request: Request) -> Template:
-    """The expert's home (also at /): each round with panels, pledge state, the applications to score with the
-    status of the expert's own sheet, and the time left to the deadline."""
-    expert = service.expert_of_user(db, user_id=request.user.id)
-    overviews = scoring.expert_rounds(db, expert_id=expert.id, now=utcnow()) if expert else []  # type: ignore[arg-type]
+    """The expert's home (also at /): a summary of each round (panels, pledge state, how many of the expert's
+    sheets are in each status, the time left and the next step) linking to the round's list."""
+    expert, overviews = scoring.my_rounds(db, user_id=request.user.id, now=utcnow())
     return render("panels/expert_rounds.html", expert=expert, overviews=overviews, labels=service.PLEDGE_STATE_LABELS)
 
 
@@ -50,15 +51,44 @@ class ExpertRoundsController(Controller):
         return expert_home(db, request)
 
     @get("/{round_id:int}", sync_to_thread=True)
-    def my_round(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Any:
-        expert = my_expert(db, request)
+    def my_round(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        round_id: FromPath[int],
+        q: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        page: FromQuery[str] = "1",
+    ) -> Any:
+        """The round's list of applications to score, 50 a page, with a search and a status filter (the counts
+        are the whole round's). The checks of require_pledge, from the statements of scoring.my_rounds."""
+        expert, overviews = scoring.my_rounds(db, user_id=request.user.id, now=utcnow(), round_id=round_id)
+        if expert is None:
+            raise NotFound(service.NO_EXPERT)
+        if not overviews:
+            service.get_round(db, round_id)  # an unknown round says so
+            raise NotFound("您不是该批次任何专家组的成员。")
+        ov = overviews[0]
         try:
-            service.require_pledge(db, expert_id=expert.id, round_id=round_id)  # type: ignore[arg-type]
+            service.pledge_gate(ov.pledge, ov.round)
         except service.PledgeRequired as exc:
             flash(request, exc.message, "info")
             return Redirect(path=exc.next_url, status_code=303)
-        overview = scoring.round_overview(db, expert_id=expert.id, round_id=round_id, now=utcnow())  # type: ignore[arg-type]
-        return render("panels/expert_round.html", ov=overview, labels=service.PLEDGE_STATE_LABELS)
+        q, status = q.strip()[:64], status if status in scoring.STATUS_FILTERS else ""
+        rows = ov.select(q=q, status=status)
+        per_page = scoring.PER_PAGE
+        current = max(1, min(parse_page(page), max(1, -(-len(rows) // per_page))))
+        listed = Page(
+            items=rows[(current - 1) * per_page : current * per_page], total=len(rows), page=current, per_page=per_page
+        )
+        return render(
+            "panels/expert_round.html",
+            ov=ov,
+            labels=service.PLEDGE_STATE_LABELS,
+            page=listed,
+            filters={"q": q, "status": status},
+            status_filters=scoring.STATUS_FILTERS,
+        )
 
     @get("/{round_id:int}/pledge", sync_to_thread=True)
     def pledge_page(self, request: Request, db: NamedDependency[Session], round_id: FromPath[int]) -> Template:

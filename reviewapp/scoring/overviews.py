@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from reviewapp.applications.models import Application, Enterprise, FormalStatus
+from reviewapp.applications.models import Application, ApplicationParty, Enterprise, FormalStatus
 from reviewapp.clock import as_utc
+from reviewapp.panels import rules as pr
 from reviewapp.panels import service as panels
-from reviewapp.panels.models import Conflict, Expert, Panel, PanelMember
-from reviewapp.rounds import service as rounds
+from reviewapp.panels.models import (
+    Conflict,
+    Expert,
+    ExpertEmployment,
+    ExpertRelation,
+    Panel,
+    PanelMember,
+    Pledge,
+)
 from reviewapp.rounds.models import Round
 from reviewapp.scoring import rules
 from reviewapp.scoring.models import ScoreSheet, SheetStatus
 from reviewapp.scoring.sheets import status_label, status_tag_class
 
-# --- overviews ------------------------------------------------------------------------------------
+# --- the expert's rounds and applications --------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class AppRow:
     """One application on an expert's list, with the expert's own sheet status."""
 
-    application: Application
+    id: int
+    serial: int
+    factory_name: str
     enterprise_name: str
     status: str | None
     returned_reason: str = ""
@@ -34,78 +47,272 @@ class AppRow:
     def status_label(self) -> str:
         return status_label(self.status)
 
+    @property
+    def tag_class(self) -> str:  # the status_tag macro's, inlined in the list's 50 rows
+        return status_tag_class(self.status)
+
+    @property
+    def action(self) -> str:
+        return _ACTIONS.get(self.status or "", "开始评分")
+
+
+_ACTIONS = {"submitted": "查看", "returned": "重新评分", "draft": "继续评分"}
+
+# The list's status filter: value -> (label, the sheet statuses it keeps).
+STATUS_FILTERS: dict[str, tuple[str, tuple[str | None, ...]]] = {
+    "todo": ("未完成（未开始、草稿、退回重评）", (None, SheetStatus.draft.value, SheetStatus.returned.value)),
+    "new": ("未开始", (None,)),
+    "draft": ("草稿", (SheetStatus.draft.value,)),
+    "returned": ("退回重评", (SheetStatus.returned.value,)),
+    "submitted": ("已提交", (SheetStatus.submitted.value,)),
+}
+PER_PAGE = 50
+
 
 @dataclass
 class RoundOverview:
+    """An expert's view of one round: panels, pledge, deadline and (pledge done) the applications they may score."""
+
     round: Round
     panels: list[Panel]
     chair_of: list[Panel]
     pledge_state: str
     rows: list[AppRow]
     time_left: str
+    pledge: Pledge | None = None
 
     def count(self, status: str | None) -> int:
         return sum(1 for r in self.rows if r.status == status)
 
+    @functools.cached_property
+    def counts(self) -> dict[str | None, int]:  # read once rows are filled
+        out: dict[str | None, int] = {None: 0, "draft": 0, "returned": 0, "submitted": 0}
+        for r in self.rows:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
 
-def round_overview(session: Session, *, expert_id: int, round_id: int, now: datetime) -> RoundOverview:
-    """An expert's view of one round: panels, pledge, and the applications to score with their status."""
-    rnd = rounds.get_round(session, round_id)
-    my_panels = panels.expert_panels(session, expert_id=expert_id, round_id=round_id)
-    chair_ids = set(
-        session.exec(
-            select(PanelMember.panel_id).where(PanelMember.expert_id == expert_id, PanelMember.is_chair == True)  # noqa: E712
-        )
+    def select(self, *, q: str = "", status: str = "") -> list[AppRow]:
+        """The rows a search (enterprise or factory name, serial) and a status filter keep, in list order."""
+        rows = self.rows
+        if status in STATUS_FILTERS:
+            keep = STATUS_FILTERS[status][1]
+            rows = [r for r in rows if r.status in keep]
+        q = q.strip()
+        if q:
+            rows = [r for r in rows if q in r.enterprise_name or q in r.factory_name or q == str(r.serial)]
+        return rows
+
+
+# The statements of the expert's home and round list, built once (building them cost more than running them).
+# 1. The signed-in expert with each panel seat, its round and the expert's pledge for that round.
+_SEATS = (
+    select(Expert, Panel, PanelMember.is_chair, Round, Pledge)  # type: ignore[call-overload]
+    .select_from(Expert)
+    .outerjoin(PanelMember, PanelMember.expert_id == Expert.id)  # type: ignore[arg-type]
+    .outerjoin(Panel, Panel.id == PanelMember.panel_id)  # type: ignore[arg-type]
+    .outerjoin(Round, Round.id == Panel.round_id)  # type: ignore[arg-type]
+    .outerjoin(Pledge, sa.and_(Pledge.round_id == Panel.round_id, Pledge.expert_id == Expert.id))
+    .where(Expert.user_id == sa.bindparam("user_id"))
+    .order_by(col(Panel.round_id).desc(), Panel.id)
+)
+# 2. What visible_applications reads, for several rounds at once: applications of the expert's panels (of the
+#    application's round), formal review passed, without a stored conflict; with the enterprise's facts and the
+#    parties (one row per party) for the live conflict rules, and the expert's own sheet.
+_ROUND_IDS = sa.bindparam("round_ids", expanding=True)
+_MY_PANEL_IDS = (  # reached first, so the applications come by their panel (not by scanning the round's)
+    select(PanelMember.panel_id)
+    .join(Panel, Panel.id == PanelMember.panel_id)  # type: ignore[arg-type]
+    .where(PanelMember.expert_id == sa.bindparam("expert_id"), col(Panel.round_id).in_(_ROUND_IDS))
+)
+_MINE = sa.and_(
+    col(Application.panel_id).in_(_MY_PANEL_IDS),
+    Panel.id == Application.panel_id,
+    Panel.round_id == Application.round_id,
+)  # formal review passed: checked on the rows (in SQL it led SQLite to scan every passed application)
+_CANDIDATES = (
+    select(  # type: ignore[call-overload]
+        Application.id,
+        Application.round_id,
+        Application.serial,
+        Application.factory_name,
+        Application.formal_status,
+        Enterprise.name,
+        Enterprise.credit_code,
+        Enterprise.group_name,
+        Enterprise.group_credit_code,
+        Enterprise.city,
+        ScoreSheet.status,
+        ScoreSheet.returned_reason,
+        ApplicationParty.role,
+        ApplicationParty.name,
+        ApplicationParty.credit_code,
     )
-    state = panels.pledge_state(panels.get_pledge(session, expert_id=expert_id, round_id=round_id), rnd)
-    rows: list[AppRow] = []
-    if state == "done":
-        apps = panels.visible_applications(session, expert_id=expert_id, round_id=round_id)
-        ids = [a.id for a in apps]
-        names = dict(
-            session.exec(
-                select(Enterprise.id, Enterprise.name).where(
-                    col(Enterprise.id).in_([a.enterprise_id for a in apps] or [-1])
-                )
-            ).all()
-        )
-        sheets = {
-            s.application_id: s
-            for s in session.exec(
-                select(ScoreSheet).where(
-                    ScoreSheet.expert_id == expert_id, col(ScoreSheet.application_id).in_(ids or [-1])
-                )
-            )
-        }
-        for app in apps:
-            sheet = sheets.get(app.id)  # type: ignore[arg-type]
-            rows.append(
-                AppRow(
-                    application=app,
-                    enterprise_name=names.get(app.enterprise_id, ""),
-                    status=sheet.status if sheet else None,
-                    returned_reason=sheet.returned_reason
-                    if sheet and sheet.status == SheetStatus.returned.value
-                    else "",
-                )
-            )
-    deadline = as_utc(rnd.scoring_deadline) if rnd.scoring_deadline else None
-    return RoundOverview(
-        round=rnd,
-        panels=my_panels,
-        chair_of=[p for p in my_panels if p.id in chair_ids],
-        pledge_state=state,
-        rows=rows,
-        time_left=rules.time_left(now, deadline),
+    .select_from(Application)
+    .join(Enterprise, Enterprise.id == Application.enterprise_id)  # type: ignore[arg-type]
+    .join(Panel, Panel.id == Application.panel_id)  # type: ignore[arg-type]
+    .outerjoin(ApplicationParty, ApplicationParty.application_id == Application.id)  # type: ignore[arg-type]
+    .outerjoin(
+        ScoreSheet,
+        sa.and_(ScoreSheet.application_id == Application.id, ScoreSheet.expert_id == sa.bindparam("expert_id")),
     )
+    .where(
+        _MINE,
+        ~sa.exists().where(
+            Conflict.round_id == Application.round_id,
+            Conflict.expert_id == sa.bindparam("expert_id"),
+            Conflict.application_id == Application.id,
+        ),
+    )
+    .order_by(col(Application.round_id).desc(), Application.serial, Application.id, ApplicationParty.id)
+)
+# 3. The rest of the conflict rules' facts: the expert's employments and relations, as (kind, id, name, credit
+#    code, relation, from, to, note).
+_NO_DATE = sa.cast(sa.null(), sa.Date)
+_TIES = sa.union_all(
+    select(
+        sa.literal("job").label("kind"),
+        ExpertEmployment.id,
+        ExpertEmployment.employer,
+        ExpertEmployment.credit_code,
+        sa.literal("").label("tag"),
+        ExpertEmployment.start,
+        ExpertEmployment.end,
+        sa.literal("").label("note"),
+    ).where(ExpertEmployment.expert_id == sa.bindparam("expert_id")),
+    select(
+        sa.literal("relation"),
+        ExpertRelation.id,
+        ExpertRelation.enterprise_name,
+        ExpertRelation.credit_code,
+        ExpertRelation.relation,
+        ExpertRelation.since,
+        ExpertRelation.until,
+        ExpertRelation.note,
+    ).where(ExpertRelation.expert_id == sa.bindparam("expert_id")),
+)
 
 
-def expert_rounds(session: Session, *, expert_id: int, now: datetime) -> list[RoundOverview]:
-    round_ids = []
-    for panel in panels.expert_panels(session, expert_id=expert_id):
-        if panel.round_id not in round_ids:
-            round_ids.append(panel.round_id)
-    return [round_overview(session, expert_id=expert_id, round_id=r, now=now) for r in round_ids]
+def my_rounds(
+    session: Session, *, user_id: int, now: datetime, round_id: int | None = None, today: date | None = None
+) -> tuple[Expert | None, list[RoundOverview]]:
+    """The signed-in expert and their rounds (only `round_id` when given), newest first, each with the
+    applications the expert may see and score, in three statements whatever the number of applications: the
+    expert's seats (panel, round, pledge), the visible candidates with the expert's sheets, and the conflict
+    rules' remaining facts. The checks are visible_applications': the expert's panels of the round, formal
+    review passed, pledge and declaration done, no stored conflict and none by the rules evaluated now."""
+    seats = session.exec(_SEATS, params={"user_id": user_id}).all()  # type: ignore[call-overload]
+    if not seats:
+        return None, []
+    expert = seats[0][0]
+    by_round: dict[int, RoundOverview] = {}
+    for _e, panel, is_chair, rnd, pledge in seats:
+        if panel is None or rnd is None or (round_id is not None and rnd.id != round_id):
+            continue
+        ov = by_round.get(rnd.id)
+        if ov is None:
+            deadline = as_utc(rnd.scoring_deadline) if rnd.scoring_deadline else None
+            ov = by_round[rnd.id] = RoundOverview(
+                round=rnd,
+                panels=[],
+                chair_of=[],
+                pledge_state=panels.pledge_state(pledge, rnd),
+                rows=[],
+                time_left=rules.time_left(now, deadline),
+                pledge=pledge,
+            )
+        ov.panels.append(panel)
+        if is_chair:
+            ov.chair_of.append(panel)
+    done = [r for r, ov in by_round.items() if ov.pledge_state == "done"]
+    if done:
+        _fill_rows(session, expert=expert, overviews=by_round, round_ids=done, today=today)
+    return expert, list(by_round.values())
+
+
+def _fill_rows(
+    session: Session,
+    *,
+    expert: Expert,
+    overviews: dict[int, RoundOverview],
+    round_ids: list[int],
+    today: date | None,
+) -> None:
+    params = {"expert_id": expert.id, "round_ids": round_ids}
+    conn = session.connection()
+    candidates = conn.execute(_CANDIDATES, params).all()
+    if not candidates:
+        return
+    jobs: list[pr.Employment] = []
+    relations: list[pr.Relation] = []
+    ties = conn.execute(_TIES, params).all()
+    ties.sort(key=lambda t: (t[0], t[1]))  # kind, id: the order expert_facts reads them
+    for kind, _id, name, code, tag, start, end, note in ties:
+        if kind == "job":
+            jobs.append(pr.Employment(employer=name, credit_code=code, start=start, end=end))
+        else:
+            relations.append(
+                pr.Relation(enterprise_name=name, relation=tag, credit_code=code, since=start, until=end, note=note)
+            )
+    facts = pr.ExpertFacts(
+        id=expert.id,  # type: ignore[arg-type]
+        name=expert.name,
+        employer=expert.employer,
+        employer_credit_code=expert.employer_credit_code,
+        city=expert.city,
+        employments=tuple(jobs),
+        relations=tuple(relations),
+    )
+    # One row per (application, party), an application's rows together: its first row carries the application.
+    # Only the applications the expert's organisations (or city) reach can be conflicted by the rules: their facts
+    # alone are built and go through live_conflicts (ExpertReach is find_conflicts' own matching).
+    reach = pr.ExpertReach(facts)
+    city_rule = {rid: pr.CoiSettings.of_round(overviews[rid].round).same_city for rid in round_ids}
+    passed, returned = FormalStatus.passed.value, SheetStatus.returned.value
+    by_round: dict[int, list[Any]] = defaultdict(list)
+    parties: dict[int, list[Any]] = defaultdict(list)
+    reached: set[int] = set()
+    last = None
+    for row in candidates:
+        app_id = row[0]
+        if app_id != last:
+            last = app_id
+            if row[4] == passed:  # formal_status
+                by_round[row[1]].append(row)
+            if (
+                (city_rule[row[1]] and reach.same_city(row[9]))
+                or reach.reaches(row[5], row[6])
+                or reach.reaches(row[7], row[8])
+            ):
+                reached.add(app_id)
+        if row[13] is not None:  # a party: role, name, credit code
+            parties[app_id].append(row)
+            if reach.reaches(row[13], row[14]):
+                reached.add(app_id)
+    for rid, rows in by_round.items():
+        ov = overviews[rid]
+        blocked = panels.live_conflicts(
+            facts,
+            [
+                pr.ApplicationFacts(
+                    id=row[0],
+                    enterprise_name=row[5],
+                    credit_code=row[6],
+                    group_name=row[7],
+                    group_credit_code=row[8],
+                    city=row[9],
+                    parties=tuple(pr.Party(role=p[12], name=p[13], credit_code=p[14]) for p in parties.get(row[0], ())),
+                )
+                for row in rows
+                if row[0] in reached
+            ],
+            rnd=ov.round,
+            today=today,
+        )
+        ov.rows = [
+            AppRow(app_id, serial or 0, factory or "", name or "", status, (reason or "") if status == returned else "")
+            for app_id, _r, serial, factory, _fs, name, _c, _g, _gc, _city, status, reason, *_party in rows
+            if app_id not in blocked
+        ]
 
 
 @dataclass(slots=True)

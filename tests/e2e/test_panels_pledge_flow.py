@@ -47,8 +47,11 @@ def test_expert_walks_through_pledge_and_declaration(page, db, make_user):
 
     page.goto("/expert/rounds")
     card = page.get_by_role("region", name="2026年度先进级智能工厂遴选")
-    expect(card.get_by_role("cell", name="恒锐数控加工智能工厂", exact=True)).to_be_visible()
+    expect(card).to_contain_text("共 1 项")  # the declared enterprise is not counted
     expect(card.get_by_text("华联智能装配工厂")).to_have_count(0)
+    card.get_by_role("link", name="进入评审列表").click()
+    expect(page.get_by_role("cell", name="恒锐数控加工智能工厂", exact=True)).to_be_visible()
+    expect(page.get_by_text("华联智能装配工厂")).to_have_count(0)
 
     db.rollback()
     conflict = db.exec(select(Conflict).where(Conflict.expert_id == me.id)).one()

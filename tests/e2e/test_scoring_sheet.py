@@ -31,6 +31,7 @@ def test_expert_scores_a_full_sheet_reloads_submits_and_cannot_edit(page, db, ma
 
     sign_in(page, "lizhuanjia", PASSWORD)
     expect(page.get_by_role("heading", name="我的评审")).to_be_visible()
+    page.get_by_role("link", name="进入评审列表（全部 1 项）").click()  # the home summarises, the list lists
     row = page.get_by_role("row").filter(has_text=app.factory_name)
     expect(row.get_by_text("未开始")).to_be_visible()
     row.get_by_role("link", name="开始评分").click()
@@ -90,5 +91,5 @@ def test_expert_scores_a_full_sheet_reloads_submits_and_cannot_edit(page, db, ma
     expect(page.locator("input[name^=score-]")).to_have_count(0)
     expect(page.locator("textarea[name=opinion]")).to_have_count(0)
     expect(page.get_by_role("cell", name="80.5")).to_be_visible()
-    page.goto("/expert/rounds")
+    page.goto(f"/expert/rounds/{rnd.id}")
     expect(page.get_by_role("row").filter(has_text=app.factory_name).get_by_text("已提交")).to_be_visible()

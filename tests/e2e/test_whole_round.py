@@ -291,7 +291,8 @@ def test_a_whole_round_in_the_browser(chromium, live_server, db, make_user):  # 
         if index == 0:
             steps.shot(page, "expert-declared")
 
-        page.goto("/expert/rounds")
+        page.goto("/expert/rounds")  # the home's summary of the round links to its list
+        page.get_by_role("region", name=ROUND).get_by_role("link", name="进入评审列表").click()
         for number, factory in enumerate(factories[:3]):
             row = page.get_by_role("row").filter(has_text=factory)
             expect(row.get_by_text("未开始")).to_be_visible()
@@ -308,7 +309,7 @@ def test_a_whole_round_in_the_browser(chromium, live_server, db, make_user):  # 
                 expect(page.locator("#sheet-total")).to_have_text(total)
                 steps.shot(page, "sheet-reloaded")
             submit_sheet(page)
-            page.goto("/expert/rounds")
+            page.get_by_role("link", name=f"返回{ROUND}评审列表").click()
             expect(page.get_by_role("row").filter(has_text=factory).get_by_text("已提交")).to_be_visible()
         if index == 0:
             steps.shot(page, "expert-all-submitted")
@@ -339,8 +340,11 @@ def test_a_whole_round_in_the_browser(chromium, live_server, db, make_user):  # 
     page.goto("/expert/rounds")
     card = page.get_by_role("region", name=ROUND)
     expect(card).to_contain_text("共 3 项 未开始 0 草稿 0 退回重评 1 已提交 2")
-    back = card.get_by_role("row").filter(has_text=factories[0])
-    back.get_by_role("link").first.click()
+    card.get_by_role("link", name="处理退回重评（1）").click()  # the list filtered to the returned sheet
+    expect(page.get_by_text("退回原因：请复核「企业规模」一项的评分依据。")).to_be_visible()
+    expect(page.get_by_role("row")).to_have_count(2)  # the header and the returned sheet
+    back = page.get_by_role("row").filter(has_text=factories[0])
+    back.get_by_role("link", name="重新评分").click()
     expect(page.get_by_text("请复核「企业规模」一项的评分依据。")).to_be_visible()
     steps.shot(page, "expert-sheet-returned")
     first = page.locator("input[name^=score-]").first

@@ -86,8 +86,8 @@ N_PLUS_ONE: dict[str, str] = {}
 MAX_STATEMENTS = {
     "score_sheet": 6,  # the budget: session, the pair's row, conflict facts, criteria with scores, scenarios, files
     "chair_panel": 29,
-    "expert_home": 19,
-    "expert_round": 21,
+    "expert_home": 4,  # session, the expert's seats (panel, round, pledge), candidates with sheets, conflict facts
+    "expert_round": 4,  # the same statements as the home (one round of them), the list paginated in memory
     "staff_applications": 7,
     "recommendations": 16,
 }

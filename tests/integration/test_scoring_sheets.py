@@ -299,8 +299,10 @@ def test_chair_returns_a_sheet_and_the_expert_resubmits_every_version_kept(world
     assert "已退回该评分表" in done.text
     returned = world.sheet(1)
     assert returned.status == "returned" and returned.returned_reason == reason
-    home = expert_b.get("/expert/rounds")
-    assert "退回重评" in home.text and f"退回原因：{reason}" in home.text
+    home = expert_b.get("/expert/rounds").text  # the round's summary points at the returned sheet
+    assert "处理退回重评（1）" in home and f'href="/expert/rounds/{world.rnd.id}?status=returned"' in home
+    listed = expert_b.get(f"/expert/rounds/{world.rnd.id}?status=returned").text
+    assert "退回重评" in listed and f"退回原因：{reason}" in listed
     sheet_page = expert_b.get(f"/expert/applications/{app_id}")
     assert reason in sheet_page.text and 'name="score-' in sheet_page.text  # editable again
     v = version_of(save(expert_b, app_id, f"score-{world.node['SC01']}", "35", returned.row_version))
@@ -371,7 +373,7 @@ def test_staff_reopen_a_submitted_sheet_with_a_reason_audited(world, staff_clien
     assert world.sheet(2).status == "returned"
     entry = world.db.exec(select(AuditEntry).where(AuditEntry.action == "scoring.reopen")).one()
     assert "专家申请更正笔误" in entry.summary and json.loads(entry.before_json)["opinion"] == OPINION
-    assert world.browser(2).get("/expert/rounds").text.count("专家申请更正笔误") == 1
+    assert world.browser(2).get(f"/expert/rounds/{world.rnd.id}").text.count("专家申请更正笔误") == 1
     # Experts cannot use the staff action.
     assert (
         world.browser(0)
@@ -488,7 +490,7 @@ def test_conflicted_unassigned_and_unpassed_applications_do_not_exist_for_the_ex
         )
     db.commit()
     b = world.browser(0)
-    home = b.get("/expert/rounds").text
+    home = b.get(f"/expert/rounds/{world.rnd.id}").text
     assert world.db.get(type(ok), ok.id).factory_name in home
     for app in (conflicted, unassigned, pending):
         assert app.factory_name not in home
@@ -630,15 +632,22 @@ def test_expert_home_shows_rounds_panels_statuses_counts_and_time_left(world):
     fill_complete(world, 0, 0)
     b.submit(f"/expert/applications/{world.apps[0].id}/submit", {"row_version": str(world.sheet(0).row_version)})
     save(b, world.apps[1].id, "opinion", "草稿", 0)
-    home = b.get("/")  # the expert's home page is this list
-    assert home.status_code == 200 and f'href="/expert/applications/{world.apps[2].id}"' in home.text
+    home = b.get("/")  # the expert's home page summarises each round and links to its list
+    assert home.status_code == 200 and f'href="/expert/rounds/{world.rnd.id}"' in home.text
     text = b.get("/expert/rounds").text
     assert world.rnd.name in text and world.panel.name in text and "（组长）" in text
     assert f'href="/expert/panels/{world.panel.id}"' in text
     assert "剩余 2 天" in text and "北京时间" in text
-    assert re.search(r"未开始 <strong>1</strong>.*草稿 <strong>1</strong>.*已提交 <strong>1</strong>", text, re.S)
+    assert re.search(
+        r"未开始</a> <strong>1</strong>.*草稿</a> <strong>1</strong>.*已提交 <strong>1</strong>", text, re.S
+    )
+    assert "还有 <strong>2</strong> 项待评分" in text and f'href="/expert/rounds/{world.rnd.id}?status=todo"' in text
+    assert "/expert/applications/" not in text  # the applications are on the round's list
+    listed = b.get(f"/expert/rounds/{world.rnd.id}").text
+    assert f'href="/expert/applications/{world.apps[2].id}"' in listed
+    assert re.search(r"未开始 <strong>1</strong>.*草稿 <strong>1</strong>.*已提交 <strong>1</strong>", listed, re.S)
     for label in ("已提交", "草稿", "未开始"):
-        assert f">{label}</span>" in text
+        assert f">{label}</span>" in listed
 
 
 def test_autosaves_go_to_the_sheet_history_not_the_audit_log_and_scoring_start_freezes_the_criteria(world):

@@ -93,6 +93,21 @@ def test_indexed_finder_agrees_with_every_pair(data, rules_on):
     assert found == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), rules_on=coi_settings)
+def test_one_expert_finder_agrees_with_every_pair(data, rules_on):
+    """find_conflicts' path for one expert (an expert's own pages) indexes the expert instead of the applications."""
+    expert = data.draw(experts(1))
+    apps = [data.draw(applications(100 + i)) for i in range(data.draw(st.integers(0, 8)))]
+    expected = {}
+    for a in apps:
+        findings = conflicts_between(expert, a, settings=rules_on, today=TODAY)
+        if findings:
+            expected[(expert.id, a.id)] = findings
+    assert find_conflicts([expert], apps, settings=rules_on, today=TODAY) == expected
+    assert find_conflicts(iter([expert]), iter(apps), settings=rules_on, today=TODAY) == expected
+
+
 @st.composite
 def worlds(draw):  # type: ignore[no-untyped-def]
     """Panels of two industry groups, applications, and random conflicts between members and applications."""
