@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
+from reviewapp.applications.models import Application
 from reviewapp.auth.models import Role
 from reviewapp.clock import as_utc, utcnow
 from reviewapp.errors import NotFound, ServiceError
@@ -20,7 +21,7 @@ from reviewapp.panels.pledge_routes import my_expert
 from reviewapp.rounds.routes import END_OF_DAY
 from reviewapp.rounds.rules import beijing_to_utc, fmt_points
 from reviewapp.scoring import autosave, overviews, rules, sheets, submission
-from reviewapp.scoring.models import SheetStatus
+from reviewapp.scoring.models import ScoreSheet, SheetStatus
 from reviewapp.web import (
     SESSION_COOKIE,
     SESSION_IN_HANDLER,
@@ -215,6 +216,24 @@ def _conflict(db: Session, request: Request, application_id: int, *, message: st
     return render_block(SHEET, "conflict", page=page, pts=fmt_points, message=message, refused=(field, raw))
 
 
+def _send_back_page(db: Session, sheet: Any, app: Any, *, verb: str, action: str, back: str, back_label: str) -> Any:
+    """The form that sends one sheet back with a reason: the chair's return or staff's reopening."""
+    return no_store(
+        render(
+            "scoring/send_back.html",
+            verb=verb,
+            action=action,
+            back=back,
+            back_label=back_label,
+            sheet=sheet,
+            application=app,
+            status_label=sheets.status_label(sheet.status),
+            enterprise_name=submission.application_label(db, app.id),
+            expert=panels.get_expert(db, sheet.expert_id),
+        )
+    )
+
+
 class ChairController(Controller):
     """The panel chair (组长) returns a submitted sheet with a reason (the chair's page is in reviewapp.ranking)."""
 
@@ -233,16 +252,9 @@ class ChairController(Controller):
             sheet, app = submission.chairs_sheet(db, chair=expert, panel_id=panel_id, sheet_id=sheet_id)
         except panels.PledgeRequired as exc:
             return pledge_redirect(request, exc)
-        return no_store(
-            render(
-                "scoring/return.html",
-                panel_id=panel_id,
-                sheet=sheet,
-                application=app,
-                enterprise_name=submission.application_label(db, app.id),  # type: ignore[arg-type]
-                expert=panels.get_expert(db, sheet.expert_id),
-            )
-        )
+        back = f"/expert/panels/{panel_id}"
+        return _send_back_page(db, sheet, app, verb="退回", action=f"{back}/sheets/{sheet_id}/return", back=back,
+                               back_label="返回本组评审")  # fmt: skip
 
     @post("/sheets/{sheet_id:int}/return", sync_to_thread=True)
     def return_sheet(
@@ -338,6 +350,17 @@ class ScoringProgressController(Controller):
                 db.rollback()
                 form.add_error(exc.field or "deadline_date", exc.message)
         return self._render(db, request, round_id, form=form.raw, errors=form.errors)
+
+    @get("/sheets/{sheet_id:int}/reopen", sync_to_thread=True)
+    def reopen_form(self, db: NamedDependency[Session], round_id: FromPath[int], sheet_id: FromPath[int]) -> Any:
+        """One sheet's reopen form (the progress page links here from each submitted sheet's cell)."""
+        sheet = db.get(ScoreSheet, sheet_id)
+        app = db.get(Application, sheet.application_id) if sheet else None
+        if sheet is None or app is None or sheet.round_id != round_id:
+            raise NotFound("未找到该评分表。")
+        back = f"/rounds/{round_id}/scoring"
+        return _send_back_page(db, sheet, app, verb="重新开放", action=f"{back}/sheets/{sheet_id}/reopen", back=back,
+                               back_label="返回评分进度")  # fmt: skip
 
     @post("/sheets/{sheet_id:int}/reopen", sync_to_thread=True)
     def reopen(

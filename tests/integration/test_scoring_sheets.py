@@ -364,6 +364,11 @@ def test_staff_reopen_a_submitted_sheet_with_a_reason_audited(world, staff_clien
     sheet = world.sheet(2)
     progress = staff_client.get(f"/rounds/{world.rnd.id}/scoring")
     assert progress.status_code == 200 and '<span class="tag tag-ok">已提交</span>' in progress.text
+    form_url = f"/rounds/{world.rnd.id}/scoring/sheets/{sheet.id}/reopen"
+    assert f'href="{form_url}"' in progress.text  # each submitted cell links to its reopen form
+    form = staff_client.get(form_url)
+    assert form.status_code == 200 and "重新开放原因（必填）" in form.text and f'action="{form_url}"' in form.text
+    assert staff_client.get(f"/rounds/{world.rnd.id + 1}/scoring/sheets/{sheet.id}/reopen").status_code == 404
     response = staff_client.submit(
         f"/rounds/{world.rnd.id}/scoring/sheets/{sheet.id}/reopen",
         {"reason": "专家申请更正笔误"},
