@@ -461,29 +461,35 @@ def application_facts(
     }
 
 
-# The pair's ties for pair_facts, built once: (kind, id, name, credit code, relation or role, from, to, note).
+# An expert's employments and relations for the conflict rules, as one statement built once (pages about one
+# expert: the score sheet, the expert's rounds): rows of (kind "job" | "relation", id, name, credit code, relation,
+# from, to, note); read them with expert_facts_from.
 _NO_DATE = sa.cast(sa.null(), sa.Date)
+_JOBS = select(
+    sa.literal("job").label("kind"),
+    ExpertEmployment.id,
+    ExpertEmployment.employer,
+    ExpertEmployment.credit_code,
+    sa.literal("").label("tag"),
+    ExpertEmployment.start,
+    ExpertEmployment.end,
+    sa.literal("").label("note"),
+).where(ExpertEmployment.expert_id == sa.bindparam("expert_id"))
+_RELATIONS = select(
+    sa.literal("relation"),
+    ExpertRelation.id,
+    ExpertRelation.enterprise_name,
+    ExpertRelation.credit_code,
+    ExpertRelation.relation,
+    ExpertRelation.since,
+    ExpertRelation.until,
+    ExpertRelation.note,
+).where(ExpertRelation.expert_id == sa.bindparam("expert_id"))
+EXPERT_TIES = sa.union_all(_JOBS, _RELATIONS)
+# The same with one application's parties (kind "party", role in the relation column): pair_facts.
 _PAIR_TIES = sa.union_all(
-    select(
-        sa.literal("job").label("kind"),
-        ExpertEmployment.id,
-        ExpertEmployment.employer,
-        ExpertEmployment.credit_code,
-        sa.literal("").label("tag"),
-        ExpertEmployment.start,
-        ExpertEmployment.end,
-        sa.literal("").label("note"),
-    ).where(ExpertEmployment.expert_id == sa.bindparam("expert_id")),
-    select(
-        sa.literal("relation"),
-        ExpertRelation.id,
-        ExpertRelation.enterprise_name,
-        ExpertRelation.credit_code,
-        ExpertRelation.relation,
-        ExpertRelation.since,
-        ExpertRelation.until,
-        ExpertRelation.note,
-    ).where(ExpertRelation.expert_id == sa.bindparam("expert_id")),
+    _JOBS,
+    _RELATIONS,
     select(
         sa.literal("party"),
         ApplicationParty.id,
@@ -497,41 +503,46 @@ _PAIR_TIES = sa.union_all(
 )
 
 
+def expert_facts_from(expert: Expert, ties: Iterable[Any]) -> rules.ExpertFacts:
+    """The expert's facts from their row and the rows of EXPERT_TIES (other kinds of row are skipped), in id
+    order as expert_facts reads them."""
+    ordered = sorted((t for t in ties if t.kind in ("job", "relation")), key=lambda t: (t.kind, t.id))
+    return rules.ExpertFacts(
+        id=expert.id,  # type: ignore[arg-type]
+        name=expert.name,
+        employer=expert.employer,
+        employer_credit_code=expert.employer_credit_code,
+        city=expert.city,
+        employments=tuple(
+            rules.Employment(employer=t.employer, credit_code=t.credit_code, start=t.start, end=t.end)
+            for t in ordered
+            if t.kind == "job"
+        ),
+        relations=tuple(
+            rules.Relation(
+                enterprise_name=t.employer,
+                relation=t.tag,
+                credit_code=t.credit_code,
+                since=t.start,
+                until=t.end,
+                note=t.note,
+            )  # fmt: skip
+            for t in ordered
+            if t.kind == "relation"
+        ),
+    )
+
+
 def pair_facts(
     session: Session, *, expert: Expert, application: Application, enterprise: Enterprise
 ) -> tuple[rules.ExpertFacts, rules.ApplicationFacts]:
     """The conflict rules' facts about one expert and one application, for a page about that pair: the expert's
     employments and relations and the application's parties in one statement (the rows of the expert and the
     enterprise are the caller's). The parties come in (role, id) order, as the pages list them."""
-    rows = sorted(
-        session.connection().execute(_PAIR_TIES, {"expert_id": expert.id, "application_id": application.id}),
-        key=lambda r: (r.kind, r.tag if r.kind == "party" else "", r.id),
-    )
+    rows = session.connection().execute(_PAIR_TIES, {"expert_id": expert.id, "application_id": application.id}).all()
+    parties = sorted((r for r in rows if r.kind == "party"), key=lambda r: (r.tag, r.id))
     return (
-        rules.ExpertFacts(
-            id=expert.id,  # type: ignore[arg-type]
-            name=expert.name,
-            employer=expert.employer,
-            employer_credit_code=expert.employer_credit_code,
-            city=expert.city,
-            employments=tuple(
-                rules.Employment(employer=r.employer, credit_code=r.credit_code, start=r.start, end=r.end)
-                for r in rows
-                if r.kind == "job"
-            ),
-            relations=tuple(
-                rules.Relation(
-                    enterprise_name=r.employer,
-                    relation=r.tag,
-                    credit_code=r.credit_code,
-                    since=r.start,
-                    until=r.end,
-                    note=r.note,
-                )
-                for r in rows
-                if r.kind == "relation"
-            ),
-        ),
+        expert_facts_from(expert, rows),
         rules.ApplicationFacts(
             id=application.id,  # type: ignore[arg-type]
             enterprise_name=enterprise.name,
@@ -539,8 +550,6 @@ def pair_facts(
             group_name=enterprise.group_name,
             group_credit_code=enterprise.group_credit_code,
             city=enterprise.city,
-            parties=tuple(
-                rules.Party(role=r.tag, name=r.employer, credit_code=r.credit_code) for r in rows if r.kind == "party"
-            ),
+            parties=tuple(rules.Party(role=r.tag, name=r.employer, credit_code=r.credit_code) for r in parties),
         ),
     )

@@ -18,8 +18,6 @@ from reviewapp.panels import service as panels
 from reviewapp.panels.models import (
     Conflict,
     Expert,
-    ExpertEmployment,
-    ExpertRelation,
     Panel,
     PanelMember,
     Pledge,
@@ -165,31 +163,7 @@ _CANDIDATES = (
     )
     .order_by(col(Application.round_id).desc(), Application.serial, Application.id, ApplicationParty.id)
 )
-# 3. The rest of the conflict rules' facts: the expert's employments and relations, as (kind, id, name, credit
-#    code, relation, from, to, note).
-_NO_DATE = sa.cast(sa.null(), sa.Date)
-_TIES = sa.union_all(
-    select(
-        sa.literal("job").label("kind"),
-        ExpertEmployment.id,
-        ExpertEmployment.employer,
-        ExpertEmployment.credit_code,
-        sa.literal("").label("tag"),
-        ExpertEmployment.start,
-        ExpertEmployment.end,
-        sa.literal("").label("note"),
-    ).where(ExpertEmployment.expert_id == sa.bindparam("expert_id")),
-    select(
-        sa.literal("relation"),
-        ExpertRelation.id,
-        ExpertRelation.enterprise_name,
-        ExpertRelation.credit_code,
-        ExpertRelation.relation,
-        ExpertRelation.since,
-        ExpertRelation.until,
-        ExpertRelation.note,
-    ).where(ExpertRelation.expert_id == sa.bindparam("expert_id")),
-)
+# 3. The rest of the conflict rules' facts: the expert's employments and relations (panels.EXPERT_TIES).
 
 
 def my_rounds(
@@ -242,26 +216,7 @@ def _fill_rows(
     candidates = conn.execute(_CANDIDATES, params).all()
     if not candidates:
         return
-    jobs: list[pr.Employment] = []
-    relations: list[pr.Relation] = []
-    ties = conn.execute(_TIES, params).all()
-    ties.sort(key=lambda t: (t[0], t[1]))  # kind, id: the order expert_facts reads them
-    for kind, _id, name, code, tag, start, end, note in ties:
-        if kind == "job":
-            jobs.append(pr.Employment(employer=name, credit_code=code, start=start, end=end))
-        else:
-            relations.append(
-                pr.Relation(enterprise_name=name, relation=tag, credit_code=code, since=start, until=end, note=note)
-            )
-    facts = pr.ExpertFacts(
-        id=expert.id,  # type: ignore[arg-type]
-        name=expert.name,
-        employer=expert.employer,
-        employer_credit_code=expert.employer_credit_code,
-        city=expert.city,
-        employments=tuple(jobs),
-        relations=tuple(relations),
-    )
+    facts = panels.expert_facts_from(expert, conn.execute(panels.EXPERT_TIES, params))
     # One row per (application, party), an application's rows together: its first row carries the application.
     # Only the applications the expert's organisations (or city) reach can be conflicted by the rules: their facts
     # alone are built and go through live_conflicts (ExpertReach is find_conflicts' own matching).
