@@ -5,15 +5,11 @@ in the test's thread is not counted."""
 from __future__ import annotations
 
 import os
-import re
 import threading
 from pathlib import Path
 
-from bench.servers import CSRF_RE
+from bench.servers import CSRF_RE, FIELD_RE, VERSION_RE
 from reviewapp.settings import Settings
-
-SAVED_VERSION_RE = re.compile(r'id="sheet-version"[^>]*value="(\d+)"')
-FIELD_RE = re.compile(r'name="(score-\d+)"[^>]*data-max="([\d.]+)"')
 
 
 def thread_cpu_seconds(native_id: int) -> float:
@@ -35,7 +31,7 @@ def autosave_cpu_ms(settings: Settings, *, username: str, password: str, applica
                                      "_csrf_token": CSRF_RE.search(page.text).group(1)})  # type: ignore[union-attr]  # fmt: skip
         sheet = client.get(f"/expert/applications/{application_id}")
         token = CSRF_RE.search(sheet.text).group(1)  # type: ignore[union-attr]
-        version = int(SAVED_VERSION_RE.search(sheet.text).group(1))  # type: ignore[union-attr]
+        version = int(VERSION_RE.search(sheet.text).group(1))  # type: ignore[union-attr]
         name = FIELD_RE.findall(sheet.text)[0][0]
         threads = [
             client.blocking_portal.call(threading.get_native_id),  # type: ignore[attr-defined]
@@ -47,7 +43,7 @@ def autosave_cpu_ms(settings: Settings, *, username: str, password: str, applica
             r = client.post(f"/expert/applications/{application_id}/save",
                             data={name: str(n % 2), "row_version": str(version), "_csrf_token": token},
                             headers={"HX-Request": "true"})  # fmt: skip
-            match = SAVED_VERSION_RE.search(r.text)
+            match = VERSION_RE.search(r.text)
             assert r.status_code == 200 and match and "已保存" in r.text, r.text[:300]
             version = int(match.group(1))
 

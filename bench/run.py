@@ -28,7 +28,6 @@ import asyncio
 import multiprocessing as mp
 import os
 import platform
-import re
 import resource
 import shutil
 import statistics
@@ -50,7 +49,9 @@ from sqlmodel import Session, select  # noqa: E402
 from bench import inprocess, province  # noqa: E402
 from bench.servers import (  # noqa: E402
     CSRF_RE,
+    FIELD_RE,
     SECRET,
+    VERSION_RE,
     cpu_seconds,
     load,
     machine_busy_seconds,
@@ -66,8 +67,6 @@ from reviewapp.settings import Settings  # noqa: E402
 from reviewapp.upgrade import upgrade  # noqa: E402
 
 PARTS = ("import", "draw", "assign", "ranking", "exports", "pages", "web", "autosave")
-VERSION_RE = re.compile(r'id="sheet-version" name="row_version" value="(\d+)"')
-FIELD_RE = re.compile(r'name="(score-\d+)"[^>]*data-max="([\d.]+)"')
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ from reviewapp.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "b" * 40
 CSRF_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
+# The score sheet's version (on the page and in each autosave answer) and its score fields with their maxima.
+VERSION_RE = re.compile(r'id="sheet-version" name="row_version" value="(\d+)"')
+FIELD_RE = re.compile(r'name="(score-\d+)"[^>]*data-max="([\d.]+)"')
 
 
 def free_port() -> int:
