@@ -78,7 +78,7 @@ class ExpertSheetDocumentController(Controller):
 
         expert = my_expert(db, request)
         try:
-            app = scoring.open_application(db, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+            app = scoring.open_application(db, user_id=request.user.id, application_id=application_id)
         except PledgeRequired as exc:  # was a 500: the pledge page, as the sheet's other views answer
             return pledge_redirect(request, exc)
         target = Target(app.round_id, application_id=app.id, expert_id=expert.id)

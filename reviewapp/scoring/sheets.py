@@ -111,21 +111,11 @@ def snapshot(items: list[rules.Item], entries: dict[int, rules.Entry], *, opinio
 # --- what an expert may open ----------------------------------------------------------------------
 
 
-def open_application(session: Session, *, expert_id: int, application_id: int) -> Application:
-    """The application, if this expert may see it now; raises PledgeRequired (pledge or declaration pending) or
-    NotFound (no such application, not assigned to the expert's panel, not passed, or conflicted)."""
-    app = session.get(Application, application_id)
-    if app is None:
-        raise NotFound(NOT_VISIBLE)
-    # An expert of another panel learns nothing about this application (not even that the pledge of its round is
-    # pending for them): the same answer as for an unknown id, before the pledge gate.
-    mine = {p.id for p in panels.expert_panels(session, expert_id=expert_id, round_id=app.round_id)}
-    if app.panel_id not in mine:
-        raise NotFound(NOT_VISIBLE)
-    panels.require_pledge(session, expert_id=expert_id, round_id=app.round_id)
-    if not panels.can_see_application(session, expert_id=expert_id, application_id=application_id):
-        raise NotFound(NOT_VISIBLE)
-    return app
+def open_application(session: Session, *, user_id: int, application_id: int) -> Application:
+    """The application, if the signed-in expert (`user_id`) may see it now; raises PledgeRequired (pledge or
+    declaration pending) or NotFound (no expert profile, no such application, not assigned to the expert's panel,
+    not passed, or conflicted). The checks are open_sheet_page's, from the same two statements."""
+    return _visible_pair(session, user_id=user_id, application_id=application_id)[0].Application
 
 
 def expert_may_view(user: Any, application: Application, session: Session) -> bool:
@@ -239,23 +229,12 @@ _ATTACHMENTS = (  # what the page lists of each file
 
 
 def open_sheet_page(session: Session, *, user_id: int, application_id: int, now: datetime) -> SheetPage:
-    """The signed-in expert's sheet page with every check of open_application, read in five statements: the
+    """The signed-in expert's sheet page with every check of _visible_pair, read in five statements: the
     pair's row (expert, application, enterprise, round, panel, sheet, pledge, membership, stored conflict),
     the conflict rules' facts, the criteria items with this sheet's scores, the scenarios and the attachments.
     Raises NotFound (no expert profile; an application this expert may not see) or PledgeRequired."""
-    row = session.exec(_PAGE_ROW, params={"user_id": user_id, "application_id": application_id}).first()  # type: ignore[call-overload]
-    if row is None:
-        raise NotFound(panels.NO_EXPERT)
-    expert, app, enterprise, rnd, panel, sheet, pledge, maturity_name, is_member, is_conflicted = row
-    # The checks of open_application and can_see_application, in their order and with their answers.
-    if app is None or not is_member:
-        raise NotFound(NOT_VISIBLE)
-    panels.pledge_gate(pledge, rnd)
-    if app.formal_status != FormalStatus.passed.value or is_conflicted:
-        raise NotFound(NOT_VISIBLE)
-    expert_facts, app_facts = panels.pair_facts(session, expert=expert, application=app, enterprise=enterprise)
-    if panels.live_conflicts(expert_facts, [app_facts], rnd=rnd):
-        raise NotFound(NOT_VISIBLE)
+    row, app_facts = _visible_pair(session, user_id=user_id, application_id=application_id)
+    expert, app, enterprise, rnd, panel, sheet, _pledge, maturity_name, _member, _conflicted = row
     version_id = sheet.criteria_version_id if sheet else rnd.criteria_version_id
     tree, entries = None, {}
     if version_id:
@@ -274,6 +253,26 @@ def open_sheet_page(session: Session, *, user_id: int, application_id: int, now:
         maturity_name=maturity_name or "",
         now=now,
     )
+
+
+def _visible_pair(session: Session, *, user_id: int, application_id: int) -> tuple[Any, Any]:
+    """The pair's row (_PAGE_ROW) and the application's conflict facts, after every check an expert's page about
+    an application makes, in this order and with these answers: an expert of another panel learns nothing (the
+    same answer as for an unknown id, before the pledge gate); then the pledge; then formal review, stored and
+    live conflicts."""
+    row = session.exec(_PAGE_ROW, params={"user_id": user_id, "application_id": application_id}).first()  # type: ignore[call-overload]
+    if row is None:
+        raise NotFound(panels.NO_EXPERT)
+    expert, app, enterprise, rnd, _panel, _sheet, pledge, _maturity, is_member, is_conflicted = row
+    if app is None or not is_member:
+        raise NotFound(NOT_VISIBLE)
+    panels.pledge_gate(pledge, rnd)
+    if app.formal_status != FormalStatus.passed.value or is_conflicted:
+        raise NotFound(NOT_VISIBLE)
+    expert_facts, app_facts = panels.pair_facts(session, expert=expert, application=app, enterprise=enterprise)
+    if panels.live_conflicts(expert_facts, [app_facts], rnd=rnd):
+        raise NotFound(NOT_VISIBLE)
+    return row, app_facts
 
 
 def sheet_criteria(

@@ -108,7 +108,7 @@ def submit_sheet(
 ) -> tuple[ScoreSheet, bool]:
     """Check completeness and lock the sheet. Returns (sheet, True), or (sheet, False) when it was already
     submitted: a second click or a resent form changes nothing and records nothing."""
-    app = open_application(session, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
+    app = open_application(session, user_id=expert.user_id, application_id=application_id)
     sheet = _sheet_of(session, expert_id=expert.id, application_id=application_id)  # type: ignore[arg-type]
     if sheet is None:
         raise ServiceError("评分表尚未填写，不能提交。")
