@@ -295,6 +295,9 @@ def test_final_list_waits_for_publicity_then_publishing_certifies_once(db: Sessi
     version = recommendations.round_list(db, round_id=rnd.id).row_version
     response = staff_client.submit(f"/rounds/{rnd.id}/publicity/final", {"list_version": str(version)})
     assert "推荐名单已定稿" in response.text
+    # A final list can no longer be reordered: its reorder page says so and carries no form.
+    move = staff_client.get(f"/rounds/{rnd.id}/recommendations/moves/{apps[0].id}")
+    assert move.status_code == 200 and "不能再调整顺序" in move.text and "调整到第几位" not in move.text
 
     response = staff_client.submit(f"/rounds/{rnd.id}/publicity/final-list", {"valid_from": "2026-02-01"})
     assert "已发布最终名单" in response.text and "最终名单已发布" in response.text
